@@ -1,0 +1,3 @@
+//! The append-only file.
+pub mod record;
+pub mod replay;

@@ -1,0 +1,141 @@
+//! The node's configuration: cluster membership, timers, quorum mode and limits.
+//! Runtime limits are checked once, here, in [`Config::validate`].
+
+use crate::ids::NodeId;
+
+/// How a write is acknowledged to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteQuorum {
+    /// Reply once the record is in the master's AOF (under the driver's fsync policy).
+    /// Replication is asynchronous, as in Redis.
+    Async,
+    /// Reply only once a majority of nodes hold the record durably.
+    Majority,
+}
+
+/// One cluster member as every node sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// `host:port` that clients use; named in `-MOVED` redirects.
+    pub client_addr: String,
+    /// `host:clusterPort` that peers use; the member's identity.
+    pub cluster_addr: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Redis `proto-max-bulk-len`.
+    pub bulk_len_max: usize,
+    /// Most arguments in one request (Redis allows 1024*1024).
+    pub multibulk_len_max: usize,
+    /// Longest inline command line (Redis: 64 KiB).
+    pub inline_len_max: usize,
+    /// Redis `client-query-buffer-limit`: unparsed bytes kept per client.
+    pub query_buffer_bytes_max: usize,
+    /// Largest peer frame accepted.
+    pub peer_frame_bytes_max: usize,
+    /// Recent AOF bytes the master keeps in memory for replicas that are close behind.
+    pub backlog_bytes_max: usize,
+    /// Keys examined per tick by active expiry.
+    pub expiry_keys_per_tick_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            bulk_len_max: 512 * 1024 * 1024,
+            multibulk_len_max: 1024 * 1024,
+            inline_len_max: 64 * 1024,
+            query_buffer_bytes_max: 1024 * 1024 * 1024,
+            peer_frame_bytes_max: 64 * 1024 * 1024,
+            backlog_bytes_max: 16 * 1024 * 1024,
+            expiry_keys_per_tick_max: 200,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Every member, including this node, in one order that all nodes share.
+    pub members: Vec<Member>,
+    /// This node's index in `members`.
+    pub self_id: NodeId,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms_min: u64,
+    pub election_timeout_ms_max: u64,
+    pub write_quorum: WriteQuorum,
+    /// Client password (`requirepass`); `None` means no authentication.
+    pub requirepass: Option<Vec<u8>>,
+    /// Refuse non-loopback clients when no password is set, as Redis does.
+    pub protected_mode: bool,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Config {
+    /// A one-node cluster: master at once. Used by tests and `configs/single.yml`.
+    pub fn single(client_addr: &str, cluster_addr: &str) -> Config {
+        Config {
+            members: vec![Member {
+                client_addr: client_addr.to_string(),
+                cluster_addr: cluster_addr.to_string(),
+            }],
+            self_id: NodeId(0),
+            heartbeat_ms: 100,
+            election_timeout_ms_min: 300,
+            election_timeout_ms_max: 600,
+            write_quorum: WriteQuorum::Async,
+            requirepass: None,
+            protected_mode: true,
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Votes (or acks) needed for a majority, counting this node.
+    pub fn quorum(&self) -> usize {
+        self.members.len() / 2 + 1
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |m: &str| Err(ConfigError(m.to_string()));
+        if self.members.is_empty() {
+            return fail("the cluster has no members");
+        }
+        if self.self_id.0 as usize >= self.members.len() {
+            return fail("self_id is not a member");
+        }
+        for (i, a) in self.members.iter().enumerate() {
+            if self.members[..i].iter().any(|b| b.cluster_addr == a.cluster_addr) {
+                return Err(ConfigError(format!("member {} is listed twice", a.cluster_addr)));
+            }
+        }
+        if self.heartbeat_ms == 0 {
+            return fail("heartbeat must be at least 1 ms");
+        }
+        if self.election_timeout_ms_min <= self.heartbeat_ms {
+            return fail("the election timeout must be longer than the heartbeat");
+        }
+        if self.election_timeout_ms_max <= self.election_timeout_ms_min {
+            return fail("the election timeout's max must exceed its min");
+        }
+        if self.limits.bulk_len_max == 0 || self.limits.multibulk_len_max == 0 {
+            return fail("bulk and multibulk limits must be positive");
+        }
+        if self.limits.inline_len_max == 0 || self.limits.peer_frame_bytes_max < 1024 {
+            return fail("inline and peer frame limits are too small");
+        }
+        Ok(())
+    }
+}

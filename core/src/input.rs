@@ -1,0 +1,33 @@
+//! What happened: the only way the world reaches a node.
+
+use crate::ids::{ConnectionId, NodeId, Offset};
+
+/// One event for [`crate::Node::step`]. Byte slices are borrowed: the node copies what it
+/// must keep, so the driver can reuse its buffers at once.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A client connected. `loopback` says whether it came from a loopback address
+    /// (protected mode refuses others when no password is set).
+    ClientConnected { conn: ConnectionId, loopback: bool },
+    /// Bytes arrived from a client: any slice of a RESP stream, split anywhere.
+    ClientData { conn: ConnectionId, bytes: &'a [u8] },
+    /// The client's connection ended (EOF, error, or a `Close` the node asked for).
+    ClientClosed { conn: ConnectionId },
+    /// One whole, authenticated peer frame arrived from `peer`.
+    PeerMessage { peer: NodeId, frame: &'a [u8] },
+    /// The outbound link to `peer` is connected and its hello was sent: messages can flow.
+    PeerLinkUp { peer: NodeId },
+    /// The link to `peer` is gone; whatever was in flight on it is lost.
+    PeerLinkDown { peer: NodeId },
+    /// Time passed. Timers fire from here.
+    Tick,
+    /// Bytes of this node's own AOF that it asked for with `Output::StreamAof`.
+    /// `offset` is where `bytes` start; `done` is true on the last chunk of the range.
+    AofRead {
+        peer: NodeId,
+        session: u64,
+        offset: Offset,
+        bytes: &'a [u8],
+        done: bool,
+    },
+}
