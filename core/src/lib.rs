@@ -26,9 +26,13 @@ pub mod config;
 pub mod ids;
 pub mod input;
 pub mod keyspace;
+pub mod meta;
 pub mod node;
 pub mod output;
 pub mod resp;
+pub mod session;
+pub mod slot;
+pub mod status;
 pub mod time;
 
 pub use config::{Config, ConfigError, Limits, Member, WriteQuorum};

@@ -1,1 +1,236 @@
-//! Commands.
+//! The command table and dispatch. Every error reply's wording lives here, in one place,
+//! matching Redis so that client libraries map errors correctly.
+//!
+//! A command reads the keyspace through [`Store`] and changes it only by
+//! [`Store::apply`], which logs the deterministic effect to the AOF and applies that same
+//! effect. So the master's keyspace is, by construction, the replay of its AOF.
+
+pub mod cluster;
+pub mod keys;
+pub mod server;
+pub mod strings;
+mod table;
+
+use crate::aof::record::{self, Effect, Record};
+use crate::aof::replay;
+use crate::config::Config;
+use crate::ids::{ConnectionId, Offset, Term};
+use crate::keyspace::{EntryRef, Keyspace};
+use crate::resp::{self, Protocol, Request};
+use crate::session::Session;
+use crate::status::ClusterStatus;
+use crate::time::{Now, UnixMillis};
+
+pub use table::{lookup, CommandSpec, TABLE};
+
+/// The command changes the keyspace: only the master runs it.
+pub const FLAG_WRITE: u16 = 1 << 0;
+/// The command only reads the keyspace.
+pub const FLAG_READONLY: u16 = 1 << 1;
+/// The command may run before the client authenticates.
+pub const FLAG_NO_AUTH: u16 = 1 << 2;
+/// The command reads no keys and changes nothing (server, connection and cluster info).
+pub const FLAG_SERVER: u16 = 1 << 3;
+/// The command must wait for a write quorum or for replicas (WAIT).
+pub const FLAG_BLOCKING: u16 = 1 << 4;
+
+/// What the node does after a command ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Close the connection once the replies so far are written (QUIT, protocol error).
+    Close,
+    /// `WAIT numreplicas timeout_ms`: the node answers when enough replicas hold the
+    /// client's last write, or when the timeout passes.
+    Wait { replicas: usize, timeout_ms: u64 },
+}
+
+/// The keyspace as commands see it: reads are direct, writes go through the AOF.
+pub struct Store<'a> {
+    pub keyspace: &'a mut Keyspace,
+    /// Framed records produced during this step, not yet handed to the driver.
+    pub aof_pending: &'a mut Vec<u8>,
+    /// Logical offset where `aof_pending` starts.
+    pub aof_pending_start: Offset,
+    pub term: Term,
+    pub now: UnixMillis,
+}
+
+impl Store<'_> {
+    pub fn get(&self, key: &[u8]) -> Option<EntryRef<'_>> {
+        self.keyspace.get(key, self.now)
+    }
+
+    /// Log `effect` as one AOF record, then apply exactly that effect.
+    pub fn apply(&mut self, effect: Effect<'_>) {
+        let record = Record {
+            term: self.term,
+            effect,
+        };
+        let len_before = self.aof_pending.len();
+        record::encode(&record, self.aof_pending);
+        debug_assert_eq!(
+            self.aof_pending.len() - len_before,
+            record::encoded_len(&record)
+        );
+        replay::apply(self.keyspace, &effect);
+    }
+
+    /// The AOF offset just past every record logged so far.
+    pub fn end(&self) -> Offset {
+        Offset(self.aof_pending_start.0 + self.aof_pending.len() as u64)
+    }
+}
+
+/// Everything a command may look at or change.
+pub struct Ctx<'a> {
+    pub now: Now,
+    pub conn: ConnectionId,
+    pub store: Store<'a>,
+    pub session: &'a mut Session,
+    pub status: &'a ClusterStatus,
+    pub config: &'a Config,
+}
+
+impl Ctx<'_> {
+    pub fn protocol(&self) -> Protocol {
+        self.session.protocol
+    }
+}
+
+pub type Handler = fn(&mut Ctx<'_>, &Request, &mut Vec<u8>) -> Flow;
+
+// ---- Error replies, in Redis's wording ----
+
+pub const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const ERR_SYNTAX: &str = "ERR syntax error";
+pub const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
+pub const ERR_WRONGPASS: &str =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+pub const ERR_NO_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+pub const ERR_DB_INDEX: &str = "ERR DB index is out of range";
+pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
+pub const ERR_CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down: no master is elected yet";
+pub const ERR_UNKNOWN_OUTCOME: &str = "UNKNOWN the master lost its reign before a majority held the write; it may or may not have been applied";
+pub const ERR_NOT_MASTER_READ: &str =
+    "CLUSTERDOWN the master lost its reign before the read could be confirmed";
+pub const ERR_DENIED: &str = "DENIED Bucket is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Bucket you may adopt one of the following solutions: 1) Set a password with the 'requirepass' configuration key. 2) Disable protected mode by setting 'protectedMode: false' in the configuration file and restarting the server. 3) Set up an authentication system or a firewall.";
+
+pub fn err_wrong_arity(out: &mut Vec<u8>, name: &str) {
+    let message = format!("ERR wrong number of arguments for '{name}' command");
+    resp::write_error(out, &message);
+}
+
+pub fn err_unknown_command(out: &mut Vec<u8>, req: &Request) {
+    let mut message = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        printable(req.arg(0))
+    );
+    for arg in req.args().skip(1).take(8) {
+        message.push_str(&format!("'{}' ", printable(arg)));
+    }
+    resp::write_error(out, &message);
+}
+
+pub fn err_unknown_subcommand(out: &mut Vec<u8>, command: &str, sub: &[u8]) {
+    let message = format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        printable(sub),
+        command.to_ascii_uppercase()
+    );
+    resp::write_error(out, &message);
+}
+
+pub fn err_moved(out: &mut Vec<u8>, slot: u16, master_client_addr: &str) {
+    resp::write_error(out, &format!("MOVED {slot} {master_client_addr}"));
+}
+
+/// At most 128 characters of `bytes`, lossily as text: for echoing names in errors.
+pub fn printable(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(128)];
+    String::from_utf8_lossy(cut).replace(['\r', '\n'], " ")
+}
+
+// ---- Argument parsing shared by commands ----
+
+/// Parse a whole argument as a signed 64-bit decimal, as Redis's `string2ll`: no
+/// leading `+`, no spaces, no leading zeros except "0" itself.
+pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() || bytes.len() > 20 {
+        return None;
+    }
+    let (negative, digits) = match bytes[0] {
+        b'-' => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || negative)) {
+        return None;
+    }
+    let mut magnitude: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        magnitude = magnitude.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// Format an integer into a stack buffer, for values stored as decimal strings.
+pub fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut magnitude = n.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_i64_follows_string2ll() {
+        let cases: &[(&[u8], Option<i64>)] = &[
+            (b"0", Some(0)),
+            (b"-1", Some(-1)),
+            (b"9223372036854775807", Some(i64::MAX)),
+            (b"-9223372036854775808", Some(i64::MIN)),
+            (b"9223372036854775808", None),
+            (b"-0", None),
+            (b"01", None),
+            (b"+1", None),
+            (b" 1", None),
+            (b"1.5", None),
+            (b"", None),
+            (b"-", None),
+        ];
+        for (i, (input, want)) in cases.iter().enumerate() {
+            assert_eq!(parse_i64(input), *want, "#{i}: {:?}", printable(input));
+        }
+    }
+
+    #[test]
+    fn format_i64_round_trips_the_extremes() {
+        for n in [0, 7, -7, 10, i64::MAX, i64::MIN] {
+            let mut buf = [0u8; 20];
+            let text = format_i64(n, &mut buf);
+            assert_eq!(parse_i64(text), Some(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! Connection and server commands: PING, ECHO, SELECT, HELLO, AUTH, QUIT, COMMAND,
+//! CONFIG, CLIENT, INFO.
+
+use super::{
+    err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_DB_INDEX,
+    ERR_NOT_INTEGER, ERR_NO_PASSWORD, ERR_WRONGPASS, TABLE,
+};
+use crate::resp::{self, Protocol, Request};
+
+pub use super::cluster::{cluster, readonly, readwrite, role, wait};
+
+/// The Redis version Bucket reports: client libraries gate features on it, and Bucket
+/// speaks the commands it lists as Redis 7.2 does.
+pub const REDIS_VERSION: &str = "7.2.0";
+
+pub fn ping(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    match req.len() {
+        1 => resp::write_simple(out, "PONG"),
+        2 => resp::write_bulk(out, req.arg(1)),
+        _ => err_wrong_arity(out, "ping"),
+    }
+    let _ = ctx;
+    Flow::Continue
+}
+
+pub fn echo(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    resp::write_bulk(out, req.arg(1));
+    Flow::Continue
+}
+
+pub fn select(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    match parse_i64(req.arg(1)) {
+        Some(0) => resp::write_simple(out, "OK"),
+        Some(_) => resp::write_error(out, ERR_DB_INDEX),
+        None => resp::write_error(out, ERR_NOT_INTEGER),
+    }
+    Flow::Continue
+}
+
+pub fn quit(_ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+    resp::write_simple(out, "OK");
+    Flow::Close
+}
+
+/// Compare without an early exit, so the time taken does not reveal how much matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = (a.len() != b.len()) as u8;
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        difference |= x ^ y;
+    }
+    difference == 0
+}
+
+/// Check a username and password against `requirepass`. Ok(()) authenticates.
+fn check_password(
+    ctx: &mut Ctx<'_>,
+    user: Option<&[u8]>,
+    password: &[u8],
+) -> Result<(), &'static str> {
+    let Some(expected) = ctx.config.requirepass.as_deref() else {
+        return match user {
+            None => Err(ERR_NO_PASSWORD),
+            Some(user) if user == b"default" => Ok(()),
+            Some(_) => Err(ERR_WRONGPASS),
+        };
+    };
+    let user_ok = user.is_none_or(|user| user == b"default");
+    if user_ok & constant_time_eq(password, expected) {
+        ctx.session.authenticated = true;
+        Ok(())
+    } else {
+        Err(ERR_WRONGPASS)
+    }
+}
+
+pub fn auth(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let result = match req.len() {
+        2 => check_password(ctx, None, req.arg(1)),
+        3 => check_password(ctx, Some(req.arg(1)), req.arg(2)),
+        _ => Err(super::ERR_SYNTAX),
+    };
+    match result {
+        Ok(()) => resp::write_simple(out, "OK"),
+        Err(error) => resp::write_error(out, error),
+    }
+    Flow::Continue
+}
+
+/// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
+pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let mut protocol = ctx.session.protocol;
+    if req.len() >= 2 {
+        protocol = match parse_i64(req.arg(1)) {
+            Some(2) => Protocol::Resp2,
+            Some(3) => Protocol::Resp3,
+            Some(_) => {
+                resp::write_error(out, "NOPROTO unsupported protocol version");
+                return Flow::Continue;
+            }
+            None => {
+                resp::write_error(out, "ERR Protocol version is not an integer or out of range");
+                return Flow::Continue;
+            }
+        };
+    }
+    let mut name = None;
+    let mut at = 2;
+    while at < req.len() {
+        let option = req.arg(at).to_ascii_uppercase();
+        if option == b"AUTH" && at + 2 < req.len() {
+            if let Err(error) = check_password(ctx, Some(req.arg(at + 1)), req.arg(at + 2)) {
+                resp::write_error(out, error);
+                return Flow::Continue;
+            }
+            at += 3;
+        } else if option == b"SETNAME" && at + 1 < req.len() {
+            name = Some(req.arg(at + 1).to_vec());
+            at += 2;
+        } else {
+            let message = format!("ERR Syntax error in HELLO option '{}'", super::printable(&option));
+            resp::write_error(out, &message);
+            return Flow::Continue;
+        }
+    }
+    if !ctx.session.authenticated {
+        resp::write_error(out, super::ERR_NOAUTH);
+        return Flow::Continue;
+    }
+    ctx.session.protocol = protocol;
+    if name.is_some() {
+        ctx.session.name = name;
+    }
+    write_hello_map(ctx, out);
+    Flow::Continue
+}
+
+fn write_hello_map(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
+    let protocol = ctx.protocol();
+    resp::write_map_len(out, 7, protocol);
+    resp::write_bulk(out, b"server");
+    resp::write_bulk(out, b"redis");
+    resp::write_bulk(out, b"version");
+    resp::write_bulk(out, REDIS_VERSION.as_bytes());
+    resp::write_bulk(out, b"proto");
+    resp::write_int(out, if protocol == Protocol::Resp3 { 3 } else { 2 });
+    resp::write_bulk(out, b"id");
+    resp::write_int(out, ctx.conn.0 as i64);
+    resp::write_bulk(out, b"mode");
+    resp::write_bulk(out, b"cluster");
+    resp::write_bulk(out, b"role");
+    resp::write_bulk(out, ctx.status.role.name().as_bytes());
+    resp::write_bulk(out, b"modules");
+    resp::write_array_len(out, 0);
+}
+
+/// `COMMAND`, `COMMAND COUNT`, `COMMAND INFO name...`, `COMMAND DOCS` (empty).
+pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let sub = if req.len() >= 2 {
+        req.arg(1).to_ascii_uppercase()
+    } else {
+        Vec::new()
+    };
+    match sub.as_slice() {
+        b"" => {
+            resp::write_array_len(out, TABLE.len());
+            TABLE.iter().for_each(|spec| write_command_info(ctx, spec, out));
+        }
+        b"COUNT" => resp::write_int(out, TABLE.len() as i64),
+        b"INFO" => {
+            resp::write_array_len(out, req.len() - 2);
+            for name in req.args().skip(2) {
+                match super::lookup(name) {
+                    Some(spec) => write_command_info(ctx, spec, out),
+                    None => resp::write_null_array(out, ctx.protocol()),
+                }
+            }
+        }
+        b"DOCS" => resp::write_map_len(out, 0, ctx.protocol()),
+        _ => err_unknown_subcommand(out, "command", req.arg(1)),
+    }
+    Flow::Continue
+}
+
+/// One command's entry in Redis 7's ten-field form.
+fn write_command_info(ctx: &Ctx<'_>, spec: &super::CommandSpec, out: &mut Vec<u8>) {
+    let protocol = ctx.protocol();
+    resp::write_array_len(out, 10);
+    resp::write_bulk(out, spec.name.as_bytes());
+    resp::write_int(out, spec.arity as i64);
+    let flags: &[&str] = if spec.is_write() {
+        &["write"]
+    } else if spec.flags & super::FLAG_READONLY != 0 {
+        &["readonly", "fast"]
+    } else {
+        &["fast"]
+    };
+    resp::write_set_len(out, flags.len(), protocol);
+    flags.iter().for_each(|flag| resp::write_simple(out, flag));
+    resp::write_int(out, spec.first_key as i64);
+    resp::write_int(out, spec.last_key as i64);
+    resp::write_int(out, spec.key_step as i64);
+    for _ in 0..4 {
+        resp::write_array_len(out, 0);
+    }
+}
+
+/// `CONFIG GET pattern...` over the settings clients ask about; `CONFIG SET` is refused
+/// because Bucket's settings live in its YAML file.
+pub fn config(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let sub = req.arg(1).to_ascii_uppercase();
+    match sub.as_slice() {
+        b"GET" if req.len() >= 3 => config_get(ctx, req, out),
+        b"GET" => err_wrong_arity(out, "config|get"),
+        b"RESETSTAT" => resp::write_simple(out, "OK"),
+        b"SET" => resp::write_error(out, "ERR CONFIG SET is not supported: edit the YAML file"),
+        _ => err_unknown_subcommand(out, "config", req.arg(1)),
+    }
+    Flow::Continue
+}
+
+fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
+    let limits = &ctx.config.limits;
+    let settings: [(&str, String); 8] = [
+        ("appendonly", "yes".to_string()),
+        ("save", String::new()),
+        ("databases", "1".to_string()),
+        ("maxmemory", "0".to_string()),
+        ("proto-max-bulk-len", limits.bulk_len_max.to_string()),
+        ("client-query-buffer-limit", limits.query_buffer_bytes_max.to_string()),
+        ("cluster-enabled", "yes".to_string()),
+        ("timeout", "0".to_string()),
+    ];
+    let matching: Vec<&(&str, String)> = settings
+        .iter()
+        .filter(|(name, _)| {
+            req.args()
+                .skip(2)
+                .any(|pattern| crate::keyspace::glob_match(&pattern.to_ascii_lowercase(), name.as_bytes()))
+        })
+        .collect();
+    resp::write_map_len(out, matching.len(), ctx.protocol());
+    for (name, value) in matching {
+        resp::write_bulk(out, name.as_bytes());
+        resp::write_bulk(out, value.as_bytes());
+    }
+}
+
+/// `CLIENT ID | SETNAME | GETNAME | SETINFO | INFO`.
+pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let sub = req.arg(1).to_ascii_uppercase();
+    match (sub.as_slice(), req.len()) {
+        (b"ID", 2) => resp::write_int(out, ctx.conn.0 as i64),
+        (b"GETNAME", 2) => match &ctx.session.name {
+            Some(name) => resp::write_bulk(out, name),
+            None => resp::write_null(out, ctx.protocol()),
+        },
+        (b"SETNAME", 3) => client_setname(ctx, req.arg(2), out),
+        (b"SETINFO", 4) => client_setinfo(ctx, req, out),
+        (b"INFO", 2) => resp::write_bulk(out, client_info_line(ctx).as_bytes()),
+        (b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO", _) => {
+            let name = format!("client|{}", String::from_utf8_lossy(&sub).to_lowercase());
+            err_wrong_arity(out, &name);
+        }
+        _ => err_unknown_subcommand(out, "client", req.arg(1)),
+    }
+    Flow::Continue
+}
+
+fn client_setname(ctx: &mut Ctx<'_>, name: &[u8], out: &mut Vec<u8>) {
+    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+        resp::write_error(out, "ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+    }
+    ctx.session.name = (!name.is_empty()).then(|| name.to_vec());
+    resp::write_simple(out, "OK");
+}
+
+fn client_setinfo(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
+    let value = req.arg(3).to_vec();
+    match req.arg(2).to_ascii_uppercase().as_slice() {
+        b"LIB-NAME" => ctx.session.lib_name = Some(value),
+        b"LIB-VER" => ctx.session.lib_version = Some(value),
+        _ => {
+            let message = format!("ERR Unrecognized option '{}'", super::printable(req.arg(2)));
+            resp::write_error(out, &message);
+            return;
+        }
+    }
+    resp::write_simple(out, "OK");
+}
+
+fn client_info_line(ctx: &Ctx<'_>) -> String {
+    let text = |v: &Option<Vec<u8>>| v.as_deref().map(super::printable).unwrap_or_default();
+    format!(
+        "id={} name={} db=0 resp={} lib-name={} lib-ver={}\n",
+        ctx.conn.0,
+        text(&ctx.session.name),
+        if ctx.protocol() == Protocol::Resp3 { 3 } else { 2 },
+        text(&ctx.session.lib_name),
+        text(&ctx.session.lib_version),
+    )
+}
+
+/// `INFO [section ...]`: server, clients, persistence, stats, replication, cluster,
+/// keyspace. Section names are case-insensitive; "all"/"everything"/"default" give all.
+pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let wanted = |section: &str| {
+        req.len() == 1
+            || req.args().skip(1).any(|arg| {
+                let arg = arg.to_ascii_lowercase();
+                arg == section.as_bytes() || matches!(arg.as_slice(), b"all" | b"everything" | b"default")
+            })
+    };
+    let mut text = String::new();
+    let sections: [(&str, fn(&Ctx<'_>, &mut String)); 4] = [
+        ("server", info_server),
+        ("replication", super::cluster::info_replication),
+        ("cluster", super::cluster::info_cluster_section),
+        ("keyspace", info_keyspace),
+    ];
+    for (name, write) in sections {
+        if wanted(name) {
+            write(ctx, &mut text);
+            text.push_str("\r\n");
+        }
+    }
+    resp::write_verbatim(out, &text, ctx.protocol());
+    Flow::Continue
+}
+
+fn info_server(ctx: &Ctx<'_>, text: &mut String) {
+    let (_, port) = crate::status::split_addr(&ctx.status.myself().client_addr);
+    text.push_str("# Server\r\n");
+    text.push_str(&format!("redis_version:{REDIS_VERSION}\r\n"));
+    text.push_str(&format!("bucket_version:{}\r\n", env!("CARGO_PKG_VERSION")));
+    text.push_str("redis_mode:cluster\r\n");
+    text.push_str(&format!("tcp_port:{port}\r\n"));
+    text.push_str(&format!("run_id:{}\r\n", ctx.status.myself().name));
+}
+
+fn info_keyspace(ctx: &Ctx<'_>, text: &mut String) {
+    text.push_str("# Keyspace\r\n");
+    let keys = ctx.store.keyspace.len();
+    if keys > 0 {
+        text.push_str(&format!("db0:keys={keys},expires=0,avg_ttl=0\r\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret!"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -1,0 +1,153 @@
+//! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
+
+use super::{keys, server, strings, Handler};
+use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_READONLY, FLAG_SERVER, FLAG_WRITE};
+
+pub struct CommandSpec {
+    /// Lower case, as `COMMAND` and error messages print it.
+    pub name: &'static str,
+    /// Redis arity: positive = exact argument count (name included), negative = at least.
+    pub arity: i32,
+    pub flags: u16,
+    /// 1-based position of the first key, 0 if none.
+    pub first_key: i32,
+    /// Position of the last key; -1 = the last argument.
+    pub last_key: i32,
+    pub key_step: i32,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    pub fn is_write(&self) -> bool {
+        self.flags & FLAG_WRITE != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let arity = self.arity.unsigned_abs() as usize;
+        if self.arity >= 0 {
+            argc == arity
+        } else {
+            argc >= arity
+        }
+    }
+
+    /// The first key of a request, for the slot of a `-MOVED` reply.
+    pub fn first_key<'r>(&self, args: &'r crate::resp::Request) -> Option<&'r [u8]> {
+        let at = usize::try_from(self.first_key).ok().filter(|&at| at > 0)?;
+        (at < args.len()).then(|| args.arg(at))
+    }
+}
+
+const W: u16 = FLAG_WRITE;
+const R: u16 = FLAG_READONLY;
+const S: u16 = FLAG_SERVER;
+
+macro_rules! spec {
+    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $handler:path) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            key_step: $step,
+            handler: $handler,
+        }
+    };
+}
+
+pub static TABLE: &[CommandSpec] = &[
+    spec!("get", 2, R, 1, 1, 1, strings::get),
+    spec!("set", -3, W, 1, 1, 1, strings::set),
+    spec!("setnx", 3, W, 1, 1, 1, strings::setnx),
+    spec!("getset", 3, W, 1, 1, 1, strings::getset),
+    spec!("getdel", 2, W, 1, 1, 1, strings::getdel),
+    spec!("mget", -2, R, 1, -1, 1, strings::mget),
+    spec!("mset", -3, W, 1, -1, 2, strings::mset),
+    spec!("incr", 2, W, 1, 1, 1, strings::incr),
+    spec!("decr", 2, W, 1, 1, 1, strings::decr),
+    spec!("incrby", 3, W, 1, 1, 1, strings::incrby),
+    spec!("decrby", 3, W, 1, 1, 1, strings::decrby),
+    spec!("append", 3, W, 1, 1, 1, strings::append),
+    spec!("strlen", 2, R, 1, 1, 1, strings::strlen),
+    spec!("del", -2, W, 1, -1, 1, keys::del),
+    spec!("unlink", -2, W, 1, -1, 1, keys::del),
+    spec!("exists", -2, R, 1, -1, 1, keys::exists),
+    spec!("expire", -3, W, 1, 1, 1, keys::expire),
+    spec!("pexpire", -3, W, 1, 1, 1, keys::pexpire),
+    spec!("expireat", -3, W, 1, 1, 1, keys::expireat),
+    spec!("pexpireat", -3, W, 1, 1, 1, keys::pexpireat),
+    spec!("ttl", 2, R, 1, 1, 1, keys::ttl),
+    spec!("pttl", 2, R, 1, 1, 1, keys::pttl),
+    spec!("persist", 2, W, 1, 1, 1, keys::persist),
+    spec!("type", 2, R, 1, 1, 1, keys::type_),
+    spec!("scan", -2, R, 0, 0, 0, keys::scan),
+    spec!("keys", 2, R, 0, 0, 0, keys::keys),
+    spec!("dbsize", 1, R, 0, 0, 0, keys::dbsize),
+    spec!("flushall", -1, W, 0, 0, 0, keys::flushall),
+    spec!("flushdb", -1, W, 0, 0, 0, keys::flushall),
+    spec!("ping", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::ping),
+    spec!("echo", 2, S, 0, 0, 0, server::echo),
+    spec!("select", 2, S, 0, 0, 0, server::select),
+    spec!("hello", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::hello),
+    spec!("auth", -2, S | FLAG_NO_AUTH, 0, 0, 0, server::auth),
+    spec!("quit", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::quit),
+    spec!("command", -1, S, 0, 0, 0, server::command),
+    spec!("config", -2, S, 0, 0, 0, server::config),
+    spec!("client", -2, S, 0, 0, 0, server::client),
+    spec!("info", -1, S, 0, 0, 0, server::info),
+    spec!("wait", 3, S | FLAG_BLOCKING, 0, 0, 0, server::wait),
+    spec!("role", 1, S, 0, 0, 0, server::role),
+    spec!("cluster", -2, S, 0, 0, 0, server::cluster),
+    spec!("readonly", 1, S, 0, 0, 0, server::readonly),
+    spec!("readwrite", 1, S, 0, 0, 0, server::readwrite),
+];
+
+/// Find a command by name, case-insensitively, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    const NAME_LEN_MAX: usize = 16;
+    if name.len() > NAME_LEN_MAX {
+        return None;
+    }
+    let mut lower = [0u8; NAME_LEN_MAX];
+    for (to, from) in lower.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    let lower = &lower[..name.len()];
+    TABLE.iter().find(|spec| spec.name.as_bytes() == lower)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_lower_case_unique_and_short() {
+        for (i, spec) in TABLE.iter().enumerate() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase(), "#{i}");
+            assert!(spec.name.len() <= 16, "#{i}: {}", spec.name);
+            assert!(
+                TABLE[..i].iter().all(|other| other.name != spec.name),
+                "#{i}: {} listed twice",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn writes_and_reads_are_flagged_exclusively() {
+        for spec in TABLE {
+            let write = spec.flags & FLAG_WRITE != 0;
+            let read = spec.flags & FLAG_READONLY != 0;
+            assert!(!(write && read), "{}", spec.name);
+            assert_eq!(write || read, spec.flags & FLAG_SERVER == 0, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case() {
+        assert_eq!(lookup(b"GeT").map(|s| s.name), Some("get"));
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(b"averyveryverylongname").is_none());
+    }
+}

@@ -1,0 +1,94 @@
+//! The node's view of the cluster, as `INFO replication`, `ROLE` and `CLUSTER ...` report
+//! it. The node keeps it current; commands only read it.
+
+use crate::ids::{MasterId, NodeId, Offset, Term};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Replica,
+    PreCandidate,
+    Candidate,
+    Master,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            _ => "slave",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberStatus {
+    pub client_addr: String,
+    pub cluster_addr: String,
+    /// 40 hex characters, as Redis Cluster node ids look; derived from the cluster address.
+    pub name: String,
+    /// Whether this node's link to the member is up (always true for itself).
+    pub link_up: bool,
+}
+
+/// What the master knows of one replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    pub node: NodeId,
+    /// The replica's durable end offset, from its last ack.
+    pub acked: Offset,
+    /// Milliseconds since its last ack.
+    pub lag_ms: u64,
+    /// "online" when streaming, "sync" during a full resync.
+    pub state: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterStatus {
+    pub role: Role,
+    pub term: Term,
+    pub self_id: NodeId,
+    pub master: Option<NodeId>,
+    pub current_master_id: MasterId,
+    pub last_master_id: MasterId,
+    pub aof_end: Offset,
+    /// Highest offset a quorum holds durably (majority mode), else the AOF end.
+    pub commit: Offset,
+    pub members: Vec<MemberStatus>,
+    pub replicas: Vec<ReplicaStatus>,
+    /// A replica's link to its master is streaming.
+    pub master_link_up: bool,
+    pub full_resyncs: u64,
+    pub partial_resyncs: u64,
+}
+
+impl ClusterStatus {
+    pub fn master_client_addr(&self) -> Option<&str> {
+        let master = self.master?;
+        Some(self.members[master.0 as usize].client_addr.as_str())
+    }
+
+    pub fn myself(&self) -> &MemberStatus {
+        &self.members[self.self_id.0 as usize]
+    }
+}
+
+/// A stable 40-hex-character name for a member, from its cluster address.
+pub fn member_name(cluster_addr: &str) -> String {
+    let mut name = String::with_capacity(40);
+    for salt in 0u8..5 {
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&[salt]);
+        hasher.update(cluster_addr.as_bytes());
+        name.push_str(&format!("{:08x}", hasher.finalize()));
+    }
+    debug_assert_eq!(name.len(), 40);
+    name
+}
+
+/// Split `host:port` at the last colon.
+pub fn split_addr(addr: &str) -> (&str, u16) {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().unwrap_or(0)),
+        None => (addr, 0),
+    }
+}
