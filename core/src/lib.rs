@@ -29,6 +29,7 @@ pub mod keyspace;
 pub mod meta;
 pub mod node;
 pub mod output;
+pub mod peer;
 pub mod resp;
 pub mod session;
 pub mod slot;
