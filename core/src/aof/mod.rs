@@ -1,3 +1,6 @@
-//! The append-only file.
+//! The append-only file: records of deterministic effects, and their replay.
 pub mod record;
 pub mod replay;
+
+pub use record::{DecodeError, Effect, Record};
+pub use replay::{apply, scan_records, Tail};

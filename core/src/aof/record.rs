@@ -1,1 +1,535 @@
-//! AOF records.
+//! AOF records: deterministic effects, framed with their length and a CRC32.
+//!
+//! A record is an effect, not a command: `INCR` logs the value it produced, a relative
+//! expiry is logged as an absolute time, and an expired key is logged as a delete. A
+//! replica applies records without a clock or randomness.
+//!
+//! Frame: `[body_len u32 LE][crc32 u32 LE of body][body]`.
+//! Body: `[term u64 LE][tag u8][fields]`, where a byte string is `[len u32 LE][bytes]`
+//! and a time or id is a `u64 LE`. An optional expiry is a `u64` with zero meaning none,
+//! so an expiry at the epoch (`UnixMillis(0)`) cannot be encoded: encode asserts it
+//! never is, and decode rejects it.
+//!
+//! Every property decode checks, encode asserts, so a bad record is caught both when it
+//! is written and when it is read.
+
+use crate::ids::{MasterId, Term};
+use crate::time::UnixMillis;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect<'a> {
+    Set {
+        key: &'a [u8],
+        value: &'a [u8],
+        expire_at: Option<UnixMillis>,
+    },
+    /// Overwrite the value, keep the expiry (INCR, APPEND, SET KEEPTTL). Creates the key
+    /// without expiry if it is absent.
+    SetKeepTtl {
+        key: &'a [u8],
+        value: &'a [u8],
+    },
+    Del {
+        key: &'a [u8],
+    },
+    Expire {
+        key: &'a [u8],
+        at: UnixMillis,
+    },
+    Persist {
+        key: &'a [u8],
+    },
+    FlushAll,
+    /// A new master's first record (Raft's no-op): its reign begins here.
+    ReignStart {
+        master_id: MasterId,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub term: Term,
+    pub effect: Effect<'a>,
+}
+
+/// Body length and checksum.
+pub const RECORD_HEADER_LEN: usize = 8;
+/// Term and tag.
+const BODY_PREFIX_LEN: usize = 9;
+/// Key and value bytes together that one record can carry (Redis's 512 MiB bulk limit,
+/// twice over). Commands check this before logging: encode panics above it.
+pub const RECORD_PAYLOAD_BYTES_MAX: usize = 1 << 30;
+/// The longest body: a `Set` with both strings and the expiry, around the payload.
+pub const RECORD_BODY_BYTES_MAX: usize = RECORD_PAYLOAD_BYTES_MAX + BODY_PREFIX_LEN + 4 + 4 + 8;
+
+const _: () = assert!(RECORD_BODY_BYTES_MAX <= u32::MAX as usize);
+const _: () = assert!(RECORD_BODY_BYTES_MAX > RECORD_PAYLOAD_BYTES_MAX);
+const _: () = assert!(RECORD_HEADER_LEN == 4 + 4);
+
+const TAG_SET: u8 = 1;
+const TAG_SET_KEEP_TTL: u8 = 2;
+const TAG_DEL: u8 = 3;
+const TAG_EXPIRE: u8 = 4;
+const TAG_PERSIST: u8 = 5;
+const TAG_FLUSH_ALL: u8 = 6;
+const TAG_REIGN_START: u8 = 7;
+
+pub(crate) const CORRUPT_CHECKSUM: &str = "record checksum mismatch";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The buffer ends before the record does.
+    Incomplete,
+    /// Bad checksum, unknown tag, bad lengths, trailing bytes in the body, too large.
+    Corrupt(&'static str),
+}
+
+fn tag(effect: &Effect<'_>) -> u8 {
+    match effect {
+        Effect::Set { .. } => TAG_SET,
+        Effect::SetKeepTtl { .. } => TAG_SET_KEEP_TTL,
+        Effect::Del { .. } => TAG_DEL,
+        Effect::Expire { .. } => TAG_EXPIRE,
+        Effect::Persist { .. } => TAG_PERSIST,
+        Effect::FlushAll => TAG_FLUSH_ALL,
+        Effect::ReignStart { .. } => TAG_REIGN_START,
+    }
+}
+
+fn body_len(effect: &Effect<'_>) -> usize {
+    let fields_len = match effect {
+        Effect::Set { key, value, .. } => 4 + key.len() + 4 + value.len() + 8,
+        Effect::SetKeepTtl { key, value } => 4 + key.len() + 4 + value.len(),
+        Effect::Del { key } | Effect::Persist { key } => 4 + key.len(),
+        Effect::Expire { key, .. } => 4 + key.len() + 8,
+        Effect::FlushAll => 0,
+        Effect::ReignStart { .. } => 8,
+    };
+    BODY_PREFIX_LEN + fields_len
+}
+
+/// The framed length of `record`.
+pub fn encoded_len(record: &Record<'_>) -> usize {
+    RECORD_HEADER_LEN + body_len(&record.effect)
+}
+
+/// Append one framed record to `out`. Panics if the record could not be decoded back
+/// (too large, or an expiry at the epoch): the caller checks limits before logging.
+pub fn encode(record: &Record<'_>, out: &mut Vec<u8>) {
+    let body_len = body_len(&record.effect);
+    assert!(body_len >= BODY_PREFIX_LEN);
+    assert!(body_len <= RECORD_BODY_BYTES_MAX, "record body too large");
+    let start = out.len();
+    out.reserve(RECORD_HEADER_LEN + body_len);
+    out.extend_from_slice(
+        &u32::try_from(body_len)
+            .expect("checked above")
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(&[0; 4]); // Checksum, filled in below.
+    out.extend_from_slice(&record.term.0.to_le_bytes());
+    out.push(tag(&record.effect));
+    encode_fields(&record.effect, out);
+    let body = &out[start + RECORD_HEADER_LEN..];
+    assert_eq!(body.len(), body_len);
+    let crc = crc32fast::hash(body);
+    out[start + 4..start + RECORD_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(out.len() - start, encoded_len(record));
+    debug_assert_eq!(decode(&out[start..]), Ok((*record, out.len() - start)));
+}
+
+fn encode_fields(effect: &Effect<'_>, out: &mut Vec<u8>) {
+    match *effect {
+        Effect::Set {
+            key,
+            value,
+            expire_at,
+        } => {
+            put_bytes(out, key);
+            put_bytes(out, value);
+            put_expire_at(out, expire_at);
+        }
+        Effect::SetKeepTtl { key, value } => {
+            put_bytes(out, key);
+            put_bytes(out, value);
+        }
+        Effect::Del { key } | Effect::Persist { key } => put_bytes(out, key),
+        Effect::Expire { key, at } => {
+            put_bytes(out, key);
+            assert_ne!(at.0, 0, "expiry at the epoch cannot be encoded");
+            out.extend_from_slice(&at.0.to_le_bytes());
+        }
+        Effect::FlushAll => {}
+        Effect::ReignStart { master_id } => out.extend_from_slice(&master_id.0.to_le_bytes()),
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).expect("body length was checked against the max");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_expire_at(out: &mut Vec<u8>, expire_at: Option<UnixMillis>) {
+    let expire_at_ms = match expire_at {
+        None => 0,
+        Some(at) => {
+            assert_ne!(at.0, 0, "expiry at the epoch cannot be encoded");
+            at.0
+        }
+    };
+    out.extend_from_slice(&expire_at_ms.to_le_bytes());
+}
+
+/// Decode the record at the start of `buf`: the record and its framed length. Never
+/// panics, whatever the bytes.
+pub fn decode(buf: &[u8]) -> Result<(Record<'_>, usize), DecodeError> {
+    let (body, framed_len) = decode_frame(buf)?;
+    let record = decode_body(body)?;
+    assert_eq!(framed_len, RECORD_HEADER_LEN + body.len());
+    assert!(framed_len <= buf.len());
+    Ok((record, framed_len))
+}
+
+/// Check the frame at the start of `buf`: its body (checksum verified) and framed length.
+pub(crate) fn decode_frame(buf: &[u8]) -> Result<(&[u8], usize), DecodeError> {
+    let Some(header) = buf.get(..RECORD_HEADER_LEN) else {
+        return Err(DecodeError::Incomplete);
+    };
+    let body_len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+    if body_len > RECORD_BODY_BYTES_MAX {
+        return Err(DecodeError::Corrupt("record body too large"));
+    }
+    if body_len < BODY_PREFIX_LEN {
+        return Err(DecodeError::Corrupt("record body too short"));
+    }
+    let framed_len = RECORD_HEADER_LEN + body_len;
+    let Some(body) = buf.get(RECORD_HEADER_LEN..framed_len) else {
+        return Err(DecodeError::Incomplete);
+    };
+    if crc32fast::hash(body) != crc {
+        return Err(DecodeError::Corrupt(CORRUPT_CHECKSUM));
+    }
+    Ok((body, framed_len))
+}
+
+/// Decode a checksummed body. Every byte must belong to a field.
+fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
+    let mut reader = Reader { rest: body };
+    let term = Term(reader.u64()?);
+    let tag = reader.u8()?;
+    let effect = match tag {
+        TAG_SET => Effect::Set {
+            key: reader.bytes()?,
+            value: reader.bytes()?,
+            expire_at: reader.expire_at_option()?,
+        },
+        TAG_SET_KEEP_TTL => Effect::SetKeepTtl {
+            key: reader.bytes()?,
+            value: reader.bytes()?,
+        },
+        TAG_DEL => Effect::Del {
+            key: reader.bytes()?,
+        },
+        TAG_EXPIRE => Effect::Expire {
+            key: reader.bytes()?,
+            at: reader.expire_at()?,
+        },
+        TAG_PERSIST => Effect::Persist {
+            key: reader.bytes()?,
+        },
+        TAG_FLUSH_ALL => Effect::FlushAll,
+        TAG_REIGN_START => Effect::ReignStart {
+            master_id: MasterId(reader.u64()?),
+        },
+        _ => return Err(DecodeError::Corrupt("unknown record tag")),
+    };
+    if !reader.rest.is_empty() {
+        return Err(DecodeError::Corrupt("trailing bytes in record body"));
+    }
+    let record = Record { term, effect };
+    assert_eq!(body_len(&record.effect), body.len());
+    Ok(record)
+}
+
+/// Reads fields from a body that has already passed its checksum. A field that runs past
+/// the body is corruption, never `Incomplete`.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        if len > self.rest.len() {
+            return Err(DecodeError::Corrupt("record field runs past the body"));
+        }
+        let (field, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(field)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes"));
+        self.take(len as usize)
+    }
+
+    fn expire_at_option(&mut self) -> Result<Option<UnixMillis>, DecodeError> {
+        let expire_at_ms = self.u64()?;
+        Ok((expire_at_ms != 0).then_some(UnixMillis(expire_at_ms)))
+    }
+
+    fn expire_at(&mut self) -> Result<UnixMillis, DecodeError> {
+        match self.u64()? {
+            0 => Err(DecodeError::Corrupt("expiry at the epoch")),
+            expire_at_ms => Ok(UnixMillis(expire_at_ms)),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(effect: Effect<'_>) -> Record<'_> {
+        Record {
+            term: Term(7),
+            effect,
+        }
+    }
+
+    fn every_effect() -> Vec<Effect<'static>> {
+        vec![
+            Effect::Set {
+                key: b"k",
+                value: b"v",
+                expire_at: None,
+            },
+            Effect::Set {
+                key: b"",
+                value: b"\0\xff",
+                expire_at: Some(UnixMillis(1_700_000_000_000)),
+            },
+            Effect::SetKeepTtl {
+                key: b"counter",
+                value: b"42",
+            },
+            Effect::Del { key: b"k" },
+            Effect::Expire {
+                key: b"k",
+                at: UnixMillis(1),
+            },
+            Effect::Persist { key: b"k" },
+            Effect::FlushAll,
+            Effect::ReignStart {
+                master_id: MasterId(u64::MAX),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_effect_round_trips() {
+        for (i, effect) in every_effect().into_iter().enumerate() {
+            let record = record(effect);
+            let mut buf = vec![0xaa]; // Encoding appends after existing bytes.
+            encode(&record, &mut buf);
+            assert_eq!(buf.len(), 1 + encoded_len(&record), "#{i}: {effect:?}");
+            let got = decode(&buf[1..]);
+            assert_eq!(got, Ok((record, encoded_len(&record))), "#{i}: {effect:?}");
+        }
+    }
+
+    #[test]
+    fn decode_reads_only_the_first_record() {
+        let mut buf = Vec::new();
+        encode(&record(Effect::Del { key: b"a" }), &mut buf);
+        let first_len = buf.len();
+        encode(&record(Effect::FlushAll), &mut buf);
+        let (got, len) = decode(&buf).unwrap();
+        assert_eq!(got.effect, Effect::Del { key: b"a" });
+        assert_eq!(len, first_len);
+    }
+
+    #[test]
+    fn frame_layout_is_stable() {
+        let mut buf = Vec::new();
+        encode(&record(Effect::Del { key: b"ab" }), &mut buf);
+        let body: &[u8] = &[7, 0, 0, 0, 0, 0, 0, 0, TAG_DEL, 2, 0, 0, 0, b'a', b'b'];
+        assert_eq!(&buf[..4], &15u32.to_le_bytes());
+        assert_eq!(&buf[4..8], &crc32fast::hash(body).to_le_bytes());
+        assert_eq!(&buf[8..], body);
+    }
+
+    /// Frame `body` with a correct checksum, for building corrupt bodies.
+    pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        buf.extend_from_slice(body);
+        buf
+    }
+
+    #[test]
+    fn every_decode_error() {
+        let mut valid = Vec::new();
+        encode(&record(Effect::Del { key: b"k" }), &mut valid);
+        let mut bad_crc = valid.clone();
+        *bad_crc.last_mut().unwrap() ^= 1;
+        let mut too_large = valid.clone();
+        too_large[..4].copy_from_slice(&(RECORD_BODY_BYTES_MAX as u32 + 1).to_le_bytes());
+        let term = [1, 0, 0, 0, 0, 0, 0, 0];
+        let with_term = |rest: &[u8]| frame(&[&term[..], rest].concat());
+        let cases: Vec<(&str, Vec<u8>, DecodeError)> = vec![
+            ("empty", vec![], DecodeError::Incomplete),
+            (
+                "partial header",
+                valid[..5].to_vec(),
+                DecodeError::Incomplete,
+            ),
+            (
+                "partial body",
+                valid[..valid.len() - 1].to_vec(),
+                DecodeError::Incomplete,
+            ),
+            (
+                "bad checksum",
+                bad_crc,
+                DecodeError::Corrupt(CORRUPT_CHECKSUM),
+            ),
+            (
+                "too large",
+                too_large,
+                DecodeError::Corrupt("record body too large"),
+            ),
+            (
+                "too short",
+                frame(&term),
+                DecodeError::Corrupt("record body too short"),
+            ),
+            (
+                "unknown tag",
+                with_term(&[0]),
+                DecodeError::Corrupt("unknown record tag"),
+            ),
+            (
+                "tag 8",
+                with_term(&[8]),
+                DecodeError::Corrupt("unknown record tag"),
+            ),
+            (
+                "key past body",
+                with_term(&[TAG_DEL, 5, 0, 0, 0, b'k']),
+                DecodeError::Corrupt("record field runs past the body"),
+            ),
+            (
+                "missing expiry",
+                with_term(&[TAG_SET, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]),
+                DecodeError::Corrupt("record field runs past the body"),
+            ),
+            (
+                "trailing bytes",
+                with_term(&[TAG_FLUSH_ALL, 0]),
+                DecodeError::Corrupt("trailing bytes in record body"),
+            ),
+            (
+                "expire at epoch",
+                with_term(&[TAG_EXPIRE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+                DecodeError::Corrupt("expiry at the epoch"),
+            ),
+        ];
+        for (i, (name, buf, want)) in cases.into_iter().enumerate() {
+            assert_eq!(decode(&buf).map(|_| ()), Err(want), "#{i}: {name}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "epoch")]
+    fn encode_rejects_expiry_at_epoch() {
+        let effect = Effect::Expire {
+            key: b"k",
+            at: UnixMillis(0),
+        };
+        encode(&record(effect), &mut Vec::new());
+    }
+
+    /// An arbitrary effect over the given owned strings.
+    #[derive(Clone, Debug)]
+    pub(crate) enum OwnedEffect {
+        Set(Vec<u8>, Vec<u8>, Option<u64>),
+        SetKeepTtl(Vec<u8>, Vec<u8>),
+        Del(Vec<u8>),
+        Expire(Vec<u8>, u64),
+        Persist(Vec<u8>),
+        FlushAll,
+        ReignStart(u64),
+    }
+
+    impl OwnedEffect {
+        pub(crate) fn effect(&self) -> Effect<'_> {
+            match self {
+                OwnedEffect::Set(key, value, at) => Effect::Set {
+                    key,
+                    value,
+                    expire_at: at.map(UnixMillis),
+                },
+                OwnedEffect::SetKeepTtl(key, value) => Effect::SetKeepTtl { key, value },
+                OwnedEffect::Del(key) => Effect::Del { key },
+                OwnedEffect::Expire(key, at) => Effect::Expire {
+                    key,
+                    at: UnixMillis(*at),
+                },
+                OwnedEffect::Persist(key) => Effect::Persist { key },
+                OwnedEffect::FlushAll => Effect::FlushAll,
+                OwnedEffect::ReignStart(id) => Effect::ReignStart {
+                    master_id: MasterId(*id),
+                },
+            }
+        }
+    }
+
+    pub(crate) fn owned_effect() -> impl Strategy<Value = OwnedEffect> {
+        let bytes = || proptest::collection::vec(any::<u8>(), 0..16);
+        prop_oneof![
+            (bytes(), bytes(), proptest::option::of(1u64..))
+                .prop_map(|(k, v, at)| OwnedEffect::Set(k, v, at)),
+            (bytes(), bytes()).prop_map(|(k, v)| OwnedEffect::SetKeepTtl(k, v)),
+            bytes().prop_map(OwnedEffect::Del),
+            (bytes(), 1u64..).prop_map(|(k, at)| OwnedEffect::Expire(k, at)),
+            bytes().prop_map(OwnedEffect::Persist),
+            Just(OwnedEffect::FlushAll),
+            any::<u64>().prop_map(OwnedEffect::ReignStart),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn encode_decode_round_trip(term in any::<u64>(), owned in owned_effect()) {
+            let record = Record { term: Term(term), effect: owned.effect() };
+            let mut buf = Vec::new();
+            encode(&record, &mut buf);
+            prop_assert_eq!(buf.len(), encoded_len(&record));
+            prop_assert_eq!(decode(&buf), Ok((record, buf.len())));
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok((record, len)) = decode(&bytes) {
+                prop_assert!(len <= bytes.len());
+                prop_assert_eq!(encoded_len(&record), len);
+            }
+        }
+    }
+}
