@@ -69,6 +69,9 @@ pub struct Config {
     /// Refuse non-loopback clients when no password is set, as Redis does.
     pub protected_mode: bool,
     pub limits: Limits,
+    /// The bug this node runs with, in simulator tests of the checkers.
+    #[cfg(feature = "planted-bugs")]
+    pub planted_bug: Option<PlantedBug>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +99,8 @@ impl Config {
             requirepass: None,
             protected_mode: true,
             limits: Limits::default(),
+            #[cfg(feature = "planted-bugs")]
+            planted_bug: None,
         }
     }
 
@@ -117,8 +122,14 @@ impl Config {
             return fail("self_id is not a member");
         }
         for (i, a) in self.members.iter().enumerate() {
-            if self.members[..i].iter().any(|b| b.cluster_addr == a.cluster_addr) {
-                return Err(ConfigError(format!("member {} is listed twice", a.cluster_addr)));
+            if self.members[..i]
+                .iter()
+                .any(|b| b.cluster_addr == a.cluster_addr)
+            {
+                return Err(ConfigError(format!(
+                    "member {} is listed twice",
+                    a.cluster_addr
+                )));
             }
         }
         if self.heartbeat_ms == 0 {
@@ -138,4 +149,23 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Known bugs the simulator must catch, planted behind the `planted-bugs` feature so each
+/// checker can be shown to fire. Never compiled into release builds of the daemon.
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// Grant a vote without persisting it first.
+    VoteNotPersisted,
+    /// Grant a vote without checking that the candidate's log is up to date.
+    VoteWithoutUpToDateCheck,
+    /// In majority mode, reply to a write before a quorum holds it.
+    AckBeforeQuorum,
+    /// At recovery, replay a torn tail record as if it were whole.
+    TornTailReplayed,
+    /// Keep a diverged suffix instead of truncating it when a new master says so.
+    DivergedSuffixKept,
+    /// Serve reads at a master that can no longer confirm its reign.
+    StaleReadAfterReignLost,
 }

@@ -36,7 +36,10 @@ pub struct MetaError(pub &'static str);
 
 impl Meta {
     pub fn encode(&self) -> Vec<u8> {
-        assert!(self.reigns.len() <= REIGNS_MAX, "reign chain exceeds its bound");
+        assert!(
+            self.reigns.len() <= REIGNS_MAX,
+            "reign chain exceeds its bound"
+        );
         let mut body = Vec::with_capacity(40 + self.reigns.len() * REIGN_LEN);
         body.extend_from_slice(&self.term.0.to_le_bytes());
         body.push(self.voted_for.is_some() as u8);
@@ -131,11 +134,15 @@ impl<'a> Reader<'a> {
     }
 
     pub fn u32(&mut self) -> Result<u32, MetaError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     pub fn u64(&mut self) -> Result<u64, MetaError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     /// A u32-length-prefixed byte string of at most `max` bytes.
@@ -160,8 +167,16 @@ mod tests {
             current_master_id: MasterId(99),
             last_master_id: MasterId(42),
             reigns: vec![
-                Reign { master_id: MasterId(42), term: Term(3), start: Offset(0) },
-                Reign { master_id: MasterId(99), term: Term(7), start: Offset(512) },
+                Reign {
+                    master_id: MasterId(42),
+                    term: Term(3),
+                    start: Offset(0),
+                },
+                Reign {
+                    master_id: MasterId(99),
+                    term: Term(7),
+                    start: Offset(512),
+                },
             ],
         }
     }
@@ -180,7 +195,10 @@ mod tests {
         for bit in 0..bytes.len() * 8 {
             let mut broken = bytes.clone();
             broken[bit / 8] ^= 1 << (bit % 8);
-            assert!(Meta::decode(&broken).is_err(), "bit {bit} flipped unnoticed");
+            assert!(
+                Meta::decode(&broken).is_err(),
+                "bit {bit} flipped unnoticed"
+            );
         }
     }
 

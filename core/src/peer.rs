@@ -177,25 +177,54 @@ pub fn encode(message: &Message<'_>) -> Vec<u8> {
     let crc = crc32fast::hash(&frame[FRAME_HEADER_LEN..]);
     frame[0..4].copy_from_slice(&(body_len as u32).to_le_bytes());
     frame[4..8].copy_from_slice(&crc.to_le_bytes());
-    debug_assert!(decode(&frame).as_ref() == Ok(message), "encode and decode agree");
+    debug_assert!(
+        decode(&frame).as_ref() == Ok(message),
+        "encode and decode agree"
+    );
     frame
 }
 
 fn encode_body(message: &Message<'_>, w: &mut Writer) {
     match *message {
-        Message::Hello { version, cluster_addr, client_addr, secret } => {
+        Message::Hello {
+            version,
+            cluster_addr,
+            client_addr,
+            secret,
+        } => {
             w.u8(TYPE_HELLO).u32(version).bytes(cluster_addr.as_bytes());
             w.bytes(client_addr.as_bytes()).bytes(secret);
         }
-        Message::RequestVote { term, pre_vote, last_term, end } => {
+        Message::RequestVote {
+            term,
+            pre_vote,
+            last_term,
+            end,
+        } => {
             w.u8(TYPE_REQUEST_VOTE).u64(term.0).u8(pre_vote as u8);
             w.u64(last_term.0).u64(end.0);
         }
-        Message::Vote { term, pre_vote, granted } => {
-            w.u8(TYPE_VOTE).u64(term.0).u8(pre_vote as u8).u8(granted as u8);
+        Message::Vote {
+            term,
+            pre_vote,
+            granted,
+        } => {
+            w.u8(TYPE_VOTE)
+                .u64(term.0)
+                .u8(pre_vote as u8)
+                .u8(granted as u8);
         }
-        Message::Heartbeat { term, master_id, commit, sent_at_ms } => {
-            w.u8(TYPE_HEARTBEAT).u64(term.0).u64(master_id.0).u64(commit.0).u64(sent_at_ms);
+        Message::Heartbeat {
+            term,
+            master_id,
+            commit,
+            sent_at_ms,
+        } => {
+            w.u8(TYPE_HEARTBEAT)
+                .u64(term.0)
+                .u64(master_id.0)
+                .u64(commit.0)
+                .u64(sent_at_ms);
         }
         Message::HeartbeatAck { term, sent_at_ms } => {
             w.u8(TYPE_HEARTBEAT_ACK).u64(term.0).u64(sent_at_ms);
@@ -203,20 +232,45 @@ fn encode_body(message: &Message<'_>, w: &mut Writer) {
         Message::DenyHeartbeat { term } => {
             w.u8(TYPE_DENY_HEARTBEAT).u64(term.0);
         }
-        Message::SyncRequest { term, session, end, ref reigns } => {
+        Message::SyncRequest {
+            term,
+            session,
+            end,
+            ref reigns,
+        } => {
             w.u8(TYPE_SYNC_REQUEST).u64(term.0).u64(session).u64(end.0);
             w.u32(u32::try_from(reigns.len()).expect("reign count under 4G"));
             for reign in reigns {
-                w.u64(reign.master_id.0).u64(reign.term.0).u64(reign.start.0);
+                w.u64(reign.master_id.0)
+                    .u64(reign.term.0)
+                    .u64(reign.start.0);
             }
         }
-        Message::SyncAccept { term, session, master_id, kind, offset } => {
+        Message::SyncAccept {
+            term,
+            session,
+            master_id,
+            kind,
+            offset,
+        } => {
             let full = matches!(kind, SyncKind::Full) as u8;
-            w.u8(TYPE_SYNC_ACCEPT).u64(term.0).u64(session).u64(master_id.0);
+            w.u8(TYPE_SYNC_ACCEPT)
+                .u64(term.0)
+                .u64(session)
+                .u64(master_id.0);
             w.u8(full).u64(offset.0);
         }
-        Message::Data { term, session, offset, bytes } => {
-            w.u8(TYPE_DATA).u64(term.0).u64(session).u64(offset.0).bytes(bytes);
+        Message::Data {
+            term,
+            session,
+            offset,
+            bytes,
+        } => {
+            w.u8(TYPE_DATA)
+                .u64(term.0)
+                .u64(session)
+                .u64(offset.0)
+                .bytes(bytes);
         }
         Message::Ack { term, session, end } => {
             w.u8(TYPE_ACK).u64(term.0).u64(session).u64(end.0);
@@ -245,7 +299,9 @@ pub fn decode(frame: &[u8]) -> Result<Message<'_>, DecodeError> {
     if body_len != frame.len() - FRAME_HEADER_LEN {
         return Err(DecodeError("frame length mismatch"));
     }
-    let mut r = Reader { bytes: &frame[FRAME_HEADER_LEN..] };
+    let mut r = Reader {
+        bytes: &frame[FRAME_HEADER_LEN..],
+    };
     let message = decode_body(&mut r)?;
     if !r.bytes.is_empty() {
         return Err(DecodeError("trailing bytes"));
@@ -278,14 +334,23 @@ fn decode_body<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeError> {
             commit: Offset(r.u64()?),
             sent_at_ms: r.u64()?,
         },
-        TYPE_HEARTBEAT_ACK => Message::HeartbeatAck { term: Term(r.u64()?), sent_at_ms: r.u64()? },
-        TYPE_DENY_HEARTBEAT => Message::DenyHeartbeat { term: Term(r.u64()?) },
+        TYPE_HEARTBEAT_ACK => Message::HeartbeatAck {
+            term: Term(r.u64()?),
+            sent_at_ms: r.u64()?,
+        },
+        TYPE_DENY_HEARTBEAT => Message::DenyHeartbeat {
+            term: Term(r.u64()?),
+        },
         TYPE_SYNC_REQUEST => decode_sync_request(r)?,
         TYPE_SYNC_ACCEPT => Message::SyncAccept {
             term: Term(r.u64()?),
             session: r.u64()?,
             master_id: MasterId(r.u64()?),
-            kind: if flag(r.u8()?)? { SyncKind::Full } else { SyncKind::Partial },
+            kind: if flag(r.u8()?)? {
+                SyncKind::Full
+            } else {
+                SyncKind::Partial
+            },
             offset: Offset(r.u64()?),
         },
         TYPE_DATA => Message::Data {
@@ -294,7 +359,11 @@ fn decode_body<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeError> {
             offset: Offset(r.u64()?),
             bytes: r.bytes(usize::MAX)?,
         },
-        TYPE_ACK => Message::Ack { term: Term(r.u64()?), session: r.u64()?, end: Offset(r.u64()?) },
+        TYPE_ACK => Message::Ack {
+            term: Term(r.u64()?),
+            session: r.u64()?,
+            end: Offset(r.u64()?),
+        },
         _ => return Err(DecodeError("unknown message type")),
     };
     Ok(message)
@@ -316,7 +385,12 @@ fn decode_sync_request<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeErro
             start: Offset(r.u64()?),
         });
     }
-    Ok(Message::SyncRequest { term, session, end, reigns })
+    Ok(Message::SyncRequest {
+        term,
+        session,
+        end,
+        reigns,
+    })
 }
 
 #[cfg(test)]
@@ -325,15 +399,46 @@ mod tests {
     use proptest::prelude::*;
 
     fn samples() -> Vec<Message<'static>> {
-        let reign = Reign { master_id: MasterId(5), term: Term(2), start: Offset(0) };
+        let reign = Reign {
+            master_id: MasterId(5),
+            term: Term(2),
+            start: Offset(0),
+        };
         vec![
-            Message::Hello { version: 1, cluster_addr: "a:1", client_addr: "a:2", secret: b"s" },
-            Message::RequestVote { term: Term(3), pre_vote: true, last_term: Term(2), end: Offset(9) },
-            Message::Vote { term: Term(3), pre_vote: false, granted: true },
-            Message::Heartbeat { term: Term(3), master_id: MasterId(7), commit: Offset(4), sent_at_ms: 11 },
-            Message::HeartbeatAck { term: Term(3), sent_at_ms: 11 },
+            Message::Hello {
+                version: 1,
+                cluster_addr: "a:1",
+                client_addr: "a:2",
+                secret: b"s",
+            },
+            Message::RequestVote {
+                term: Term(3),
+                pre_vote: true,
+                last_term: Term(2),
+                end: Offset(9),
+            },
+            Message::Vote {
+                term: Term(3),
+                pre_vote: false,
+                granted: true,
+            },
+            Message::Heartbeat {
+                term: Term(3),
+                master_id: MasterId(7),
+                commit: Offset(4),
+                sent_at_ms: 11,
+            },
+            Message::HeartbeatAck {
+                term: Term(3),
+                sent_at_ms: 11,
+            },
             Message::DenyHeartbeat { term: Term(4) },
-            Message::SyncRequest { term: Term(3), session: 8, end: Offset(100), reigns: vec![reign] },
+            Message::SyncRequest {
+                term: Term(3),
+                session: 8,
+                end: Offset(100),
+                reigns: vec![reign],
+            },
             Message::SyncAccept {
                 term: Term(3),
                 session: 8,
@@ -341,8 +446,17 @@ mod tests {
                 kind: SyncKind::Full,
                 offset: Offset(0),
             },
-            Message::Data { term: Term(3), session: 8, offset: Offset(0), bytes: b"records" },
-            Message::Ack { term: Term(3), session: 8, end: Offset(7) },
+            Message::Data {
+                term: Term(3),
+                session: 8,
+                offset: Offset(0),
+                bytes: b"records",
+            },
+            Message::Ack {
+                term: Term(3),
+                session: 8,
+                end: Offset(7),
+            },
         ]
     }
 
@@ -352,14 +466,23 @@ mod tests {
             let frame = encode(message);
             assert_eq!(frame_len(&frame, 1 << 20), Ok(Some(frame.len())), "#{i}");
             assert_eq!(decode(&frame).as_ref(), Ok(message), "#{i}");
-            assert_eq!(frame_len(&frame[..frame.len() - 1], 1 << 20), Ok(None), "#{i}");
+            assert_eq!(
+                frame_len(&frame[..frame.len() - 1], 1 << 20),
+                Ok(None),
+                "#{i}"
+            );
         }
     }
 
     #[test]
     fn corruption_and_oversize_are_reported() {
         let mut frame = encode(&samples()[0]);
-        assert_eq!(frame_len(&frame, 8), Err(FrameError::TooLarge { len: frame.len() - 8 }));
+        assert_eq!(
+            frame_len(&frame, 8),
+            Err(FrameError::TooLarge {
+                len: frame.len() - 8
+            })
+        );
         let last = frame.len() - 1;
         frame[last] ^= 1;
         assert_eq!(frame_len(&frame, 1 << 20), Err(FrameError::Checksum));

@@ -58,7 +58,11 @@ pub fn role(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
         return Flow::Continue;
     }
     let (host, port) = split_addr(status.master_client_addr().unwrap_or("?:0"));
-    let state = if status.master_link_up { "connected" } else { "connect" };
+    let state = if status.master_link_up {
+        "connected"
+    } else {
+        "connect"
+    };
     resp::write_array_len(out, 5);
     resp::write_bulk(out, b"slave");
     resp::write_bulk(out, host.as_bytes());
@@ -147,7 +151,14 @@ fn cluster_shards(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
         resp::write_bulk(out, b"ip");
         resp::write_bulk(out, host.as_bytes());
         resp::write_bulk(out, b"role");
-        resp::write_bulk(out, if is_master { &b"master"[..] } else { b"replica" });
+        resp::write_bulk(
+            out,
+            if is_master {
+                &b"master"[..]
+            } else {
+                b"replica"
+            },
+        );
         resp::write_bulk(out, b"replication-offset");
         resp::write_int(out, ctx.status.aof_end.0 as i64);
         resp::write_bulk(out, b"health");
@@ -158,7 +169,9 @@ fn cluster_shards(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
 /// `CLUSTER NODES`: one line per member in Redis Cluster's format.
 fn cluster_nodes(ctx: &Ctx<'_>) -> String {
     let status = ctx.status;
-    let master_name = status.master.map(|id| status.members[id.0 as usize].name.as_str());
+    let master_name = status
+        .master
+        .map(|id| status.members[id.0 as usize].name.as_str());
     let mut text = String::new();
     for (member, is_master) in shard_members(ctx) {
         let (_, cluster_port) = split_addr(&member.cluster_addr);
@@ -170,13 +183,28 @@ fn cluster_nodes(ctx: &Ctx<'_>) -> String {
         if !member.link_up {
             flags.push_str(",fail?");
         }
-        let master_of = if is_master { "-" } else { master_name.unwrap_or("-") };
-        let link = if member.link_up { "connected" } else { "disconnected" };
+        let master_of = if is_master {
+            "-"
+        } else {
+            master_name.unwrap_or("-")
+        };
+        let link = if member.link_up {
+            "connected"
+        } else {
+            "disconnected"
+        };
         let slots = if is_master { " 0-16383" } else { "" };
         let _ = writeln!(
             text,
             "{} {}@{} {} {} 0 0 {} {}{}",
-            member.name, member.client_addr, cluster_port, flags, master_of, status.term.0, link, slots
+            member.name,
+            member.client_addr,
+            cluster_port,
+            flags,
+            master_of,
+            status.term.0,
+            link,
+            slots
         );
     }
     text
@@ -184,7 +212,11 @@ fn cluster_nodes(ctx: &Ctx<'_>) -> String {
 
 fn cluster_info(ctx: &Ctx<'_>, text: &mut String) {
     let status = ctx.status;
-    let state = if status.master.is_some() { "ok" } else { "fail" };
+    let state = if status.master.is_some() {
+        "ok"
+    } else {
+        "fail"
+    };
     let known = status.members.len();
     let _ = write!(
         text,

@@ -23,7 +23,10 @@ pub fn del(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn exists(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let count = req.args().skip(1).filter(|key| ctx.store.get(key).is_some());
+    let count = req
+        .args()
+        .skip(1)
+        .filter(|key| ctx.store.get(key).is_some());
     resp::write_int(out, count.count() as i64);
     Flow::Continue
 }
@@ -66,7 +69,9 @@ impl ExpiryUnit {
     /// results are allowed: they mean "already expired", and the key is deleted.
     fn absolute_ms(self, amount: i64, now: UnixMillis) -> Option<i64> {
         let ms = match self {
-            ExpiryUnit::RelativeSeconds | ExpiryUnit::AbsoluteSeconds => amount.checked_mul(1000)?,
+            ExpiryUnit::RelativeSeconds | ExpiryUnit::AbsoluteSeconds => {
+                amount.checked_mul(1000)?
+            }
             ExpiryUnit::RelativeMillis | ExpiryUnit::AbsoluteMillis => amount,
         };
         match self {
@@ -180,7 +185,7 @@ fn remaining_ms(ctx: &Ctx<'_>, key: &[u8]) -> i64 {
         Some(entry) => match entry.expire_at {
             None => -1,
             Some(at) => {
-                debug_assert!(at > ctx.store.now, "a live key cannot be expired");
+                debug_assert!(at >= ctx.store.now, "a live key cannot be expired");
                 (at.0 - ctx.store.now.0) as i64
             }
         },
@@ -214,7 +219,10 @@ pub fn dbsize(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
 pub fn flushall(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let mode_ok = match req.len() {
         1 => true,
-        2 => matches!(req.arg(1).to_ascii_uppercase().as_slice(), b"ASYNC" | b"SYNC"),
+        2 => matches!(
+            req.arg(1).to_ascii_uppercase().as_slice(),
+            b"ASYNC" | b"SYNC"
+        ),
         _ => false,
     };
     if !mode_ok {
@@ -228,7 +236,9 @@ pub fn flushall(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 pub fn keys(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let mut found = Vec::new();
-    ctx.store.keyspace.keys(req.arg(1), ctx.store.now, &mut found);
+    ctx.store
+        .keyspace
+        .keys(req.arg(1), ctx.store.now, &mut found);
     write_key_list(out, &found);
     Flow::Continue
 }

@@ -42,7 +42,10 @@ pub enum Flow {
     Close,
     /// `WAIT numreplicas timeout_ms`: the node answers when enough replicas hold the
     /// client's last write, or when the timeout passes.
-    Wait { replicas: usize, timeout_ms: u64 },
+    Wait {
+        replicas: usize,
+        timeout_ms: u64,
+    },
 }
 
 /// The keyspace as commands see it: reads are direct, writes go through the AOF.
@@ -106,8 +109,7 @@ pub const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 pub const ERR_SYNTAX: &str = "ERR syntax error";
 pub const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
-pub const ERR_WRONGPASS: &str =
-    "WRONGPASS invalid username-password pair or user is disabled.";
+pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const ERR_NO_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
 pub const ERR_DB_INDEX: &str = "ERR DB index is out of range";
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";

@@ -2,8 +2,8 @@
 //! CONFIG, CLIENT, INFO.
 
 use super::{
-    err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_DB_INDEX,
-    ERR_NOT_INTEGER, ERR_NO_PASSWORD, ERR_WRONGPASS, TABLE,
+    err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_DB_INDEX, ERR_NOT_INTEGER,
+    ERR_NO_PASSWORD, ERR_WRONGPASS, TABLE,
 };
 use crate::resp::{self, Protocol, Request};
 
@@ -100,7 +100,10 @@ pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
                 return Flow::Continue;
             }
             None => {
-                resp::write_error(out, "ERR Protocol version is not an integer or out of range");
+                resp::write_error(
+                    out,
+                    "ERR Protocol version is not an integer or out of range",
+                );
                 return Flow::Continue;
             }
         };
@@ -119,7 +122,10 @@ pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             name = Some(req.arg(at + 1).to_vec());
             at += 2;
         } else {
-            let message = format!("ERR Syntax error in HELLO option '{}'", super::printable(&option));
+            let message = format!(
+                "ERR Syntax error in HELLO option '{}'",
+                super::printable(&option)
+            );
             resp::write_error(out, &message);
             return Flow::Continue;
         }
@@ -165,7 +171,9 @@ pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     match sub.as_slice() {
         b"" => {
             resp::write_array_len(out, TABLE.len());
-            TABLE.iter().for_each(|spec| write_command_info(ctx, spec, out));
+            TABLE
+                .iter()
+                .for_each(|spec| write_command_info(ctx, spec, out));
         }
         b"COUNT" => resp::write_int(out, TABLE.len() as i64),
         b"INFO" => {
@@ -228,16 +236,19 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         ("databases", "1".to_string()),
         ("maxmemory", "0".to_string()),
         ("proto-max-bulk-len", limits.bulk_len_max.to_string()),
-        ("client-query-buffer-limit", limits.query_buffer_bytes_max.to_string()),
+        (
+            "client-query-buffer-limit",
+            limits.query_buffer_bytes_max.to_string(),
+        ),
         ("cluster-enabled", "yes".to_string()),
         ("timeout", "0".to_string()),
     ];
     let matching: Vec<&(&str, String)> = settings
         .iter()
         .filter(|(name, _)| {
-            req.args()
-                .skip(2)
-                .any(|pattern| crate::keyspace::glob_match(&pattern.to_ascii_lowercase(), name.as_bytes()))
+            req.args().skip(2).any(|pattern| {
+                crate::keyspace::glob_match(&pattern.to_ascii_lowercase(), name.as_bytes())
+            })
         })
         .collect();
     resp::write_map_len(out, matching.len(), ctx.protocol());
@@ -270,7 +281,10 @@ pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 fn client_setname(ctx: &mut Ctx<'_>, name: &[u8], out: &mut Vec<u8>) {
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        resp::write_error(out, "ERR Client names cannot contain spaces, newlines or special characters.");
+        resp::write_error(
+            out,
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        );
         return;
     }
     ctx.session.name = (!name.is_empty()).then(|| name.to_vec());
@@ -297,7 +311,11 @@ fn client_info_line(ctx: &Ctx<'_>) -> String {
         "id={} name={} db=0 resp={} lib-name={} lib-ver={}\n",
         ctx.conn.0,
         text(&ctx.session.name),
-        if ctx.protocol() == Protocol::Resp3 { 3 } else { 2 },
+        if ctx.protocol() == Protocol::Resp3 {
+            3
+        } else {
+            2
+        },
         text(&ctx.session.lib_name),
         text(&ctx.session.lib_version),
     )
@@ -310,7 +328,8 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         req.len() == 1
             || req.args().skip(1).any(|arg| {
                 let arg = arg.to_ascii_lowercase();
-                arg == section.as_bytes() || matches!(arg.as_slice(), b"all" | b"everything" | b"default")
+                arg == section.as_bytes()
+                    || matches!(arg.as_slice(), b"all" | b"everything" | b"default")
             })
     };
     let mut text = String::new();

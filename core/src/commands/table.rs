@@ -140,7 +140,12 @@ mod tests {
             let write = spec.flags & FLAG_WRITE != 0;
             let read = spec.flags & FLAG_READONLY != 0;
             assert!(!(write && read), "{}", spec.name);
-            assert_eq!(write || read, spec.flags & FLAG_SERVER == 0, "{}", spec.name);
+            assert_eq!(
+                write || read,
+                spec.flags & FLAG_SERVER == 0,
+                "{}",
+                spec.name
+            );
         }
     }
 

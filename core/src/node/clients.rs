@@ -19,14 +19,22 @@ impl Node {
         let mut session = Session::new(conn, !password_set);
         session.denied = self.config.protected_mode && !password_set && !loopback;
         let previous = self.clients.insert(conn, session);
-        debug_assert!(previous.is_none(), "connection ids are not reused while open");
+        debug_assert!(
+            previous.is_none(),
+            "connection ids are not reused while open"
+        );
     }
 
     pub(super) fn on_client_closed(&mut self, conn: ConnectionId) {
         self.clients.remove(&conn);
     }
 
-    pub(super) fn on_client_data(&mut self, conn: ConnectionId, bytes: &[u8], out: &mut Vec<Output>) {
+    pub(super) fn on_client_data(
+        &mut self,
+        conn: ConnectionId,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) {
         let Some(mut session) = self.clients.remove(&conn) else {
             return; // Closed already: late bytes are dropped.
         };
@@ -131,7 +139,10 @@ impl Node {
 
     /// A write at a replica: `-MOVED` to the master, `-CLUSTERDOWN` if none is known.
     fn redirect(&self, spec: &commands::CommandSpec, reply: &mut Vec<u8>) {
-        match (self.status.master_client_addr(), spec.first_key(&self.request)) {
+        match (
+            self.status.master_client_addr(),
+            spec.first_key(&self.request),
+        ) {
             (None, _) => resp::write_error(reply, commands::ERR_CLUSTERDOWN),
             (Some(addr), Some(key)) => commands::err_moved(reply, key_slot(key), addr),
             (Some(_), None) => resp::write_error(reply, commands::ERR_READONLY),
@@ -162,7 +173,11 @@ impl Node {
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
         let end = ctx.store.end();
         if end > aof_pending_start.max(session.last_write_end) {
-            assert!(spec.is_write(), "{} wrote without the write flag", spec.name);
+            assert!(
+                spec.is_write(),
+                "{} wrote without the write flag",
+                spec.name
+            );
             session.last_write_end = end;
         }
         flow
@@ -178,7 +193,10 @@ impl Node {
         match flow {
             Flow::Continue => {}
             Flow::Close => session.closing = true,
-            Flow::Wait { replicas, timeout_ms } => {
+            Flow::Wait {
+                replicas,
+                timeout_ms,
+            } => {
                 let deadline = (timeout_ms > 0).then(|| self.now.instant.add_ms(timeout_ms));
                 session.blocked = Some(Blocked::Wait {
                     target: session.last_write_end,
@@ -208,7 +226,12 @@ impl Node {
 
     /// End a step for one client: hand over its records, release what its records
     /// unblocked, and emit its replies after the records they depend on.
-    pub(super) fn finish_client(&mut self, mut session: Session, mut reply: Vec<u8>, out: &mut Vec<Output>) {
+    pub(super) fn finish_client(
+        &mut self,
+        mut session: Session,
+        mut reply: Vec<u8>,
+        out: &mut Vec<Output>,
+    ) {
         // Each round releases the client and runs what it sent meanwhile, which may block
         // again and be released at once (a one-node cluster in majority mode).
         const RELEASES_PER_STEP_MAX: usize = 1024;
@@ -250,7 +273,11 @@ impl Node {
     /// If `blocked` is satisfied (or timed out), write its reply and clear it.
     fn unblock(&mut self, session: &mut Session, blocked: &Blocked, reply: &mut Vec<u8>) -> bool {
         match *blocked {
-            Blocked::Wait { target, replicas, deadline } => {
+            Blocked::Wait {
+                target,
+                replicas,
+                deadline,
+            } => {
                 let acked = self.replicas_holding(target);
                 let timed_out = deadline.is_some_and(|d| self.now.instant >= d);
                 if acked < replicas && !timed_out && self.status.role == Role::Master {
@@ -258,9 +285,17 @@ impl Node {
                 }
                 resp::write_int(reply, acked as i64);
             }
-            Blocked::Commit { offset, write, since } => {
+            Blocked::Commit {
+                offset,
+                write,
+                since,
+            } => {
                 if self.status.role != Role::Master {
-                    let error = if write { commands::ERR_UNKNOWN_OUTCOME } else { commands::ERR_NOT_MASTER_READ };
+                    let error = if write {
+                        commands::ERR_UNKNOWN_OUTCOME
+                    } else {
+                        commands::ERR_NOT_MASTER_READ
+                    };
                     session.held_reply.clear();
                     resp::write_error(&mut session.held_reply, error);
                 } else if self.status.commit < offset || !self.reign_confirmed_since(since) {
@@ -276,7 +311,11 @@ impl Node {
 
     /// How many replicas durably hold `offset`.
     fn replicas_holding(&self, offset: Offset) -> usize {
-        self.status.replicas.iter().filter(|r| r.acked >= offset).count()
+        self.status
+            .replicas
+            .iter()
+            .filter(|r| r.acked >= offset)
+            .count()
     }
 
     /// Whether a majority has confirmed this master's reign at or after `since`.

@@ -99,7 +99,10 @@ impl Node {
     /// the driver must execute them.
     pub fn step(&mut self, now: Now, input: Input<'_>, out: &mut Vec<Output>) {
         assert!(now.instant >= self.now.instant, "time went backwards");
-        assert!(self.aof.pending.is_empty(), "records left over from a previous step");
+        assert!(
+            self.aof.pending.is_empty(),
+            "records left over from a previous step"
+        );
         self.now = now;
         match input {
             Input::ClientConnected { conn, loopback } => self.on_client_connected(conn, loopback),
@@ -155,7 +158,11 @@ impl Node {
 
     /// A one-node cluster is its own majority: it becomes master at once.
     fn on_election_timeout(&mut self, out: &mut Vec<Output>) {
-        assert_eq!(self.config.member_count(), 1, "cluster elections are not wired yet");
+        assert_eq!(
+            self.config.member_count(),
+            1,
+            "cluster elections are not wired yet"
+        );
         self.become_master(out);
     }
 
@@ -167,8 +174,14 @@ impl Node {
         self.meta.voted_for = Some(self.config.self_id);
         self.meta.last_master_id = self.meta.current_master_id;
         self.meta.current_master_id = master_id;
-        self.meta.reigns.push(Reign { master_id, term, start: self.aof.end });
-        out.push(Output::PersistMeta { bytes: self.meta.encode() });
+        self.meta.reigns.push(Reign {
+            master_id,
+            term,
+            start: self.aof.end,
+        });
+        out.push(Output::PersistMeta {
+            bytes: self.meta.encode(),
+        });
         self.log_effect(Effect::ReignStart { master_id });
         self.status.role = Role::Master;
         self.status.term = term;
@@ -178,7 +191,10 @@ impl Node {
         self.election_deadline = Instant(u64::MAX);
         out.push(Output::Log {
             level: LogLevel::Info,
-            message: format!("became master in term {} with master id {master_id}", term.0),
+            message: format!(
+                "became master in term {} with master id {master_id}",
+                term.0
+            ),
         });
     }
 
@@ -191,7 +207,8 @@ impl Node {
         }
         let mut expired = Vec::new();
         let budget = self.config.limits.expiry_keys_per_tick_max;
-        self.keyspace.collect_expired(self.now.unix, budget, &mut expired);
+        self.keyspace
+            .collect_expired(self.now.unix, budget, &mut expired);
         for key in &expired {
             self.log_effect(Effect::Del { key });
         }
@@ -200,7 +217,10 @@ impl Node {
     /// Log one record in the current term and apply it (the master's only write path
     /// outside commands, which use `commands::Store::apply` for the same two steps).
     fn log_effect(&mut self, effect: Effect<'_>) {
-        let record = Record { term: self.meta.term, effect };
+        let record = Record {
+            term: self.meta.term,
+            effect,
+        };
         record::encode(&record, &mut self.aof.pending);
         replay::apply(&mut self.keyspace, &effect);
     }
@@ -220,18 +240,33 @@ impl Node {
     }
 
     fn check_invariants(&self) {
-        assert!(self.aof.pending.is_empty(), "every record was handed to the driver");
-        assert!(self.aof.last_term <= self.meta.term, "no record is from a future term");
+        assert!(
+            self.aof.pending.is_empty(),
+            "every record was handed to the driver"
+        );
+        assert!(
+            self.aof.last_term <= self.meta.term,
+            "no record is from a future term"
+        );
         assert_eq!(self.status.aof_end, self.aof.end);
-        assert!(self.status.commit <= self.aof.end, "commit never passes the AOF end");
+        assert!(
+            self.status.commit <= self.aof.end,
+            "commit never passes the AOF end"
+        );
         debug_assert!(
-            self.meta.reigns.windows(2).all(|w| w[0].term < w[1].term && w[0].start <= w[1].start),
+            self.meta
+                .reigns
+                .windows(2)
+                .all(|w| w[0].term < w[1].term && w[0].start <= w[1].start),
             "reigns are ordered by term and offset"
         );
         if self.status.role == Role::Master {
             assert_eq!(self.status.master, Some(self.config.self_id));
             let reign = self.meta.reigns.last().expect("a master has a reign");
-            assert_eq!(reign.term, self.meta.term, "a master reigns in the current term");
+            assert_eq!(
+                reign.term, self.meta.term,
+                "a master reigns in the current term"
+            );
         }
     }
 }

@@ -23,8 +23,13 @@ pub struct Recovery {
 pub enum RecoverError {
     Config(String),
     /// Corruption before the tail: the node refuses to start.
-    CorruptAof { offset: Offset, reason: String },
-    CorruptMeta { reason: String },
+    CorruptAof {
+        offset: Offset,
+        reason: String,
+    },
+    CorruptMeta {
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for RecoverError {
@@ -34,7 +39,9 @@ impl std::fmt::Display for RecoverError {
             RecoverError::CorruptAof { offset, reason } => {
                 write!(f, "the AOF is corrupt at offset {}: {reason}", offset.0)
             }
-            RecoverError::CorruptMeta { reason } => write!(f, "the metadata file is corrupt: {reason}"),
+            RecoverError::CorruptMeta { reason } => {
+                write!(f, "the metadata file is corrupt: {reason}")
+            }
         }
     }
 }
@@ -56,7 +63,10 @@ impl Node {
             })?,
             None => Meta::default(),
         };
-        let keyspace_seed = (seed.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15, seed.wrapping_mul(31));
+        let keyspace_seed = (
+            seed.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15,
+            seed.wrapping_mul(31),
+        );
         let mut node = Node::new(config, seed, keyspace_seed);
         let recovery = node.replay_aof(aof)?;
         node.adopt_meta(meta);
@@ -75,7 +85,11 @@ impl Node {
         let tail = replay::scan_records(aof, |offset, record: &Record<'_>| {
             replay::apply(keyspace, &record.effect);
             if let Effect::ReignStart { master_id } = record.effect {
-                reigns.push(Reign { master_id, term: record.term, start: Offset(offset) });
+                reigns.push(Reign {
+                    master_id,
+                    term: record.term,
+                    start: Offset(offset),
+                });
             }
             last_term = record.term;
             records += 1;
@@ -85,10 +99,16 @@ impl Node {
             Tail::Clean => aof.len() as u64,
             Tail::Torn { offset } => offset,
             Tail::Corrupt { offset, reason } => {
-                return Err(RecoverError::CorruptAof { offset: Offset(offset), reason: reason.to_string() })
+                return Err(RecoverError::CorruptAof {
+                    offset: Offset(offset),
+                    reason: reason.to_string(),
+                })
             }
         };
-        assert_eq!(end, aof_len_valid, "the valid prefix ends at the last whole record");
+        assert_eq!(
+            end, aof_len_valid,
+            "the valid prefix ends at the last whole record"
+        );
         self.aof.end = Offset(aof_len_valid);
         self.aof.last_term = last_term;
         self.status.aof_end = self.aof.end;
@@ -108,7 +128,11 @@ impl Node {
     fn adopt_meta(&mut self, meta: Meta) {
         let aof_term = self.aof.last_term;
         self.meta.term = meta.term.max(aof_term);
-        self.meta.voted_for = if meta.term >= aof_term { meta.voted_for } else { None };
+        self.meta.voted_for = if meta.term >= aof_term {
+            meta.voted_for
+        } else {
+            None
+        };
         let ids_from_chain = self.meta.reigns.iter().rev().map(|r| r.master_id);
         let mut ids = ids_from_chain.chain([meta.current_master_id, meta.last_master_id]);
         self.meta.current_master_id = ids.next().unwrap_or_default();
