@@ -21,6 +21,7 @@
 //! 5. Drain every output after every step. The node keeps no outbox of its own.
 
 pub mod aof;
+pub mod backlog;
 pub mod commands;
 pub mod config;
 pub mod ids;

@@ -53,6 +53,9 @@ pub enum Message<'a> {
         master_id: MasterId,
         commit: Offset,
         sent_at_ms: u64,
+        /// The replication session the master is feeding this replica with, zero if
+        /// none: a replica that holds another session asks again.
+        session: u64,
     },
     HeartbeatAck {
         term: Term,
@@ -219,12 +222,13 @@ fn encode_body(message: &Message<'_>, w: &mut Writer) {
             master_id,
             commit,
             sent_at_ms,
+            session,
         } => {
             w.u8(TYPE_HEARTBEAT)
                 .u64(term.0)
                 .u64(master_id.0)
-                .u64(commit.0)
-                .u64(sent_at_ms);
+                .u64(commit.0);
+            w.u64(sent_at_ms).u64(session);
         }
         Message::HeartbeatAck { term, sent_at_ms } => {
             w.u8(TYPE_HEARTBEAT_ACK).u64(term.0).u64(sent_at_ms);
@@ -333,6 +337,7 @@ fn decode_body<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeError> {
             master_id: MasterId(r.u64()?),
             commit: Offset(r.u64()?),
             sent_at_ms: r.u64()?,
+            session: r.u64()?,
         },
         TYPE_HEARTBEAT_ACK => Message::HeartbeatAck {
             term: Term(r.u64()?),
@@ -427,6 +432,7 @@ mod tests {
                 master_id: MasterId(7),
                 commit: Offset(4),
                 sent_at_ms: 11,
+                session: 8,
             },
             Message::HeartbeatAck {
                 term: Term(3),

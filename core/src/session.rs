@@ -65,4 +65,12 @@ impl Session {
             closing: false,
         }
     }
+
+    /// When a `WAIT` of this client times out, if it is waiting with a timeout.
+    pub fn wait_deadline(&self) -> Option<Instant> {
+        match self.blocked {
+            Some(Blocked::Wait { deadline, .. }) => deadline,
+            _ => None,
+        }
+    }
 }

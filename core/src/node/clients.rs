@@ -298,7 +298,8 @@ impl Node {
                     };
                     session.held_reply.clear();
                     resp::write_error(&mut session.held_reply, error);
-                } else if self.status.commit < offset || !self.reign_confirmed_since(since) {
+                } else if !self.commit_reached(offset, write) || !self.reign_confirmed_since(since)
+                {
                     return false;
                 }
                 reply.extend_from_slice(&session.held_reply);
@@ -309,18 +310,13 @@ impl Node {
         true
     }
 
-    /// How many replicas durably hold `offset`.
-    fn replicas_holding(&self, offset: Offset) -> usize {
-        self.status
-            .replicas
-            .iter()
-            .filter(|r| r.acked >= offset)
-            .count()
+    /// Whether a held reply at `offset` may go: a majority holds it durably.
+    fn commit_reached(&self, offset: Offset, write: bool) -> bool {
+        self.status.commit >= offset || (write && self.planted_ack_before_quorum())
     }
 
-    /// Whether a majority has confirmed this master's reign at or after `since`.
-    fn reign_confirmed_since(&self, since: crate::time::Instant) -> bool {
-        let _ = since;
-        self.config.member_count() == 1
+    /// How many replicas durably hold `offset`.
+    fn replicas_holding(&self, offset: Offset) -> usize {
+        self.progress.values().filter(|p| p.acked >= offset).count()
     }
 }

@@ -1,22 +1,32 @@
-//! The node: `step` dispatches each input, by input and then by role, and checks the
-//! invariants at the end of every step.
+//! The node: `step` dispatches each input, by input and then by role (as raft-rs's
+//! `step_leader`/`step_follower`), and checks the invariants at the end of every step.
+//!
+//! - `clients.rs`: client sessions, command execution, held replies.
+//! - `election.rs`: PreVote, votes, terms, heartbeats, CheckQuorum, reigns.
+//! - `replication/`: the master feeding replicas, and a replica following its master.
+//! - `recover.rs`: rebuilding a node from its files.
 
 mod clients;
+mod election;
+mod planted;
 mod recover;
+mod replication;
 
 use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
 
 use crate::aof::record::{self, Effect, Record};
 use crate::aof::replay;
-use crate::config::Config;
-use crate::ids::{ConnectionId, MasterId, Offset, Term};
+use crate::backlog::Backlog;
+use crate::config::{Config, WriteQuorum};
+use crate::ids::{ConnectionId, MasterId, NodeId, Offset, Term};
 use crate::input::Input;
 use crate::keyspace::Keyspace;
 use crate::meta::{Meta, Reign};
 use crate::output::{LogLevel, Output};
+use crate::peer::{self, Message};
 use crate::resp::Request;
 use crate::session::Session;
 use crate::status::{member_name, ClusterStatus, MemberStatus};
@@ -24,6 +34,7 @@ use crate::time::{Instant, Now};
 
 pub use crate::status::Role;
 pub use recover::{RecoverError, Recovery};
+use replication::{Progress, Upstream};
 
 /// The AOF as the node tracks it: where it ends and what its last record's term is.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +43,17 @@ pub(crate) struct AofPosition {
     pub last_term: Term,
     /// Records logged during the current step, not yet handed to the driver.
     pub pending: Vec<u8>,
+    /// Where the AOF is known durable (majority mode syncs before counting a record).
+    pub durable_end: Offset,
+}
+
+/// What this node knows of one other member.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerState {
+    /// When this node last heard anything from the peer in the current term.
+    pub last_heard: Option<Instant>,
+    /// The newest heartbeat send time (this master's clock) the peer acknowledged.
+    pub heartbeat_acked_sent_at: Option<Instant>,
 }
 
 pub struct Node {
@@ -45,8 +67,19 @@ pub struct Node {
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
     pub(crate) request: Request,
     pub(crate) now: Now,
-    /// When the next timer fires (election timeout, heartbeat, expiry, WAIT deadline).
+    pub(crate) peers: Vec<PeerState>,
+    /// Votes (or pre-votes) granted to this node's current candidacy, itself included.
+    pub(crate) votes: Vec<NodeId>,
+    /// When this node last heard from a master of its current term (leader stickiness).
+    pub(crate) master_heard_at: Option<Instant>,
+    pub(crate) master_since: Instant,
+    /// Master side: one progress per replica that asked to be fed.
+    pub(crate) progress: BTreeMap<NodeId, Progress>,
+    pub(crate) backlog: Backlog,
+    /// Replica side: the feed from the master, if any.
+    pub(crate) upstream: Option<Upstream>,
     pub(crate) election_deadline: Instant,
+    pub(crate) heartbeat_deadline: Instant,
     pub(crate) expiry_deadline: Instant,
 }
 
@@ -58,11 +91,12 @@ impl Node {
         let members = config
             .members
             .iter()
-            .map(|m| MemberStatus {
+            .enumerate()
+            .map(|(i, m)| MemberStatus {
                 client_addr: m.client_addr.clone(),
                 cluster_addr: m.cluster_addr.clone(),
                 name: member_name(&m.cluster_addr),
-                link_up: false,
+                link_up: i == config.self_id.0 as usize,
             })
             .collect();
         let status = ClusterStatus {
@@ -80,6 +114,8 @@ impl Node {
             full_resyncs: 0,
             partial_resyncs: 0,
         };
+        let peers = vec![PeerState::default(); config.members.len()];
+        let backlog = Backlog::new(Offset(0), config.limits.backlog_bytes_max);
         Node {
             config,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -90,7 +126,15 @@ impl Node {
             clients: BTreeMap::new(),
             request: Request::new(),
             now: Now::default(),
+            peers,
+            votes: Vec::new(),
+            master_heard_at: None,
+            master_since: Instant(0),
+            progress: BTreeMap::new(),
+            backlog,
+            upstream: None,
             election_deadline: Instant(0),
+            heartbeat_deadline: Instant(u64::MAX),
             expiry_deadline: Instant(0),
         }
     }
@@ -108,19 +152,33 @@ impl Node {
             Input::ClientConnected { conn, loopback } => self.on_client_connected(conn, loopback),
             Input::ClientData { conn, bytes } => self.on_client_data(conn, bytes, out),
             Input::ClientClosed { conn } => self.on_client_closed(conn),
+            Input::PeerMessage { peer, frame } => self.on_peer_frame(peer, frame, out),
+            Input::PeerLinkUp { peer } => self.on_peer_link_up(peer, out),
+            Input::PeerLinkDown { peer } => self.on_peer_link_down(peer),
             Input::Tick => self.on_tick(out),
-            Input::PeerMessage { .. }
-            | Input::PeerLinkUp { .. }
-            | Input::PeerLinkDown { .. }
-            | Input::AofRead { .. } => {}
+            Input::AofRead {
+                peer,
+                session,
+                offset,
+                bytes,
+                done,
+            } => self.on_aof_read(peer, session, offset, bytes, done, out),
         }
         self.flush_aof(out);
+        self.release_blocked_clients(out);
+        self.refresh_status();
         self.check_invariants();
     }
 
     /// When the node next needs a `Tick`.
     pub fn deadline(&self) -> Instant {
-        self.election_deadline.min(self.expiry_deadline)
+        let mut deadline = self.election_deadline.min(self.heartbeat_deadline);
+        deadline = deadline.min(self.expiry_deadline);
+        if let Some(upstream) = &self.upstream {
+            deadline = deadline.min(upstream.retry_at);
+        }
+        let waits = self.clients.values().filter_map(|s| s.wait_deadline());
+        waits.fold(deadline, Instant::min)
     }
 
     pub fn role(&self) -> Role {
@@ -147,55 +205,144 @@ impl Node {
         &self.meta.reigns
     }
 
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.meta.voted_for
+    }
+
     fn on_tick(&mut self, out: &mut Vec<Output>) {
-        if self.now.instant >= self.election_deadline && self.status.role != Role::Master {
+        let now = self.now.instant;
+        if self.status.role == Role::Master && now >= self.heartbeat_deadline {
+            self.on_heartbeat_timeout(out);
+        }
+        if self.status.role != Role::Master && now >= self.election_deadline {
             self.on_election_timeout(out);
         }
-        if self.now.instant >= self.expiry_deadline {
+        if self.upstream.as_ref().is_some_and(|u| now >= u.retry_at) {
+            self.on_sync_retry_timeout(out);
+        }
+        if now >= self.expiry_deadline {
             self.on_expiry_timeout();
         }
     }
 
-    /// A one-node cluster is its own majority: it becomes master at once.
-    fn on_election_timeout(&mut self, out: &mut Vec<Output>) {
-        assert_eq!(
-            self.config.member_count(),
-            1,
-            "cluster elections are not wired yet"
+    fn on_peer_frame(&mut self, peer: NodeId, frame: &[u8], out: &mut Vec<Output>) {
+        assert_ne!(peer, self.config.self_id, "a node never hears from itself");
+        assert!(
+            (peer.0 as usize) < self.config.members.len(),
+            "peer is a member"
         );
-        self.become_master(out);
+        let message = match peer::decode(frame) {
+            Ok(message) => message,
+            Err(error) => {
+                log(
+                    out,
+                    LogLevel::Warn,
+                    format!("peer {} sent a bad frame: {error}", peer.0),
+                );
+                out.push(Output::ResetPeer { peer });
+                return;
+            }
+        };
+        if let Some(term) = message_term(&message) {
+            if term > self.meta.term && !defers_term(&message) {
+                self.adopt_term(term, out);
+            }
+            if term == self.meta.term {
+                self.peers[peer.0 as usize].last_heard = Some(self.now.instant);
+            }
+        }
+        self.dispatch(peer, message, out);
     }
 
-    fn become_master(&mut self, out: &mut Vec<Output>) {
-        assert_ne!(self.status.role, Role::Master);
-        let term = Term(self.meta.term.0 + 1);
-        let master_id = MasterId(self.rng.next_u64() | 1);
-        self.meta.term = term;
-        self.meta.voted_for = Some(self.config.self_id);
-        self.meta.last_master_id = self.meta.current_master_id;
-        self.meta.current_master_id = master_id;
-        self.meta.reigns.push(Reign {
-            master_id,
-            term,
-            start: self.aof.end,
-        });
-        out.push(Output::PersistMeta {
-            bytes: self.meta.encode(),
-        });
-        self.log_effect(Effect::ReignStart { master_id });
-        self.status.role = Role::Master;
-        self.status.term = term;
-        self.status.master = Some(self.config.self_id);
-        self.status.current_master_id = master_id;
-        self.status.last_master_id = self.meta.last_master_id;
-        self.election_deadline = Instant(u64::MAX);
-        out.push(Output::Log {
-            level: LogLevel::Info,
-            message: format!(
-                "became master in term {} with master id {master_id}",
-                term.0
+    fn dispatch(&mut self, peer: NodeId, message: Message<'_>, out: &mut Vec<Output>) {
+        match message {
+            Message::Hello {
+                version,
+                client_addr,
+                ..
+            } => self.on_hello(peer, version, client_addr, out),
+            Message::RequestVote {
+                term,
+                pre_vote,
+                last_term,
+                end,
+            } => self.on_request_vote(peer, term, pre_vote, (last_term, end), out),
+            Message::Vote {
+                term,
+                pre_vote,
+                granted,
+            } => self.on_vote(peer, term, pre_vote, granted, out),
+            Message::Heartbeat {
+                term,
+                master_id,
+                commit,
+                sent_at_ms,
+                session,
+            } => self.on_heartbeat(
+                peer,
+                term,
+                master_id,
+                commit,
+                (Instant(sent_at_ms), session),
+                out,
             ),
-        });
+            Message::HeartbeatAck { term, sent_at_ms } => {
+                self.on_heartbeat_ack(peer, term, Instant(sent_at_ms))
+            }
+            Message::DenyHeartbeat { .. } => {} // Its newer term was adopted above.
+            Message::SyncRequest {
+                term,
+                session,
+                end,
+                reigns,
+            } => self.on_sync_request(peer, term, session, end, &reigns, out),
+            Message::SyncAccept {
+                term,
+                session,
+                master_id,
+                kind,
+                offset,
+            } => self.on_sync_accept(peer, term, session, (master_id, kind, offset), out),
+            Message::Data {
+                term,
+                session,
+                offset,
+                bytes,
+            } => self.on_data(peer, term, session, offset, bytes, out),
+            Message::Ack { term, session, end } => self.on_ack(peer, term, session, end),
+        }
+    }
+
+    fn on_hello(&mut self, peer: NodeId, version: u32, client_addr: &str, out: &mut Vec<Output>) {
+        if version != peer::PROTOCOL_VERSION {
+            log(
+                out,
+                LogLevel::Warn,
+                format!("peer {} speaks protocol {version}", peer.0),
+            );
+            return;
+        }
+        let member = &mut self.status.members[peer.0 as usize];
+        if member.client_addr != client_addr {
+            member.client_addr = client_addr.to_string();
+        }
+    }
+
+    fn on_peer_link_up(&mut self, peer: NodeId, out: &mut Vec<Output>) {
+        self.status.members[peer.0 as usize].link_up = true;
+        if self.status.role == Role::Master {
+            self.send_heartbeat(peer, out);
+        }
+    }
+
+    fn on_peer_link_down(&mut self, peer: NodeId) {
+        self.status.members[peer.0 as usize].link_up = false;
+        // Whatever was in flight is gone: the feed must start again from a handshake.
+        self.progress.remove(&peer);
+        if self.upstream.as_ref().is_some_and(|u| u.master == peer) {
+            self.upstream = None;
+            self.status.master_link_up = false;
+        }
     }
 
     /// Active expiry, at the master only: replicas wait for the master's deletes, so
@@ -217,6 +364,11 @@ impl Node {
     /// Log one record in the current term and apply it (the master's only write path
     /// outside commands, which use `commands::Store::apply` for the same two steps).
     fn log_effect(&mut self, effect: Effect<'_>) {
+        assert_eq!(
+            self.status.role,
+            Role::Master,
+            "only the master writes records"
+        );
         let record = Record {
             term: self.meta.term,
             effect,
@@ -225,18 +377,53 @@ impl Node {
         replay::apply(&mut self.keyspace, &effect);
     }
 
-    /// Hand this step's records to the driver as one append.
+    /// Hand this step's records to the driver as one append, feed them to the replicas,
+    /// and, in majority mode, sync them so that this node counts toward the quorum.
     fn flush_aof(&mut self, out: &mut Vec<Output>) {
         if self.aof.pending.is_empty() {
             return;
         }
+        assert_eq!(
+            self.status.role,
+            Role::Master,
+            "only the master logs records itself"
+        );
         let bytes = std::mem::take(&mut self.aof.pending);
         let offset = self.aof.end;
         self.aof.end = Offset(offset.0 + bytes.len() as u64);
         self.aof.last_term = self.meta.term;
-        self.status.aof_end = self.aof.end;
-        self.status.commit = self.aof.end;
+        self.feed_replicas(offset, &bytes, out);
         out.push(Output::AppendAof { offset, bytes });
+        self.after_append(out);
+        self.advance_commit();
+    }
+
+    /// After records are appended: in majority mode they are synced before they count.
+    fn after_append(&mut self, out: &mut Vec<Output>) {
+        if self.config.write_quorum == WriteQuorum::Majority {
+            out.push(Output::SyncAof);
+        }
+        self.aof.durable_end = self.aof.end;
+    }
+
+    fn persist_meta(&mut self, out: &mut Vec<Output>) {
+        out.push(Output::PersistMeta {
+            bytes: self.meta.encode(),
+        });
+    }
+
+    /// Copy the figures commands report into the status.
+    fn refresh_status(&mut self) {
+        self.status.term = self.meta.term;
+        self.status.aof_end = self.aof.end;
+        self.status.current_master_id = self.meta.current_master_id;
+        self.status.last_master_id = self.meta.last_master_id;
+        self.status.replicas.clear();
+        for (node, progress) in &self.progress {
+            self.status
+                .replicas
+                .push(progress.status(*node, self.now.instant));
+        }
     }
 
     fn check_invariants(&self) {
@@ -248,11 +435,13 @@ impl Node {
             self.aof.last_term <= self.meta.term,
             "no record is from a future term"
         );
+        assert!(self.aof.durable_end <= self.aof.end);
         assert_eq!(self.status.aof_end, self.aof.end);
         assert!(
             self.status.commit <= self.aof.end,
             "commit never passes the AOF end"
         );
+        assert!(self.votes.len() <= self.config.members.len());
         debug_assert!(
             self.meta
                 .reigns
@@ -260,13 +449,66 @@ impl Node {
                 .all(|w| w[0].term < w[1].term && w[0].start <= w[1].start),
             "reigns are ordered by term and offset"
         );
-        if self.status.role == Role::Master {
-            assert_eq!(self.status.master, Some(self.config.self_id));
-            let reign = self.meta.reigns.last().expect("a master has a reign");
-            assert_eq!(
-                reign.term, self.meta.term,
-                "a master reigns in the current term"
-            );
+        debug_assert!(self
+            .meta
+            .reigns
+            .last()
+            .is_none_or(|r| r.start < self.aof.end));
+        match self.status.role {
+            Role::Master => {
+                assert_eq!(self.status.master, Some(self.config.self_id));
+                assert!(self.upstream.is_none(), "a master follows no one");
+                let reign = self.meta.reigns.last().expect("a master has a reign");
+                assert_eq!(
+                    reign.term, self.meta.term,
+                    "a master reigns in the current term"
+                );
+                assert_eq!(
+                    self.meta.voted_for,
+                    Some(self.config.self_id),
+                    "a master voted for itself"
+                );
+            }
+            Role::Candidate => assert_eq!(self.meta.voted_for, Some(self.config.self_id)),
+            Role::Replica | Role::PreCandidate => {
+                assert!(self.progress.is_empty(), "only a master feeds replicas");
+            }
         }
     }
+}
+
+/// A line worth logging. Nothing depends on it; the sim keeps it in its trace.
+pub(crate) fn log(out: &mut Vec<Output>, level: LogLevel, message: String) {
+    out.push(Output::Log { level, message });
+}
+
+/// The term a message carries, if any.
+fn message_term(message: &Message<'_>) -> Option<Term> {
+    match *message {
+        Message::Hello { .. } => None,
+        Message::RequestVote { term, .. }
+        | Message::Vote { term, .. }
+        | Message::Heartbeat { term, .. }
+        | Message::HeartbeatAck { term, .. }
+        | Message::DenyHeartbeat { term }
+        | Message::SyncRequest { term, .. }
+        | Message::SyncAccept { term, .. }
+        | Message::Data { term, .. }
+        | Message::Ack { term, .. } => Some(term),
+    }
+}
+
+/// Messages whose newer term is not adopted on receipt: a PreVote request and its
+/// grant carry a hypothetical term, and a vote request's term is adopted only once
+/// leader stickiness allows it (`on_request_vote`).
+fn defers_term(message: &Message<'_>) -> bool {
+    matches!(
+        message,
+        Message::RequestVote { .. }
+            | Message::Vote {
+                pre_vote: true,
+                granted: true,
+                ..
+            }
+    )
 }

@@ -70,6 +70,8 @@ impl Node {
         let mut node = Node::new(config, seed, keyspace_seed);
         let recovery = node.replay_aof(aof)?;
         node.adopt_meta(meta);
+        node.reset_election_deadline();
+        node.refresh_status();
         node.check_invariants();
         Ok((node, recovery))
     }
@@ -97,6 +99,11 @@ impl Node {
         });
         let aof_len_valid = match tail {
             Tail::Clean => aof.len() as u64,
+            // Planted bug: keep the torn bytes as if they were a whole record.
+            Tail::Torn { .. } if self.planted_torn_tail_replayed() => {
+                end = aof.len() as u64;
+                aof.len() as u64
+            }
             Tail::Torn { offset } => offset,
             Tail::Corrupt { offset, reason } => {
                 return Err(RecoverError::CorruptAof {
@@ -110,9 +117,9 @@ impl Node {
             "the valid prefix ends at the last whole record"
         );
         self.aof.end = Offset(aof_len_valid);
+        // The driver syncs the AOF it recovered before the node's first step.
+        self.aof.durable_end = self.aof.end;
         self.aof.last_term = last_term;
-        self.status.aof_end = self.aof.end;
-        self.status.commit = self.aof.end;
         self.meta.reigns = reigns;
         Ok(Recovery {
             aof_len_valid,

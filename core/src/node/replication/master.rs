@@ -1,0 +1,240 @@
+//! The master's side of replication: answer handshakes, feed replicas from the backlog
+//! or the AOF file, count their acks, and advance the commit offset.
+
+use super::{divergence, Feed, Progress};
+use crate::ids::{NodeId, Offset, Term};
+use crate::meta::Reign;
+use crate::node::{log, Node};
+use crate::output::{LogLevel, Output};
+use crate::peer::{self, Message, SyncKind};
+use crate::status::Role;
+
+/// Bytes a replica may have waiting behind a file stream before its feed is dropped
+/// (it asks again): Redis's replica output buffer hard limit.
+const REPLICA_BUFFER_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+fn data_frame(term: Term, session: u64, offset: Offset, bytes: &[u8]) -> Vec<u8> {
+    peer::encode(&Message::Data {
+        term,
+        session,
+        offset,
+        bytes,
+    })
+}
+
+impl Node {
+    pub(crate) fn on_sync_request(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        session: u64,
+        end: Offset,
+        reigns: &[Reign],
+        out: &mut Vec<Output>,
+    ) {
+        if self.status.role != Role::Master || term != self.meta.term {
+            return;
+        }
+        let (kind, offset) = divergence(&self.meta.reigns, self.aof.end, reigns, end);
+        assert!(
+            offset <= self.aof.end,
+            "a replica never resumes past the master's end"
+        );
+        let accept = Message::SyncAccept {
+            term,
+            session,
+            master_id: self.meta.current_master_id,
+            kind,
+            offset,
+        };
+        self.send(from, &accept, out);
+        let feed = self.start_feed(from, session, offset, out);
+        let progress = Progress {
+            session,
+            acked: offset,
+            acked_at: self.now.instant,
+            feed,
+        };
+        self.progress.insert(from, progress);
+        match kind {
+            SyncKind::Full => self.status.full_resyncs += 1,
+            SyncKind::Partial => self.status.partial_resyncs += 1,
+        }
+        let message = format!(
+            "replica {} resyncs {} from offset {} (its end {}, master end {})",
+            from.0,
+            if kind == SyncKind::Full {
+                "fully"
+            } else {
+                "partially"
+            },
+            offset.0,
+            end.0,
+            self.aof.end.0
+        );
+        log(out, LogLevel::Info, message);
+    }
+
+    /// Send what the replica lacks: from the backlog if it still holds `from`, else by
+    /// streaming the AOF file up to the current end while new records are buffered.
+    fn start_feed(
+        &mut self,
+        peer: NodeId,
+        session: u64,
+        from: Offset,
+        out: &mut Vec<Output>,
+    ) -> Feed {
+        if let Some(bytes) = self.backlog.read_from(from) {
+            if !bytes.is_empty() {
+                let frame = data_frame(self.meta.term, session, from, &bytes);
+                out.push(Output::Send { peer, frame });
+            }
+            return Feed::Live { next: self.aof.end };
+        }
+        let end = self.aof.end;
+        out.push(Output::StreamAof {
+            peer,
+            session,
+            start: from,
+            end,
+        });
+        Feed::FromFile {
+            next: from,
+            file_end: end,
+            buffered: Vec::new(),
+        }
+    }
+
+    /// New records `[offset, offset + bytes.len())` were logged: keep them in the
+    /// backlog and send them to every replica fed live.
+    pub(crate) fn feed_replicas(&mut self, offset: Offset, bytes: &[u8], out: &mut Vec<Output>) {
+        self.backlog.push(offset, bytes);
+        let end = Offset(offset.0 + bytes.len() as u64);
+        let term = self.meta.term;
+        let mut overflowed = Vec::new();
+        for (&peer, progress) in self.progress.iter_mut() {
+            match &mut progress.feed {
+                Feed::Live { next } => {
+                    assert_eq!(*next, offset, "a live feed is contiguous");
+                    out.push(Output::Send {
+                        peer,
+                        frame: data_frame(term, progress.session, offset, bytes),
+                    });
+                    *next = end;
+                }
+                Feed::FromFile { buffered, .. } => buffered.extend_from_slice(bytes),
+            }
+            if progress.buffered_len() > REPLICA_BUFFER_BYTES_MAX {
+                overflowed.push(peer);
+            }
+        }
+        for peer in overflowed {
+            self.progress.remove(&peer);
+            log(
+                out,
+                LogLevel::Warn,
+                format!("replica {} fell too far behind; it must resync", peer.0),
+            );
+        }
+    }
+
+    /// A chunk of the AOF file arrived for `peer`'s file stream.
+    pub(crate) fn on_aof_read_for_replica(
+        &mut self,
+        peer: NodeId,
+        session: u64,
+        (offset, bytes, done): (Offset, &[u8], bool),
+        out: &mut Vec<Output>,
+    ) {
+        let term = self.meta.term;
+        let Some(progress) = self
+            .progress
+            .get_mut(&peer)
+            .filter(|p| p.session == session)
+        else {
+            return; // The feed ended (link down, step-down): the read is stale.
+        };
+        let Feed::FromFile {
+            next,
+            file_end,
+            buffered,
+        } = &mut progress.feed
+        else {
+            return;
+        };
+        assert_eq!(offset, *next, "file chunks arrive in order");
+        assert!(
+            offset.0 + bytes.len() as u64 <= file_end.0,
+            "a chunk stays in its range"
+        );
+        if !bytes.is_empty() {
+            out.push(Output::Send {
+                peer,
+                frame: data_frame(term, session, offset, bytes),
+            });
+            *next = Offset(offset.0 + bytes.len() as u64);
+        }
+        if !done {
+            return;
+        }
+        assert_eq!(*next, *file_end, "the whole range was read");
+        let file_end = *file_end;
+        let buffered = std::mem::take(buffered);
+        if !buffered.is_empty() {
+            out.push(Output::Send {
+                peer,
+                frame: data_frame(term, session, file_end, &buffered),
+            });
+        }
+        progress.feed = Feed::Live {
+            next: Offset(file_end.0 + buffered.len() as u64),
+        };
+    }
+
+    pub(crate) fn on_ack(&mut self, from: NodeId, term: Term, session: u64, end: Offset) {
+        if self.status.role != Role::Master || term != self.meta.term {
+            return;
+        }
+        let now = self.now.instant;
+        let aof_end = self.aof.end;
+        let Some(progress) = self
+            .progress
+            .get_mut(&from)
+            .filter(|p| p.session == session)
+        else {
+            return;
+        };
+        if end > aof_end {
+            return; // Nonsense from a confused peer: it cannot hold what was never sent.
+        }
+        progress.acked = progress.acked.max(end);
+        progress.acked_at = now;
+        self.advance_commit();
+    }
+
+    /// The commit offset is the highest offset a majority holds durably, counted only
+    /// once it covers this reign's start record (Raft: commit by counting only in the
+    /// current term).
+    pub(crate) fn advance_commit(&mut self) {
+        if self.status.role != Role::Master {
+            return;
+        }
+        let mut ends: Vec<Offset> = vec![self.aof.durable_end];
+        for id in 0..self.config.members.len() as u32 {
+            if id != self.config.self_id.0 {
+                ends.push(
+                    self.progress
+                        .get(&NodeId(id))
+                        .map_or(Offset(0), |p| p.acked),
+                );
+            }
+        }
+        ends.sort_unstable_by(|a, b| b.cmp(a));
+        let candidate = ends[self.config.quorum() - 1];
+        let reign_start = self.meta.reigns.last().expect("a master has a reign").start;
+        if candidate > reign_start && candidate > self.status.commit {
+            self.status.commit = candidate;
+        }
+        debug_assert!(self.status.commit <= self.aof.end);
+    }
+}

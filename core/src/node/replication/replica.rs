@@ -1,0 +1,389 @@
+//! The replica's side: ask the master for a feed, cut a diverged suffix (rebuilding the
+//! keyspace from what remains), apply records in order, and ack.
+
+use rand_core::RngCore;
+
+use crate::aof::record::{self, DecodeError, Effect};
+use crate::aof::replay;
+use crate::config::WriteQuorum;
+use crate::ids::{MasterId, NodeId, Offset, Term};
+use crate::meta::Reign;
+use crate::node::{log, Node};
+use crate::output::{LogLevel, Output};
+use crate::peer::{Message, SyncKind};
+use crate::status::Role;
+use crate::time::Instant;
+
+#[derive(Debug)]
+pub(crate) enum UpstreamState {
+    /// A `SyncRequest` is out; waiting for the accept.
+    Requested,
+    /// Replaying this node's own AOF up to `target` after a truncation; `partial` holds
+    /// the start of a record split across chunks.
+    Rebuilding {
+        target: Offset,
+        applied: Offset,
+        partial: Vec<u8>,
+    },
+    /// Records arrive as the master logs them.
+    Live { partial: Vec<u8> },
+}
+
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    pub master: NodeId,
+    pub session: u64,
+    pub state: UpstreamState,
+    pub requested_at: Instant,
+    /// When to ask again if the master has not answered.
+    pub retry_at: Instant,
+}
+
+/// Why applying a stream of records stopped early.
+enum ApplyError {
+    Corrupt(&'static str),
+}
+
+impl Node {
+    /// A heartbeat from `master` names the session it feeds this node with: ask for a
+    /// feed if there is none, or if the master has forgotten ours.
+    pub(crate) fn follow(&mut self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+        let grace_ms = self.config.election_timeout_ms_min;
+        let keep = match &self.upstream {
+            None => false,
+            Some(u) if u.master != master => false,
+            Some(u) => match u.state {
+                UpstreamState::Live { .. } => {
+                    u.session == session || self.now.instant.since(u.requested_at) < grace_ms
+                }
+                UpstreamState::Requested | UpstreamState::Rebuilding { .. } => true,
+            },
+        };
+        if !keep {
+            self.request_sync(master, out);
+        }
+    }
+
+    fn request_sync(&mut self, master: NodeId, out: &mut Vec<Output>) {
+        assert_ne!(self.status.role, Role::Master, "a master follows no one");
+        let session = self.rng.next_u64() | 1;
+        let retry_ms = self.config.election_timeout_ms_max;
+        self.upstream = Some(Upstream {
+            master,
+            session,
+            state: UpstreamState::Requested,
+            requested_at: self.now.instant,
+            retry_at: self.now.instant.add_ms(retry_ms),
+        });
+        self.status.master_link_up = false;
+        let request = Message::SyncRequest {
+            term: self.meta.term,
+            session,
+            end: self.aof.end,
+            reigns: self.meta.reigns.clone(),
+        };
+        self.send(master, &request, out);
+    }
+
+    pub(crate) fn on_sync_retry_timeout(&mut self, out: &mut Vec<Output>) {
+        let upstream = self.upstream.take().expect("a retry needs an upstream");
+        match upstream.state {
+            UpstreamState::Requested => self.request_sync(upstream.master, out),
+            _ => {
+                self.upstream = Some(Upstream {
+                    retry_at: Instant(u64::MAX),
+                    ..upstream
+                })
+            }
+        }
+    }
+
+    pub(crate) fn on_sync_accept(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        session: u64,
+        (master_id, kind, offset): (MasterId, SyncKind, Offset),
+        out: &mut Vec<Output>,
+    ) {
+        let expected = self.upstream.as_ref().is_some_and(|u| {
+            u.master == from && u.session == session && matches!(u.state, UpstreamState::Requested)
+        });
+        if !expected || term != self.meta.term || self.status.role != Role::Replica {
+            return;
+        }
+        if offset > self.aof.end {
+            log(
+                out,
+                LogLevel::Warn,
+                format!("master {} sent an impossible resync offset", from.0),
+            );
+            self.upstream = None;
+            return;
+        }
+        let message = format!(
+            "{} resync from master {} ({master_id}) at offset {}",
+            if kind == SyncKind::Full {
+                "full"
+            } else {
+                "partial"
+            },
+            from.0,
+            offset.0
+        );
+        log(out, LogLevel::Info, message);
+        match kind {
+            SyncKind::Full => self.status.full_resyncs += 1,
+            SyncKind::Partial => self.status.partial_resyncs += 1,
+        }
+        if offset < self.aof.end && !self.planted_diverged_suffix_kept() {
+            self.truncate_to(offset, out);
+            if offset > Offset(0) {
+                self.start_rebuild(session, offset, out);
+                return;
+            }
+        }
+        self.go_live(out);
+    }
+
+    fn go_live(&mut self, out: &mut Vec<Output>) {
+        let upstream = self.upstream.as_mut().expect("live needs an upstream");
+        upstream.state = UpstreamState::Live {
+            partial: Vec::new(),
+        };
+        upstream.retry_at = Instant(u64::MAX);
+        let (master, session) = (upstream.master, upstream.session);
+        self.status.master_link_up = true;
+        let ack = Message::Ack {
+            term: self.meta.term,
+            session,
+            end: self.aof.end,
+        };
+        self.send(master, &ack, out);
+    }
+
+    /// Cut the AOF back to `offset`: records after it are from a reign the cluster
+    /// did not keep.
+    fn truncate_to(&mut self, offset: Offset, out: &mut Vec<Output>) {
+        assert_ne!(
+            self.status.role,
+            Role::Master,
+            "a master never truncates its own reign"
+        );
+        assert!(offset < self.aof.end);
+        if self.config.write_quorum == WriteQuorum::Majority {
+            assert!(
+                offset >= self.status.commit,
+                "a committed record is never cut"
+            );
+        }
+        log(
+            out,
+            LogLevel::Warn,
+            format!("truncating the AOF from {} to {}", self.aof.end.0, offset.0),
+        );
+        out.push(Output::TruncateAof { offset });
+        self.aof.end = offset;
+        self.aof.durable_end = self.aof.durable_end.min(offset);
+        self.meta.reigns.retain(|r| r.start < offset);
+        self.aof.last_term = self.meta.reigns.last().map_or(Term(0), |r| r.term);
+        self.status.commit = self.status.commit.min(offset);
+        self.backlog.reset(offset);
+        self.keyspace.clear();
+        self.persist_meta(out);
+    }
+
+    /// Rebuild the keyspace by replaying this node's own AOF up to `target`.
+    fn start_rebuild(&mut self, session: u64, target: Offset, out: &mut Vec<Output>) {
+        let upstream = self.upstream.as_mut().expect("rebuild needs an upstream");
+        upstream.state = UpstreamState::Rebuilding {
+            target,
+            applied: Offset(0),
+            partial: Vec::new(),
+        };
+        upstream.retry_at = Instant(u64::MAX);
+        let peer = self.config.self_id;
+        out.push(Output::StreamAof {
+            peer,
+            session,
+            start: Offset(0),
+            end: target,
+        });
+    }
+
+    pub(crate) fn on_aof_read(
+        &mut self,
+        peer: NodeId,
+        session: u64,
+        offset: Offset,
+        bytes: &[u8],
+        done: bool,
+        out: &mut Vec<Output>,
+    ) {
+        if peer != self.config.self_id {
+            self.on_aof_read_for_replica(peer, session, (offset, bytes, done), out);
+            return;
+        }
+        let Some(upstream) = self.upstream.as_mut().filter(|u| u.session == session) else {
+            return;
+        };
+        let UpstreamState::Rebuilding {
+            target,
+            applied,
+            partial,
+        } = &mut upstream.state
+        else {
+            return;
+        };
+        assert_eq!(
+            Offset(applied.0 + partial.len() as u64),
+            offset,
+            "own AOF chunks arrive in order"
+        );
+        partial.extend_from_slice(bytes);
+        let Ok(used) = apply_whole_records(&mut self.keyspace, partial, |_, _| {}) else {
+            // The file changed under us: give up the kept history and resync in full.
+            let (master, target) = (upstream.master, *target);
+            log(
+                out,
+                LogLevel::Error,
+                format!("own AOF below {} is unreadable", target.0),
+            );
+            self.truncate_to(Offset(0), out);
+            self.request_sync(master, out);
+            return;
+        };
+        partial.drain(..used);
+        *applied = Offset(applied.0 + used as u64);
+        if done {
+            assert_eq!(*applied, *target, "the rebuild replayed the whole kept AOF");
+            assert!(partial.is_empty());
+            let master = upstream.master;
+            // Ask again from the kept end: the master fed nothing while we rebuilt.
+            self.request_sync(master, out);
+        }
+    }
+
+    pub(crate) fn on_data(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        session: u64,
+        offset: Offset,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) {
+        let aof_end = self.aof.end;
+        let lenient = self.planted_diverged_suffix_kept();
+        let Some(upstream) = self.upstream.as_mut() else {
+            return;
+        };
+        if upstream.master != from || upstream.session != session || term != self.meta.term {
+            return;
+        }
+        let UpstreamState::Live { partial } = &mut upstream.state else {
+            return;
+        };
+        if offset.0 != aof_end.0 + partial.len() as u64 && !lenient {
+            log(
+                out,
+                LogLevel::Warn,
+                format!("gap in the feed from master {}: asking again", from.0),
+            );
+            self.request_sync(from, out);
+            return;
+        }
+        let mut partial = std::mem::take(partial);
+        partial.extend_from_slice(bytes);
+        self.append_from_master(from, session, partial, out);
+    }
+
+    /// Apply and log every whole record in `buffer`; keep the incomplete rest.
+    fn append_from_master(
+        &mut self,
+        from: NodeId,
+        session: u64,
+        mut buffer: Vec<u8>,
+        out: &mut Vec<Output>,
+    ) {
+        let start = self.aof.end;
+        let mut reigns = Vec::new();
+        let mut last_term = self.aof.last_term;
+        let current_term = self.meta.term;
+        let result = apply_whole_records(&mut self.keyspace, &buffer, |at, record| {
+            if let Effect::ReignStart { master_id } = record.effect {
+                reigns.push(Reign {
+                    master_id,
+                    term: record.term,
+                    start: Offset(start.0 + at as u64),
+                });
+            }
+            last_term = last_term.max(record.term);
+            debug_assert!(record.term <= current_term);
+        });
+        let used = match result {
+            Ok(used) => used,
+            Err(ApplyError::Corrupt(reason)) => {
+                log(
+                    out,
+                    LogLevel::Warn,
+                    format!("master {} sent a bad record: {reason}", from.0),
+                );
+                self.upstream = None;
+                out.push(Output::ResetPeer { peer: from });
+                return;
+            }
+        };
+        let whole: Vec<u8> = buffer.drain(..used).collect();
+        if let Some(UpstreamState::Live { partial }) = self.upstream.as_mut().map(|u| &mut u.state)
+        {
+            *partial = buffer;
+        }
+        if whole.is_empty() {
+            return;
+        }
+        self.aof.end = Offset(start.0 + whole.len() as u64);
+        self.aof.last_term = last_term;
+        out.push(Output::AppendAof {
+            offset: start,
+            bytes: whole,
+        });
+        self.after_append(out);
+        if !reigns.is_empty() {
+            self.meta.reigns.extend(reigns);
+            self.persist_meta(out);
+        }
+        let ack = Message::Ack {
+            term: self.meta.term,
+            session,
+            end: self.aof.end,
+        };
+        self.send(from, &ack, out);
+    }
+}
+
+/// Decode and apply whole records from the start of `bytes`, calling `seen` with each
+/// record's position; returns how many bytes they took. Terms never go backwards.
+fn apply_whole_records(
+    keyspace: &mut crate::keyspace::Keyspace,
+    bytes: &[u8],
+    mut seen: impl FnMut(usize, &record::Record<'_>),
+) -> Result<usize, ApplyError> {
+    let mut at = 0;
+    let mut last_term = Term(0);
+    while at < bytes.len() {
+        let (record, len) = match record::decode(&bytes[at..]) {
+            Ok(decoded) => decoded,
+            Err(DecodeError::Incomplete) => break,
+            Err(DecodeError::Corrupt(reason)) => return Err(ApplyError::Corrupt(reason)),
+        };
+        if record.term < last_term {
+            return Err(ApplyError::Corrupt("record terms went backwards"));
+        }
+        last_term = record.term;
+        seen(at, &record);
+        replay::apply(keyspace, &record.effect);
+        at += len;
+    }
+    Ok(at)
+}
