@@ -32,6 +32,8 @@ pub struct Session {
     /// Refused by protected mode: every request gets `-DENIED`, then the link closes.
     pub denied: bool,
     pub name: Option<Vec<u8>>,
+    /// `READONLY` was sent: reads at a replica are answered even in majority mode.
+    pub readonly: bool,
     pub lib_name: Option<Vec<u8>>,
     pub lib_version: Option<Vec<u8>>,
     /// Bytes received but not yet parsed into a whole request.
@@ -55,6 +57,7 @@ impl Session {
             authenticated,
             denied: false,
             name: None,
+            readonly: false,
             lib_name: None,
             lib_version: None,
             input: Vec::new(),

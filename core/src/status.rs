@@ -57,8 +57,11 @@ pub struct ClusterStatus {
     pub replicas: Vec<ReplicaStatus>,
     /// A replica's link to its master is streaming.
     pub master_link_up: bool,
+    /// Resyncs this node served as master (Redis's `sync_full`, `sync_partial_ok`).
     pub full_resyncs: u64,
     pub partial_resyncs: u64,
+    /// The kind of this node's own last resync as a replica.
+    pub last_resync: Option<crate::peer::SyncKind>,
 }
 
 impl ClusterStatus {

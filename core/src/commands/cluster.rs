@@ -8,12 +8,16 @@ use crate::slot::{key_slot, SLOT_COUNT};
 use crate::status::{split_addr, MemberStatus, Role};
 use std::fmt::Write as _;
 
-pub fn readonly(_ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+/// `READONLY`: this connection may read from a replica (stale reads allowed). Only
+/// majority mode needs it; in async mode every node answers reads anyway.
+pub fn readonly(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+    ctx.session.readonly = true;
     resp::write_simple(out, "OK");
     Flow::Continue
 }
 
-pub fn readwrite(_ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+pub fn readwrite(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+    ctx.session.readonly = false;
     resp::write_simple(out, "OK");
     Flow::Continue
 }
@@ -247,6 +251,12 @@ pub fn info_replication(ctx: &Ctx<'_>, text: &mut String) {
     if status.role != Role::Master {
         let (host, port) = split_addr(status.master_client_addr().unwrap_or("?:0"));
         let link = if status.master_link_up { "up" } else { "down" };
+        let resync = match status.last_resync {
+            Some(crate::peer::SyncKind::Full) => "full",
+            Some(crate::peer::SyncKind::Partial) => "partial",
+            None => "none",
+        };
+        let _ = write!(text, "master_last_resync:{resync}\r\n");
         let _ = write!(
             text,
             "master_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{link}\r\n\

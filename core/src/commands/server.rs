@@ -321,6 +321,9 @@ fn client_info_line(ctx: &Ctx<'_>) -> String {
     )
 }
 
+/// Writes one `INFO` section.
+type InfoSection = fn(&Ctx<'_>, &mut String);
+
 /// `INFO [section ...]`: server, clients, persistence, stats, replication, cluster,
 /// keyspace. Section names are case-insensitive; "all"/"everything"/"default" give all.
 pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
@@ -333,7 +336,7 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             })
     };
     let mut text = String::new();
-    let sections: [(&str, fn(&Ctx<'_>, &mut String)); 4] = [
+    let sections: [(&str, InfoSection); 4] = [
         ("server", info_server),
         ("replication", super::cluster::info_replication),
         ("cluster", super::cluster::info_cluster_section),

@@ -172,7 +172,7 @@ pub fn getdel(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn mset(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    if req.len() % 2 == 0 {
+    if req.len().is_multiple_of(2) {
         super::err_wrong_arity(out, "mset");
         return Flow::Continue;
     }

@@ -129,7 +129,7 @@ impl Node {
             commands::err_wrong_arity(reply, spec.name);
             return;
         }
-        if spec.is_write() && self.status.role != Role::Master {
+        if self.must_redirect(spec, session) {
             self.redirect(spec, reply);
             return;
         }
@@ -137,7 +137,19 @@ impl Node {
         self.after_command(spec, session, flow, reply);
     }
 
-    /// A write at a replica: `-MOVED` to the master, `-CLUSTERDOWN` if none is known.
+    /// Writes go to the master. In majority mode reads do too, unless the connection
+    /// chose stale reads with `READONLY` (Redis Cluster's rule); in async mode every
+    /// node answers reads from its own data, as the seed has it.
+    fn must_redirect(&self, spec: &commands::CommandSpec, session: &Session) -> bool {
+        if self.status.role == Role::Master {
+            return false;
+        }
+        let keyed_read = spec.flags & commands::FLAG_READONLY != 0 && spec.first_key > 0;
+        let majority = self.config.write_quorum == WriteQuorum::Majority;
+        spec.is_write() || (keyed_read && majority && !session.readonly)
+    }
+
+    /// A write (or a majority-mode read) at a replica: `-MOVED` to the master, `-CLUSTERDOWN` if none is known.
     fn redirect(&self, spec: &commands::CommandSpec, reply: &mut Vec<u8>) {
         match (
             self.status.master_client_addr(),
@@ -206,7 +218,8 @@ impl Node {
             }
         }
         let data_command = spec.flags & commands::FLAG_SERVER == 0;
-        if data_command && self.config.write_quorum == WriteQuorum::Majority {
+        let at_master = self.status.role == Role::Master;
+        if data_command && at_master && self.config.write_quorum == WriteQuorum::Majority {
             session.blocked = Some(Blocked::Commit {
                 offset: self.pending_end(),
                 write: spec.is_write(),

@@ -113,6 +113,7 @@ impl Node {
             master_link_up: false,
             full_resyncs: 0,
             partial_resyncs: 0,
+            last_resync: None,
         };
         let peers = vec![PeerState::default(); config.members.len()];
         let backlog = Backlog::new(Offset(0), config.limits.backlog_bytes_max);

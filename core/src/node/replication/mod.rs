@@ -61,7 +61,8 @@ mod tests {
         let c = reign(3, 3, 150);
         let b_other = reign(9, 2, 120);
         // (name, master chain, master end, replica chain, replica end, want)
-        let cases: &[(&str, &[Reign], u64, &[Reign], u64, (SyncKind, u64))] = &[
+        type Case<'a> = (&'a str, &'a [Reign], u64, &'a [Reign], u64, (SyncKind, u64));
+        let cases: &[Case] = &[
             (
                 "same reign, replica behind",
                 &[a],

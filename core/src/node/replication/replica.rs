@@ -132,10 +132,7 @@ impl Node {
             offset.0
         );
         log(out, LogLevel::Info, message);
-        match kind {
-            SyncKind::Full => self.status.full_resyncs += 1,
-            SyncKind::Partial => self.status.partial_resyncs += 1,
-        }
+        self.status.last_resync = Some(kind);
         if offset < self.aof.end && !self.planted_diverged_suffix_kept() {
             self.truncate_to(offset, out);
             if offset > Offset(0) {

@@ -1,0 +1,436 @@
+//! A hand-wired cluster for scenario tests, in the manner of raft-rs's harness: nodes
+//! of the real core, a FIFO link per ordered pair of nodes, a disk per node, and a
+//! clock that the test advances. No randomness beyond each node's own seed.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+
+use bucket_core::resp::{self, Reply, Request};
+use bucket_core::{
+    Config, ConnectionId, Input, Member, Node, NodeId, Now, Output, Role, WriteQuorum,
+};
+
+/// Wall-clock origin for the virtual clock, so expiry times look like real ones.
+const UNIX_EPOCH_MS: u64 = 1_700_000_000_000;
+/// The clock advances in steps of this many milliseconds.
+const STEP_MS: u64 = 5;
+/// Bound on message deliveries per clock step.
+const DELIVERIES_PER_STEP_MAX: usize = 100_000;
+
+#[derive(Default, Clone)]
+pub struct Disk {
+    pub aof: Vec<u8>,
+    pub meta: Option<Vec<u8>>,
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Option<Node>>,
+    pub disks: Vec<Disk>,
+    pub configs: Vec<Config>,
+    /// `links[from][to]`: frames in flight, in order.
+    links: Vec<Vec<VecDeque<Vec<u8>>>>,
+    /// `cut[from][to]`: the link is down.
+    cut: Vec<Vec<bool>>,
+    /// Reply bytes per (node, connection).
+    replies: Vec<(usize, ConnectionId, Vec<u8>)>,
+    /// File reads asked for (`StreamAof`), answered at the next clock step, so that
+    /// writes can land while a stream is under way.
+    reads: VecDeque<(usize, NodeId, u64, bucket_core::Offset, Vec<u8>)>,
+    pub logs: Vec<String>,
+    pub now_ms: u64,
+    next_conn: u64,
+}
+
+pub fn member(i: usize) -> Member {
+    Member {
+        client_addr: format!("10.0.0.{}:6379", i + 1),
+        cluster_addr: format!("10.0.0.{}:16379", i + 1),
+    }
+}
+
+impl Cluster {
+    pub fn new(count: usize, quorum: WriteQuorum) -> Cluster {
+        let members: Vec<Member> = (0..count).map(member).collect();
+        let configs: Vec<Config> = (0..count)
+            .map(|i| {
+                let mut config = Config::single(&members[i].client_addr, &members[i].cluster_addr);
+                config.members = members.clone();
+                config.self_id = NodeId(i as u32);
+                config.write_quorum = quorum;
+                config.protected_mode = false;
+                config
+            })
+            .collect();
+        let mut cluster = Cluster {
+            nodes: (0..count).map(|_| None).collect(),
+            disks: vec![Disk::default(); count],
+            configs,
+            links: vec![vec![VecDeque::new(); count]; count],
+            cut: vec![vec![false; count]; count],
+            replies: Vec::new(),
+            reads: VecDeque::new(),
+            logs: Vec::new(),
+            now_ms: 0,
+            next_conn: 1,
+        };
+        for i in 0..count {
+            cluster.start(i);
+        }
+        cluster
+    }
+
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn now(&self) -> Now {
+        Now::new(self.now_ms, UNIX_EPOCH_MS + self.now_ms)
+    }
+
+    pub fn node(&self, i: usize) -> &Node {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    /// Start (or restart) node `i` from its disk.
+    pub fn start(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none());
+        let disk = &self.disks[i];
+        let seed = 1000 + i as u64 + self.now_ms;
+        let (node, recovery) = Node::recover(
+            self.configs[i].clone(),
+            seed,
+            disk.meta.as_deref(),
+            &disk.aof,
+        )
+        .expect("recovery succeeds");
+        self.disks[i].aof.truncate(recovery.aof_len_valid as usize);
+        self.nodes[i] = Some(node);
+        for j in 0..self.size() {
+            if j != i && self.link_usable(i, j) {
+                self.input(
+                    i,
+                    Input::PeerLinkUp {
+                        peer: NodeId(j as u32),
+                    },
+                );
+            }
+            if j != i && self.link_usable(j, i) {
+                self.input(
+                    j,
+                    Input::PeerLinkUp {
+                        peer: NodeId(i as u32),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Kill node `i`: its links drop what was in flight.
+    pub fn crash(&mut self, i: usize) {
+        self.nodes[i] = None;
+        self.reads.retain(|read| read.0 != i);
+        for j in 0..self.size() {
+            self.reset_link(i, j);
+            self.reset_link(j, i);
+        }
+    }
+
+    fn link_usable(&self, from: usize, to: usize) -> bool {
+        self.nodes[from].is_some() && self.nodes[to].is_some() && !self.cut[from][to]
+    }
+
+    fn reset_link(&mut self, from: usize, to: usize) {
+        if from == to {
+            return;
+        }
+        self.links[from][to].clear();
+        if self.nodes[from].is_some() {
+            self.input(
+                from,
+                Input::PeerLinkDown {
+                    peer: NodeId(to as u32),
+                },
+            );
+        }
+    }
+
+    /// Cut both directions between `a` and `b`.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        for (from, to) in [(a, b), (b, a)] {
+            self.cut[from][to] = true;
+            self.reset_link(from, to);
+        }
+    }
+
+    pub fn isolate(&mut self, a: usize) {
+        for b in 0..self.size() {
+            if b != a {
+                self.cut(a, b);
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        for from in 0..self.size() {
+            for to in 0..self.size() {
+                if self.cut[from][to] {
+                    self.cut[from][to] = false;
+                    if self.link_usable(from, to) {
+                        self.input(
+                            from,
+                            Input::PeerLinkUp {
+                                peer: NodeId(to as u32),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Step node `i` with one input and execute its outputs.
+    pub fn input(&mut self, i: usize, input: Input<'_>) {
+        let now = self.now();
+        let mut out = Vec::new();
+        self.nodes[i]
+            .as_mut()
+            .expect("running")
+            .step(now, input, &mut out);
+        self.execute(i, out);
+    }
+
+    fn execute(&mut self, i: usize, outputs: Vec<Output>) {
+        for output in outputs {
+            match output {
+                Output::Send { peer, frame } => {
+                    if self.link_usable(i, peer.0 as usize) {
+                        self.links[i][peer.0 as usize].push_back(frame);
+                    }
+                }
+                Output::AppendAof { offset, bytes } => {
+                    assert_eq!(
+                        offset.0,
+                        self.disks[i].aof.len() as u64,
+                        "node {i} appends at its end"
+                    );
+                    self.disks[i].aof.extend_from_slice(&bytes);
+                }
+                Output::TruncateAof { offset } => self.disks[i].aof.truncate(offset.0 as usize),
+                Output::PersistMeta { bytes } => self.disks[i].meta = Some(bytes),
+                Output::StreamAof {
+                    peer,
+                    session,
+                    start,
+                    end,
+                } => {
+                    let bytes = self.disks[i].aof[start.0 as usize..end.0 as usize].to_vec();
+                    self.reads.push_back((i, peer, session, start, bytes));
+                }
+                Output::Reply { conn, bytes } => self.replies.push((i, conn, bytes)),
+                Output::Log { message, .. } => {
+                    self.logs.push(format!("{} n{i}: {message}", self.now_ms))
+                }
+                Output::SyncAof | Output::Close { .. } | Output::ResetPeer { .. } => {}
+            }
+        }
+    }
+
+    /// Hand a file range back in two chunks, so records split across chunks are tested.
+    fn stream_back(
+        &mut self,
+        i: usize,
+        peer: NodeId,
+        session: u64,
+        start: bucket_core::Offset,
+        bytes: &[u8],
+    ) {
+        let half = bytes.len() / 2;
+        let first = Input::AofRead {
+            peer,
+            session,
+            offset: start,
+            bytes: &bytes[..half],
+            done: false,
+        };
+        self.input(i, first);
+        let offset = bucket_core::Offset(start.0 + half as u64);
+        let second = Input::AofRead {
+            peer,
+            session,
+            offset,
+            bytes: &bytes[half..],
+            done: true,
+        };
+        self.input(i, second);
+    }
+
+    /// Answer the file reads asked for so far.
+    pub fn answer_reads(&mut self) {
+        let reads: Vec<_> = self.reads.drain(..).collect();
+        for (i, peer, session, start, bytes) in reads {
+            if self.nodes[i].is_some() {
+                self.stream_back(i, peer, session, start, &bytes);
+            }
+        }
+    }
+
+    /// Deliver every frame in flight, repeatedly, until the links are empty.
+    pub fn deliver(&mut self) {
+        for _ in 0..DELIVERIES_PER_STEP_MAX {
+            let Some((from, to, frame)) = self.next_frame() else {
+                return;
+            };
+            if self.nodes[to].is_some() {
+                self.input(
+                    to,
+                    Input::PeerMessage {
+                        peer: NodeId(from as u32),
+                        frame: &frame,
+                    },
+                );
+            }
+        }
+        panic!("messages never stopped flowing");
+    }
+
+    fn next_frame(&mut self) -> Option<(usize, usize, Vec<u8>)> {
+        for from in 0..self.size() {
+            for to in 0..self.size() {
+                if let Some(frame) = self.links[from][to].pop_front() {
+                    return Some((from, to, frame));
+                }
+            }
+        }
+        None
+    }
+
+    /// Advance the clock by `ms`, firing timers and delivering messages as it goes.
+    pub fn advance(&mut self, ms: u64) {
+        let end = self.now_ms + ms;
+        while self.now_ms < end {
+            self.now_ms = (self.now_ms + STEP_MS).min(end);
+            self.answer_reads();
+            for i in 0..self.size() {
+                let due = self.nodes[i]
+                    .as_ref()
+                    .is_some_and(|n| n.deadline().0 <= self.now_ms);
+                if due {
+                    self.input(i, Input::Tick);
+                }
+            }
+            self.deliver();
+        }
+    }
+
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.size())
+            .filter(|&i| {
+                self.nodes[i]
+                    .as_ref()
+                    .is_some_and(|n| n.role() == Role::Master)
+            })
+            .collect()
+    }
+
+    /// Advance until exactly one master exists; returns it.
+    pub fn elect(&mut self) -> usize {
+        for _ in 0..200 {
+            self.advance(50);
+            if let [master] = self.masters()[..] {
+                return master;
+            }
+        }
+        panic!("no master after 10 s; logs:\n{}", self.logs.join("\n"));
+    }
+
+    pub fn connect(&mut self, i: usize) -> ConnectionId {
+        let conn = ConnectionId(self.next_conn);
+        self.next_conn += 1;
+        self.input(
+            i,
+            Input::ClientConnected {
+                conn,
+                loopback: true,
+            },
+        );
+        conn
+    }
+
+    /// Send one command on `conn` at node `i`; returns the reply if one came in this
+    /// step (a held reply arrives later: see `reply`).
+    pub fn send(&mut self, i: usize, conn: ConnectionId, args: &[&str]) -> Option<Reply> {
+        let mut request = Request::new();
+        args.iter().for_each(|a| request.push(a.as_bytes()));
+        let mut bytes = Vec::new();
+        request.encode(&mut bytes);
+        self.input(
+            i,
+            Input::ClientData {
+                conn,
+                bytes: &bytes,
+            },
+        );
+        self.reply(i, conn)
+    }
+
+    /// The next reply for `conn` at node `i`, if it has arrived.
+    pub fn reply(&mut self, i: usize, conn: ConnectionId) -> Option<Reply> {
+        let at = self
+            .replies
+            .iter()
+            .position(|(n, c, _)| *n == i && *c == conn)?;
+        let (_, _, bytes) = self.replies.remove(at);
+        let (reply, used) = resp::parse_reply(&bytes)
+            .expect("valid reply")
+            .expect("whole reply");
+        assert_eq!(used, bytes.len(), "one reply per step in these tests");
+        Some(reply)
+    }
+
+    /// Run a command at node `i` on a fresh connection and wait (bounded) for its reply.
+    pub fn command(&mut self, i: usize, args: &[&str]) -> Reply {
+        let conn = self.connect(i);
+        if let Some(reply) = self.send(i, conn, args) {
+            return reply;
+        }
+        for _ in 0..400 {
+            self.advance(STEP_MS);
+            if let Some(reply) = self.reply(i, conn) {
+                return reply;
+            }
+        }
+        panic!("no reply to {args:?} at node {i}");
+    }
+
+    pub fn digest(&self, i: usize) -> u64 {
+        self.node(i).keyspace().digest()
+    }
+
+    /// Every running node has the same AOF bytes and the same keyspace.
+    pub fn assert_converged(&self) {
+        let running: Vec<usize> = (0..self.size())
+            .filter(|&i| self.nodes[i].is_some())
+            .collect();
+        let first = running[0];
+        for &i in &running[1..] {
+            assert_eq!(
+                self.disks[i].aof, self.disks[first].aof,
+                "node {i}'s AOF equals node {first}'s"
+            );
+            assert_eq!(
+                self.digest(i),
+                self.digest(first),
+                "node {i}'s keyspace equals node {first}'s"
+            );
+        }
+    }
+}
+
+pub fn bulk(text: &str) -> Reply {
+    Reply::Bulk(text.as_bytes().to_vec())
+}
+
+pub fn ok() -> Reply {
+    Reply::Simple("OK".to_string())
+}
