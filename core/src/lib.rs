@@ -19,11 +19,21 @@
 //! 4. Replies and peer messages may be buffered and flushed at the end of a loop pass, as
 //!    long as every AOF write and sync of that pass is issued first (group commit).
 //! 5. Drain every output after every step. The node keeps no outbox of its own.
+//! 6. `StreamAof` asks for a range of the node's own AOF; answer with `AofRead` chunks in
+//!    order, the last one marked `done`. Its `peer` may be the node itself: a replica
+//!    that cut a diverged suffix rebuilds its keyspace by re-reading what it kept.
+//! 7. Peer links: `PeerLinkUp`/`PeerLinkDown` report the outbound link to a peer (where
+//!    `Send` goes); frames from a peer arrive on its own outbound link, whole and
+//!    checked (`peer::frame_len`), as `PeerMessage`. The first frame on every link is a
+//!    `peer::Message::Hello`, which the driver checks (cluster secret) before passing
+//!    anything else from that link on.
 
 pub mod aof;
 pub mod backlog;
 pub mod commands;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ids;
 pub mod input;
 pub mod keyspace;

@@ -1,13 +1,5 @@
-//! Replay arbitrary bytes as an AOF: scanning and applying must never panic.
+//! Fuzz target `aof_record`: the body is `bucket_core::fuzz::aof_records`, which the corpus replay
+//! test in `core/tests/fuzz_corpus.rs` also runs on stable.
 #![no_main]
 
-use bucket_core::aof::record::decode;
-use bucket_core::aof::replay::{apply, scan_records};
-use bucket_core::keyspace::Keyspace;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = decode(data);
-    let mut keyspace = Keyspace::new((0, 0));
-    let _ = scan_records(data, |_, record| apply(&mut keyspace, &record.effect));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bucket_core::fuzz::aof_records(data));

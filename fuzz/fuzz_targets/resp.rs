@@ -1,21 +1,5 @@
-//! Feeds arbitrary bytes to the request parser, pipelined, and to the reply decoder.
-//! Neither may panic, and every request must consume at least one byte.
+//! Fuzz target `resp`: the body is `bucket_core::fuzz::resp_requests`, which the corpus replay
+//! test in `core/tests/fuzz_corpus.rs` also runs on stable.
 #![no_main]
-use bucket_core::resp::{parse_reply, parse_request, Limits, Parsed, Request};
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        bulk_len_max: 1024,
-        multibulk_len_max: 64,
-        inline_len_max: 256,
-    };
-    let mut request = Request::new();
-    let mut pos = 0;
-    while let Ok(Parsed::Request { consumed }) = parse_request(&data[pos..], &limits, &mut request)
-    {
-        assert!(consumed > 0 && pos + consumed <= data.len());
-        pos += consumed;
-    }
-    let _ = parse_reply(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bucket_core::fuzz::resp_requests(data));

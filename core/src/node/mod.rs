@@ -206,6 +206,18 @@ impl Node {
         &self.meta.reigns
     }
 
+    /// The AOF offset the keyspace reflects: the AOF end, except while a replica
+    /// rebuilds its keyspace from its own AOF after a truncation.
+    pub fn applied_end(&self) -> Offset {
+        match &self.upstream {
+            Some(Upstream {
+                state: replication::UpstreamState::Rebuilding { applied, .. },
+                ..
+            }) => *applied,
+            _ => self.aof.end,
+        }
+    }
+
     pub fn voted_for(&self) -> Option<NodeId> {
         self.meta.voted_for
     }

@@ -7,7 +7,7 @@ mod progress;
 mod replica;
 
 pub(crate) use progress::{Feed, Progress};
-pub(crate) use replica::Upstream;
+pub(crate) use replica::{Upstream, UpstreamState};
 
 use crate::ids::Offset;
 use crate::meta::Reign;

@@ -1,0 +1,5 @@
+//! Fuzz target `meta`: the body is `bucket_core::fuzz::meta_and_recovery`, which the corpus replay
+//! test in `core/tests/fuzz_corpus.rs` also runs on stable.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bucket_core::fuzz::meta_and_recovery(data));
