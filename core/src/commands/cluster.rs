@@ -146,7 +146,11 @@ fn cluster_shards(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     resp::write_array_len(out, members.len());
     for (member, is_master) in members {
         let (host, port) = split_addr(&member.client_addr);
-        let health = if member.link_up { "online" } else { "fail" };
+        let health = if link_up(ctx, member) {
+            "online"
+        } else {
+            "fail"
+        };
         resp::write_map_len(out, 6, protocol);
         resp::write_bulk(out, b"id");
         resp::write_bulk(out, member.name.as_bytes());
@@ -170,6 +174,12 @@ fn cluster_shards(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether `member` is reachable. A node never has a link to itself, yet it is always up
+/// as far as it can tell: Redis reports `myself` as connected and online.
+fn link_up(ctx: &Ctx<'_>, member: &MemberStatus) -> bool {
+    member.link_up || std::ptr::eq(member, ctx.status.myself())
+}
+
 /// `CLUSTER NODES`: one line per member in Redis Cluster's format.
 fn cluster_nodes(ctx: &Ctx<'_>) -> String {
     let status = ctx.status;
@@ -184,7 +194,8 @@ fn cluster_nodes(ctx: &Ctx<'_>) -> String {
             flags.push_str("myself,");
         }
         flags.push_str(if is_master { "master" } else { "slave" });
-        if !member.link_up {
+        let up = link_up(ctx, member);
+        if !up {
             flags.push_str(",fail?");
         }
         let master_of = if is_master {
@@ -192,11 +203,7 @@ fn cluster_nodes(ctx: &Ctx<'_>) -> String {
         } else {
             master_name.unwrap_or("-")
         };
-        let link = if member.link_up {
-            "connected"
-        } else {
-            "disconnected"
-        };
+        let link = if up { "connected" } else { "disconnected" };
         let slots = if is_master { " 0-16383" } else { "" };
         let _ = writeln!(
             text,
@@ -234,7 +241,8 @@ fn cluster_info(ctx: &Ctx<'_>, text: &mut String) {
 
 /// `INFO cluster`.
 pub fn info_cluster_section(ctx: &Ctx<'_>, text: &mut String) {
-    text.push_str("# Cluster\r\ncluster_enabled:1\r\n");
+    // `cluster_info` starts with the `cluster_enabled:1` line Redis's section holds.
+    text.push_str("# Cluster\r\n");
     cluster_info(ctx, text);
 }
 

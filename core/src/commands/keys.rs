@@ -92,7 +92,7 @@ struct ExpiryCondition {
     lt: bool,
 }
 
-fn parse_expiry_condition(req: &Request) -> Result<ExpiryCondition, &'static str> {
+fn parse_expiry_condition(req: &Request) -> Result<ExpiryCondition, String> {
     let mut condition = ExpiryCondition::default();
     for word in req.args().skip(3) {
         match word.to_ascii_uppercase().as_slice() {
@@ -100,15 +100,20 @@ fn parse_expiry_condition(req: &Request) -> Result<ExpiryCondition, &'static str
             b"XX" => condition.xx = true,
             b"GT" => condition.gt = true,
             b"LT" => condition.lt = true,
-            _ => return Err("ERR Unsupported option"),
+            _ => {
+                let option = super::printable(word);
+                return Err(format!("ERR Unsupported option {option}"));
+            }
         }
     }
     let c = condition;
     if c.nx && (c.xx || c.gt || c.lt) {
-        return Err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        let message = "ERR NX and XX, GT or LT options at the same time are not compatible";
+        return Err(message.to_string());
     }
     if c.gt && c.lt {
-        return Err("ERR GT and LT options at the same time are not compatible");
+        let message = "ERR GT and LT options at the same time are not compatible";
+        return Err(message.to_string());
     }
     Ok(condition)
 }
@@ -128,16 +133,17 @@ impl ExpiryCondition {
 }
 
 fn set_expiry(ctx: &mut Ctx<'_>, req: &Request, unit: ExpiryUnit, out: &mut Vec<u8>) -> Flow {
-    let Some(amount) = parse_i64(req.arg(2)) else {
-        resp::write_error(out, ERR_NOT_INTEGER);
-        return Flow::Continue;
-    };
+    // Redis checks the options before the number.
     let condition = match parse_expiry_condition(req) {
         Ok(condition) => condition,
         Err(error) => {
-            resp::write_error(out, error);
+            resp::write_error(out, &error);
             return Flow::Continue;
         }
+    };
+    let Some(amount) = parse_i64(req.arg(2)) else {
+        resp::write_error(out, ERR_NOT_INTEGER);
+        return Flow::Continue;
     };
     let Some(at_ms) = unit.absolute_ms(amount, ctx.store.now) else {
         let message = format!("ERR invalid expire time in '{}' command", unit.command());

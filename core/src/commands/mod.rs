@@ -111,7 +111,9 @@ pub const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
 pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const ERR_NO_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
-pub const ERR_DB_INDEX: &str = "ERR DB index is out of range";
+/// Bucket runs in cluster mode, where Redis serves database 0 only.
+pub const ERR_SELECT_CLUSTER: &str = "ERR SELECT is not allowed in cluster mode";
+pub const ERR_HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
 pub const ERR_CLUSTERDOWN: &str = "CLUSTERDOWN The cluster is down: no master is elected yet";
 pub const ERR_UNKNOWN_OUTCOME: &str = "UNKNOWN the master lost its reign before a majority held the write; it may or may not have been applied";
@@ -124,13 +126,24 @@ pub fn err_wrong_arity(out: &mut Vec<u8>, name: &str) {
     resp::write_error(out, &message);
 }
 
+/// How many characters of arguments an unknown-command error lists (Redis's 128).
+const UNKNOWN_ARGS_LISTED_MAX: usize = 128;
+
 pub fn err_unknown_command(out: &mut Vec<u8>, req: &Request) {
     let mut message = format!(
         "ERR unknown command '{}', with args beginning with: ",
         printable(req.arg(0))
     );
-    for arg in req.args().skip(1).take(8) {
-        message.push_str(&format!("'{}' ", printable(arg)));
+    // As Redis: quote arguments while fewer than 128 characters are listed, cutting
+    // each to the room left.
+    let listed_start = message.len();
+    for arg in req.args().skip(1) {
+        let listed = message.len() - listed_start;
+        if listed >= UNKNOWN_ARGS_LISTED_MAX {
+            break;
+        }
+        let room = UNKNOWN_ARGS_LISTED_MAX - listed;
+        message.push_str(&format!("'{}' ", printable(&arg[..arg.len().min(room)])));
     }
     resp::write_error(out, &message);
 }

@@ -2,8 +2,8 @@
 //! CONFIG, CLIENT, INFO.
 
 use super::{
-    err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_DB_INDEX, ERR_NOT_INTEGER,
-    ERR_NO_PASSWORD, ERR_WRONGPASS, TABLE,
+    err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_NOT_INTEGER,
+    ERR_NO_PASSWORD, ERR_SELECT_CLUSTER, ERR_WRONGPASS, TABLE,
 };
 use crate::resp::{self, Protocol, Request};
 
@@ -29,9 +29,10 @@ pub fn echo(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn select(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    match parse_i64(req.arg(1)) {
+    // Redis parses the index as a C int.
+    match parse_i64(req.arg(1)).and_then(|n| i32::try_from(n).ok()) {
         Some(0) => resp::write_simple(out, "OK"),
-        Some(_) => resp::write_error(out, ERR_DB_INDEX),
+        Some(_) => resp::write_error(out, ERR_SELECT_CLUSTER),
         None => resp::write_error(out, ERR_NOT_INTEGER),
     }
     Flow::Continue
@@ -88,7 +89,9 @@ pub fn auth(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     Flow::Continue
 }
 
-/// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
+/// `HELLO [protover [AUTH user pass] [SETNAME name]]`, in Redis's order: the version,
+/// then every option's syntax, then the password, then the name, and only then does the
+/// protocol switch. A failed call changes nothing but what AUTH authenticated.
 pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let mut protocol = ctx.session.protocol;
     if req.len() >= 2 {
@@ -108,36 +111,42 @@ pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             }
         };
     }
+    let mut credentials = None;
     let mut name = None;
     let mut at = 2;
     while at < req.len() {
-        let option = req.arg(at).to_ascii_uppercase();
-        if option == b"AUTH" && at + 2 < req.len() {
-            if let Err(error) = check_password(ctx, Some(req.arg(at + 1)), req.arg(at + 2)) {
-                resp::write_error(out, error);
-                return Flow::Continue;
-            }
+        let option = req.arg(at);
+        if option.eq_ignore_ascii_case(b"AUTH") && at + 2 < req.len() {
+            credentials = Some((req.arg(at + 1), req.arg(at + 2)));
             at += 3;
-        } else if option == b"SETNAME" && at + 1 < req.len() {
-            name = Some(req.arg(at + 1).to_vec());
+        } else if option.eq_ignore_ascii_case(b"SETNAME") && at + 1 < req.len() {
+            name = Some(req.arg(at + 1));
             at += 2;
         } else {
             let message = format!(
                 "ERR Syntax error in HELLO option '{}'",
-                super::printable(&option)
+                super::printable(option)
             );
             resp::write_error(out, &message);
             return Flow::Continue;
         }
     }
+    if let Some((user, password)) = credentials {
+        if let Err(error) = check_password(ctx, Some(user), password) {
+            resp::write_error(out, error);
+            return Flow::Continue;
+        }
+    }
     if !ctx.session.authenticated {
-        resp::write_error(out, super::ERR_NOAUTH);
+        resp::write_error(out, super::ERR_HELLO_NOAUTH);
         return Flow::Continue;
     }
-    ctx.session.protocol = protocol;
-    if name.is_some() {
-        ctx.session.name = name;
+    if let Some(name) = name {
+        if client_setname(ctx, name, out).is_err() {
+            return Flow::Continue;
+        }
     }
+    ctx.session.protocol = protocol;
     write_hello_map(ctx, out);
     Flow::Continue
 }
@@ -176,12 +185,19 @@ pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
                 .for_each(|spec| write_command_info(ctx, spec, out));
         }
         b"COUNT" => resp::write_int(out, TABLE.len() as i64),
+        // With no names, Redis 7 lists every command.
+        b"INFO" if req.len() == 2 => {
+            resp::write_array_len(out, TABLE.len());
+            TABLE
+                .iter()
+                .for_each(|spec| write_command_info(ctx, spec, out));
+        }
         b"INFO" => {
             resp::write_array_len(out, req.len() - 2);
             for name in req.args().skip(2) {
                 match super::lookup(name) {
                     Some(spec) => write_command_info(ctx, spec, out),
-                    None => resp::write_null_array(out, ctx.protocol()),
+                    None => resp::write_null(out, ctx.protocol()),
                 }
             }
         }
@@ -267,7 +283,11 @@ pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             Some(name) => resp::write_bulk(out, name),
             None => resp::write_null(out, ctx.protocol()),
         },
-        (b"SETNAME", 3) => client_setname(ctx, req.arg(2), out),
+        (b"SETNAME", 3) => {
+            if client_setname(ctx, req.arg(2), out).is_ok() {
+                resp::write_simple(out, "OK");
+            }
+        }
         (b"SETINFO", 4) => client_setinfo(ctx, req, out),
         (b"INFO", 2) => resp::write_bulk(out, client_info_line(ctx).as_bytes()),
         (b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO", _) => {
@@ -279,28 +299,47 @@ pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     Flow::Continue
 }
 
-fn client_setname(ctx: &mut Ctx<'_>, name: &[u8], out: &mut Vec<u8>) {
-    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+/// Whether `value` may be a client name or library attribute: printable ASCII without
+/// spaces, so that `CLIENT LIST` stays splittable on spaces (Redis's `validateClientAttr`).
+fn client_attr_valid(value: &[u8]) -> bool {
+    value.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+/// Set (or, when empty, clear) the connection's name. On a bad name, writes the error
+/// and changes nothing; on success writes nothing, so HELLO can reply with its map.
+fn client_setname(ctx: &mut Ctx<'_>, name: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
+    if !client_attr_valid(name) {
         resp::write_error(
             out,
             "ERR Client names cannot contain spaces, newlines or special characters.",
         );
-        return;
+        return Err(());
     }
     ctx.session.name = (!name.is_empty()).then(|| name.to_vec());
-    resp::write_simple(out, "OK");
+    Ok(())
 }
 
 fn client_setinfo(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
-    let value = req.arg(3).to_vec();
-    match req.arg(2).to_ascii_uppercase().as_slice() {
-        b"LIB-NAME" => ctx.session.lib_name = Some(value),
-        b"LIB-VER" => ctx.session.lib_version = Some(value),
-        _ => {
-            let message = format!("ERR Unrecognized option '{}'", super::printable(req.arg(2)));
-            resp::write_error(out, &message);
-            return;
-        }
+    let (attr, value) = (req.arg(2), req.arg(3));
+    let lib_name = attr.eq_ignore_ascii_case(b"LIB-NAME");
+    if !lib_name && !attr.eq_ignore_ascii_case(b"LIB-VER") {
+        let message = format!("ERR Unrecognized option '{}'", super::printable(attr));
+        resp::write_error(out, &message);
+        return;
+    }
+    if !client_attr_valid(value) {
+        let message = format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            super::printable(attr)
+        );
+        resp::write_error(out, &message);
+        return;
+    }
+    let value = (!value.is_empty()).then(|| value.to_vec());
+    if lib_name {
+        ctx.session.lib_name = value;
+    } else {
+        ctx.session.lib_version = value;
     }
     resp::write_simple(out, "OK");
 }
@@ -321,7 +360,7 @@ fn client_info_line(ctx: &Ctx<'_>) -> String {
     )
 }
 
-/// Writes one `INFO` section.
+/// Writes one INFO section's lines.
 type InfoSection = fn(&Ctx<'_>, &mut String);
 
 /// `INFO [section ...]`: server, clients, persistence, stats, replication, cluster,
@@ -342,10 +381,13 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         ("cluster", super::cluster::info_cluster_section),
         ("keyspace", info_keyspace),
     ];
+    // Redis separates sections with a blank line and ends the last without one.
     for (name, write) in sections {
         if wanted(name) {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
             write(ctx, &mut text);
-            text.push_str("\r\n");
         }
     }
     resp::write_verbatim(out, &text, ctx.protocol());
@@ -365,8 +407,15 @@ fn info_server(ctx: &Ctx<'_>, text: &mut String) {
 fn info_keyspace(ctx: &Ctx<'_>, text: &mut String) {
     text.push_str("# Keyspace\r\n");
     let keys = ctx.store.keyspace.len();
+    let expires = ctx
+        .store
+        .keyspace
+        .iter()
+        .filter(|(_, entry)| entry.expire_at.is_some())
+        .count();
+    debug_assert!(expires <= keys);
     if keys > 0 {
-        text.push_str(&format!("db0:keys={keys},expires=0,avg_ttl=0\r\n"));
+        text.push_str(&format!("db0:keys={keys},expires={expires},avg_ttl=0\r\n"));
     }
 }
 

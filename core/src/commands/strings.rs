@@ -46,10 +46,12 @@ struct SetOptions {
 
 fn parse_set_options(ctx: &Ctx<'_>, req: &Request) -> Result<SetOptions, &'static str> {
     let mut options = SetOptions::default();
+    // Redis reports a syntax error anywhere before it looks at the expiry's value.
+    let mut expiry: Option<(Vec<u8>, &[u8])> = None;
     let mut at = 3;
     while at < req.len() {
         let word = req.arg(at).to_ascii_uppercase();
-        let has_expiry = options.expire_at.is_some() || options.keep_ttl;
+        let has_expiry = expiry.is_some() || options.keep_ttl;
         match word.as_slice() {
             b"NX" if !options.only_if_present => options.only_if_absent = true,
             b"XX" if !options.only_if_absent => options.only_if_present = true,
@@ -57,13 +59,18 @@ fn parse_set_options(ctx: &Ctx<'_>, req: &Request) -> Result<SetOptions, &'stati
             b"KEEPTTL" if !has_expiry => options.keep_ttl = true,
             b"EX" | b"PX" | b"EXAT" | b"PXAT" if !has_expiry && at + 1 < req.len() => {
                 at += 1;
-                let amount = parse_i64(req.arg(at)).ok_or(ERR_NOT_INTEGER)?;
-                options.expire_at = Some(expire_time(ctx, &word, amount, ERR_SET_EXPIRE)?);
+                expiry = Some((word, req.arg(at)));
             }
             _ => return Err(ERR_SYNTAX),
         }
         at += 1;
     }
+    if let Some((unit, amount)) = expiry {
+        let amount = parse_i64(amount).ok_or(ERR_NOT_INTEGER)?;
+        options.expire_at = Some(expire_time(ctx, &unit, amount, ERR_SET_EXPIRE)?);
+    }
+    debug_assert!(!(options.keep_ttl && options.expire_at.is_some()));
+    debug_assert!(!(options.only_if_absent && options.only_if_present));
     Ok(options)
 }
 
@@ -172,11 +179,13 @@ pub fn getdel(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn mset(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    if req.len().is_multiple_of(2) {
+    // The name and then whole key-value pairs; `is_multiple_of` is newer than our MSRV.
+    let pairs = (req.len() - 1) / 2;
+    if 1 + 2 * pairs != req.len() {
         super::err_wrong_arity(out, "mset");
         return Flow::Continue;
     }
-    for pair in 0..(req.len() - 1) / 2 {
+    for pair in 0..pairs {
         let key = req.arg(1 + 2 * pair);
         let value = req.arg(2 + 2 * pair);
         ctx.store.apply(Effect::Set {

@@ -86,7 +86,7 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("dbsize", 1, R, 0, 0, 0, keys::dbsize),
     spec!("flushall", -1, W, 0, 0, 0, keys::flushall),
     spec!("flushdb", -1, W, 0, 0, 0, keys::flushall),
-    spec!("ping", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::ping),
+    spec!("ping", -1, S, 0, 0, 0, server::ping),
     spec!("echo", 2, S, 0, 0, 0, server::echo),
     spec!("select", 2, S, 0, 0, 0, server::select),
     spec!("hello", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::hello),

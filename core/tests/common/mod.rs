@@ -1,0 +1,225 @@
+//! A one-node cluster driven by hand: connect clients, send bytes, read replies, move the
+//! clocks, and keep every AOF byte the node asked to append so a test can replay it.
+
+#![allow(dead_code)]
+
+use bucket_core::resp::{self, Reply, Request};
+use bucket_core::{Config, ConnectionId, Input, Node, Now, Output, Role};
+
+/// The wall clock at the start of every test: a fixed, realistic Unix time.
+pub const UNIX_MS_START: u64 = 1_700_000_000_000;
+
+pub struct TestNode {
+    pub node: Node,
+    pub config: Config,
+    pub seed: u64,
+    pub instant_ms: u64,
+    pub unix_ms: u64,
+    /// Every `AppendAof` byte, in order: the node's whole AOF.
+    pub aof: Vec<u8>,
+    conn_next: u64,
+}
+
+pub fn config() -> Config {
+    Config::single("127.0.0.1:6379", "127.0.0.1:16379")
+}
+
+pub fn config_with_password(password: &str) -> Config {
+    let mut config = config();
+    config.requirepass = Some(password.as_bytes().to_vec());
+    config
+}
+
+/// Anything a test may pass as one argument.
+pub trait Arg {
+    fn bytes(&self) -> &[u8];
+}
+
+impl Arg for &str {
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Arg for &[u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Arg for String {
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// The request as RESP multibulk bytes.
+pub fn encode<A: Arg>(args: &[A]) -> Vec<u8> {
+    let mut request = Request::new();
+    for arg in args {
+        request.push(arg.bytes());
+    }
+    let mut bytes = Vec::new();
+    request.encode(&mut bytes);
+    bytes
+}
+
+/// Every reply in `bytes`, which must hold whole replies only.
+pub fn parse_replies(mut bytes: &[u8]) -> Vec<Reply> {
+    let mut replies = Vec::new();
+    while !bytes.is_empty() {
+        let (reply, used) = resp::parse_reply(bytes)
+            .expect("the node writes valid RESP")
+            .expect("the node writes whole replies");
+        replies.push(reply);
+        bytes = &bytes[used..];
+    }
+    replies
+}
+
+pub fn ok() -> Reply {
+    Reply::Simple("OK".to_string())
+}
+
+pub fn int(n: i64) -> Reply {
+    Reply::Integer(n)
+}
+
+pub fn bulk(text: &str) -> Reply {
+    Reply::Bulk(text.as_bytes().to_vec())
+}
+
+pub fn err(text: &str) -> Reply {
+    Reply::Error(text.to_string())
+}
+
+pub fn simple(text: &str) -> Reply {
+    Reply::Simple(text.to_string())
+}
+
+pub fn array(items: Vec<Reply>) -> Reply {
+    Reply::Array(items)
+}
+
+impl TestNode {
+    /// A fresh one-node cluster that has made itself master.
+    pub fn new() -> TestNode {
+        TestNode::with_config(config(), 7)
+    }
+
+    pub fn with_config(config: Config, seed: u64) -> TestNode {
+        TestNode::recover(config, seed, &[])
+    }
+
+    /// A node rebuilt from `aof`, then made master by its first tick.
+    pub fn recover(config: Config, seed: u64, aof: &[u8]) -> TestNode {
+        let (node, _) = Node::recover(config.clone(), seed, None, aof).expect("the AOF is valid");
+        let mut test = TestNode {
+            node,
+            config,
+            seed,
+            instant_ms: 0,
+            unix_ms: UNIX_MS_START,
+            aof: aof.to_vec(),
+            conn_next: 1,
+        };
+        test.step(Input::Tick);
+        assert_eq!(test.node.role(), Role::Master);
+        test
+    }
+
+    pub fn now(&self) -> Now {
+        Now::new(self.instant_ms, self.unix_ms)
+    }
+
+    /// Step once and keep the AOF bytes; returns every output.
+    pub fn step(&mut self, input: Input<'_>) -> Vec<Output> {
+        let mut out = Vec::new();
+        let aof_end_before = self.node.aof_end().0;
+        self.node.step(self.now(), input, &mut out);
+        for output in &out {
+            if let Output::AppendAof { offset, bytes } = output {
+                assert_eq!(offset.0, self.aof.len() as u64, "appends are contiguous");
+                self.aof.extend_from_slice(bytes);
+            }
+        }
+        assert_eq!(self.node.aof_end().0, self.aof.len() as u64);
+        assert!(self.node.aof_end().0 >= aof_end_before);
+        out
+    }
+
+    pub fn connect(&mut self) -> ConnectionId {
+        let conn = ConnectionId(self.conn_next);
+        self.conn_next += 1;
+        let out = self.step(Input::ClientConnected {
+            conn,
+            loopback: true,
+        });
+        assert!(out.is_empty(), "connecting emits nothing: {out:?}");
+        conn
+    }
+
+    pub fn send(&mut self, conn: ConnectionId, bytes: &[u8]) -> Vec<Output> {
+        self.step(Input::ClientData { conn, bytes })
+    }
+
+    /// The reply bytes `conn` got among `out`, concatenated.
+    pub fn reply_bytes(out: &[Output], conn: ConnectionId) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for output in out {
+            if let Output::Reply { conn: to, bytes: b } = output {
+                if *to == conn {
+                    bytes.extend_from_slice(b);
+                }
+            }
+        }
+        bytes
+    }
+
+    /// Send raw bytes and parse every reply they produced.
+    pub fn send_replies(&mut self, conn: ConnectionId, bytes: &[u8]) -> Vec<Reply> {
+        let out = self.send(conn, bytes);
+        parse_replies(&TestNode::reply_bytes(&out, conn))
+    }
+
+    /// Run one command and return its single reply.
+    pub fn cmd<A: Arg>(&mut self, conn: ConnectionId, args: &[A]) -> Reply {
+        let mut replies = self.send_replies(conn, &encode(args));
+        assert_eq!(replies.len(), 1, "one reply per command: {replies:?}");
+        replies.pop().expect("one reply")
+    }
+
+    /// Run one command and return the AOF bytes it appended.
+    pub fn cmd_aof<A: Arg>(&mut self, conn: ConnectionId, args: &[A]) -> (Reply, Vec<u8>) {
+        let aof_len_before = self.aof.len();
+        let reply = self.cmd(conn, args);
+        (reply, self.aof[aof_len_before..].to_vec())
+    }
+
+    /// Move both clocks forward, then tick if a timer is due.
+    pub fn advance_ms(&mut self, ms: u64) -> Vec<Output> {
+        self.instant_ms += ms;
+        self.unix_ms += ms;
+        if self.node.deadline().0 <= self.instant_ms {
+            self.step(Input::Tick)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Move time forward in steps of `step_ms`, ticking as a driver would.
+    pub fn advance_ms_by_steps(&mut self, ms: u64, step_ms: u64) {
+        let mut left = ms;
+        while left > 0 {
+            let now = left.min(step_ms);
+            self.advance_ms(now);
+            left -= now;
+        }
+    }
+}
+
+impl Default for TestNode {
+    fn default() -> TestNode {
+        TestNode::new()
+    }
+}
