@@ -1543,7 +1543,6 @@ fn majority_mode_on_one_node_replies_at_once() {
 }
 
 #[test]
-#[ignore = "node bug: WAIT deadlines are not in Node::deadline() and Tick never releases blocked clients"]
 fn wait_for_a_replica_times_out_on_a_single_node() {
     // No replica exists, so WAIT 1 100 answers 0 once 100 ms have passed.
     let mut t = TestNode::new();

@@ -114,19 +114,17 @@ impl Node {
 
     /// Run the request in `self.request` for `session`.
     fn run_request(&mut self, session: &mut Session, reply: &mut Vec<u8>) {
+        // Redis 7's order: unknown command, then arity, then authentication.
         let Some(spec) = commands::lookup(self.request.arg(0)) else {
-            match session.authenticated {
-                true => commands::err_unknown_command(reply, &self.request),
-                false => resp::write_error(reply, commands::ERR_NOAUTH),
-            }
+            commands::err_unknown_command(reply, &self.request);
             return;
         };
-        if !session.authenticated && spec.flags & commands::FLAG_NO_AUTH == 0 {
-            resp::write_error(reply, commands::ERR_NOAUTH);
-            return;
-        }
         if !spec.arity_ok(self.request.len()) {
             commands::err_wrong_arity(reply, spec.name);
+            return;
+        }
+        if !session.authenticated && spec.flags & commands::FLAG_NO_AUTH == 0 {
+            resp::write_error(reply, commands::ERR_NOAUTH);
             return;
         }
         if self.must_redirect(spec, session) {
