@@ -12,7 +12,7 @@ use crate::history::{show, History, OpKind, Outcome, Value};
 
 pub const NAME: &str = "linearizability";
 /// Search steps per key before the answer is `Unknown`.
-pub const STEPS_PER_KEY_MAX: u64 = 2_000_000;
+pub const STEPS_PER_KEY_MAX: u64 = 500_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -114,6 +114,10 @@ struct Frame {
     state: State,
     /// The next operation index to try from this frame.
     next: usize,
+    /// The first operation not yet linearized: everything before it is.
+    first_open: usize,
+    /// Completed operations linearized so far.
+    done: usize,
 }
 
 fn is_set(bits: &[u64], i: usize) -> bool {
@@ -126,64 +130,97 @@ enum KeyVerdict {
     Budget,
 }
 
+/// The earliest return among unlinearized ops: only ops invoked before it may go next.
+/// Ops are sorted by invocation, so the scan stops once invocations pass the minimum.
+fn ret_min(ops: &[LinOp], frame: &Frame) -> u64 {
+    let mut ret_min = u64::MAX;
+    let mut i = frame.first_open;
+    while i < ops.len() && ops[i].call < ret_min {
+        if !is_set(&frame.linearized, i) {
+            ret_min = ret_min.min(ops[i].ret);
+        }
+        i += 1;
+    }
+    ret_min
+}
+
+/// The frame after linearizing op `i` from `top`, if the model allows it.
+fn child(ops: &[LinOp], top: &Frame, i: usize) -> Option<Frame> {
+    let state = model_step(&top.state, &ops[i])?;
+    let mut linearized = top.linearized.clone();
+    linearized[i / 64] |= 1 << (i % 64);
+    let mut first_open = top.first_open;
+    while first_open < ops.len() && is_set(&linearized, first_open) {
+        first_open += 1;
+    }
+    let done = top.done + (ops[i].ret != u64::MAX) as usize;
+    Some(Frame {
+        linearized,
+        state,
+        next: first_open,
+        first_open,
+        done,
+    })
+}
+
 fn check_key(ops: &[LinOp]) -> KeyVerdict {
     let required = ops.iter().filter(|op| op.ret != u64::MAX).count();
     let words = ops.len().div_ceil(64).max(1);
     let mut visited: HashSet<(Vec<u64>, State)> = HashSet::new();
-    let mut stack = vec![Frame {
+    let root = Frame {
         linearized: vec![0; words],
         state: None,
         next: 0,
-    }];
+        first_open: 0,
+        done: 0,
+    };
+    let mut stack = vec![root];
     let mut depth_max = 0usize;
-    let mut done_required = vec![0usize];
     for _ in 0..STEPS_PER_KEY_MAX {
         let Some(top) = stack.last() else {
             return KeyVerdict::Not(stuck_detail(ops, depth_max));
         };
-        if *done_required.last().expect("parallel to stack") == required {
+        if top.done == required {
             return KeyVerdict::Linearizable;
         }
-        depth_max = depth_max.max(*done_required.last().expect("parallel"));
-        // The earliest return among unlinearized ops bounds which op may go next.
-        let ret_min = (0..ops.len())
-            .filter(|&i| !is_set(&top.linearized, i))
-            .map(|i| ops[i].ret)
-            .min()
-            .unwrap_or(u64::MAX);
+        depth_max = depth_max.max(top.done);
+        let ret_min = ret_min(ops, top);
+        // Completed ops first, then those of unknown outcome: a history usually
+        // linearizes with most unknown writes never taking effect, so this order finds
+        // it sooner. `next` counts through both passes: k < n is op k of the first pass,
+        // k >= n is op k - n of the second.
+        let n = ops.len();
         let mut pushed = None;
-        let mut i = top.next;
-        while i < ops.len() && ops[i].call < ret_min {
-            if !is_set(&top.linearized, i) {
-                if let Some(state) = model_step(&top.state, &ops[i]) {
-                    let mut linearized = top.linearized.clone();
-                    linearized[i / 64] |= 1 << (i % 64);
-                    if visited.insert((linearized.clone(), state.clone())) {
-                        pushed = Some((
-                            i,
-                            Frame {
-                                linearized,
-                                state,
-                                next: 0,
-                            },
-                        ));
+        let mut k = top.next.max(top.first_open);
+        while k < 2 * n {
+            let (i, unknown_pass) = if k < n { (k, false) } else { (k - n, true) };
+            if ops[i].call >= ret_min {
+                // Sorted by invocation: nothing later in this pass may go next.
+                k = if unknown_pass {
+                    2 * n
+                } else {
+                    n + top.first_open
+                };
+                continue;
+            }
+            let eligible = (ops[i].ret == u64::MAX) == unknown_pass && !is_set(&top.linearized, i);
+            if eligible {
+                if let Some(frame) = child(ops, top, i) {
+                    if visited.insert((frame.linearized.clone(), frame.state.clone())) {
+                        pushed = Some((k, frame));
                         break;
                     }
                 }
             }
-            i += 1;
+            k += 1;
         }
         match pushed {
-            Some((i, frame)) => {
-                stack.last_mut().expect("top").next = i + 1;
-                let done =
-                    done_required.last().expect("parallel") + (ops[i].ret != u64::MAX) as usize;
+            Some((k, frame)) => {
+                stack.last_mut().expect("top").next = k + 1;
                 stack.push(frame);
-                done_required.push(done);
             }
             None => {
                 stack.pop();
-                done_required.pop();
             }
         }
     }
