@@ -21,7 +21,13 @@ fn calm(node_count: usize, quorum: WriteQuorum, appendfsync: AppendFsync) -> Opt
     options.crash_interval_ms_mean = 0;
     options.client_count = 3;
     options.key_count = 3;
-    options.workload = sim::options::WorkloadMix { get: 3, set: 3, incr: 1, del: 1, wait: 0 };
+    options.workload = sim::options::WorkloadMix {
+        get: 3,
+        set: 3,
+        incr: 1,
+        del: 1,
+        wait: 0,
+    };
     options.think_time_ms_mean = 20;
     options.one_way_delay_min_ms = 1;
     options.one_way_delay_mean_ms = 5;
