@@ -508,9 +508,15 @@ fn describe(op: &Op) -> String {
         OpKind::Del => format!("DEL {}", show(&op.key)),
         OpKind::Wait => "WAIT 1 50".to_string(),
     };
+    let outcome = match &op.outcome {
+        Outcome::Ok(Value::Bulk(b)) => format!("\"{}\"", show(b)),
+        Outcome::Ok(Value::Int(n)) => format!("(integer) {n}"),
+        Outcome::Ok(other) => format!("{other:?}"),
+        other => format!("{other:?}"),
+    };
     format!(
-        "client {} {what} -> {:?} (invoked at {} ms)",
-        op.client, op.outcome, op.call_ms
+        "client {} {what} -> {outcome} (invoked at {} ms)",
+        op.client, op.call_ms
     )
 }
 

@@ -44,6 +44,8 @@ pub struct RunReport {
     pub converged_after_ms: Option<u64>,
     /// The readable timeline, kept for printing on failure.
     pub timeline: String,
+    /// Flags for `sim --replay` that pin the same overrides.
+    pub replay_flags: String,
 }
 
 impl RunReport {
@@ -58,8 +60,8 @@ impl RunReport {
             .as_ref()
             .map_or("none".to_string(), |v| v.to_string());
         format!(
-            "seed {} FAILED: {violation}\noptions:\n{}\nreplay: cargo run -p sim --release -- --replay {}",
-            self.seed, self.options, self.seed
+            "seed {} FAILED: {violation}\noptions:\n{}\nreplay: cargo run -p sim --release -- --replay {}{}",
+            self.seed, self.options, self.seed, self.replay_flags
         )
     }
 
@@ -92,7 +94,9 @@ pub fn options_for(seed: u64, overrides: &Overrides) -> Options {
 
 /// Run one seed with its drawn options, `overrides` applied.
 pub fn run(seed: u64, overrides: &Overrides) -> RunReport {
-    run_with_options(seed, options_for(seed, overrides))
+    let mut report = run_with_options(seed, options_for(seed, overrides));
+    report.replay_flags = overrides.flags();
+    report
 }
 
 /// Run one seed with the given options. A panic inside core (one of its assertions) is
@@ -157,6 +161,7 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
             .zip(world.liveness_start_ms)
             .map(|(c, s)| c - s),
         timeline: world.trace.timeline(),
+        replay_flags: String::new(),
         options: world.options,
     }
 }
@@ -176,6 +181,7 @@ fn empty_report(seed: u64, options: Options) -> RunReport {
         linearizability: None,
         converged_after_ms: None,
         timeline: String::new(),
+        replay_flags: String::new(),
     }
 }
 

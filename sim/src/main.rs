@@ -9,11 +9,13 @@
 //! Pin drawn options with `--nodes N`, `--async` or `--majority`, `--fsync-always`.
 
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use sim::{run, Overrides};
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut overrides = Overrides::default();
     if let Some(n) = value_of(&args, "--nodes") {
@@ -67,6 +69,7 @@ fn seeds(start: u64, count: u64, overrides: &Overrides) -> ExitCode {
     for seed in start..start.saturating_add(count) {
         // Printed first: a release build aborts on a panic outside the simulated nodes.
         println!("seed {seed} ...");
+        announce_on_panic(seed, overrides);
         let report = run(seed, overrides);
         println!("{}", report.summary());
         if !report.passed() {
@@ -77,9 +80,38 @@ fn seeds(start: u64, count: u64, overrides: &Overrides) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// What to print if the current seed panics: release builds abort on a panic (a core
+/// assertion), so the failure is printed from the panic hook, before the abort.
+static ON_PANIC: Mutex<String> = Mutex::new(String::new());
+
+fn install_panic_hook() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let context = ON_PANIC.lock().map(|c| c.clone()).unwrap_or_default();
+        println!("{context}\n  panic: {info}");
+    }));
+}
+
+fn announce_on_panic(seed: u64, overrides: &Overrides) {
+    let options = sim::options_for(seed, overrides);
+    let context = format!(
+        "seed {seed} FAILED: [{}]\noptions:\n{options}\nreplay: cargo run -p sim --release -- --replay {seed}{}",
+        sim::world::CORE_ASSERTION,
+        overrides.flags()
+    );
+    if let Ok(mut c) = ON_PANIC.lock() {
+        *c = context;
+    }
+}
+
 fn replay(seed: u64, overrides: &Overrides) -> ExitCode {
-    let report = run(seed, overrides);
-    println!("{}", report.timeline);
+    announce_on_panic(seed, overrides);
+    let overrides = Overrides {
+        echo_timeline: true,
+        ..overrides.clone()
+    };
+    let report = run(seed, &overrides);
     println!("{}", report.summary());
     println!("options:\n{}", report.options);
     if report.passed() {

@@ -97,6 +97,9 @@ pub struct Options {
 
     /// The bug every node runs with (planted-bug tests only).
     pub planted_bug: Option<bucket_core::config::PlantedBug>,
+    /// Print each timeline line as it happens (`--replay`), so a run that aborts on a
+    /// panic still shows how it got there.
+    pub echo_timeline: bool,
 }
 
 impl Options {
@@ -145,6 +148,7 @@ impl Options {
             liveness_phase_ms: 20_000,
             check_interval_ms: between(rng, 200, 1_000),
             planted_bug: None,
+            echo_timeline: false,
         }
     }
 
@@ -188,9 +192,30 @@ pub struct Overrides {
     pub liveness_phase_ms: Option<u64>,
     pub client_count: Option<usize>,
     pub planted_bug: Option<bucket_core::config::PlantedBug>,
+    pub echo_timeline: bool,
 }
 
 impl Overrides {
+    /// The command-line flags of `sim` that pin the same values (those it has flags for).
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if let Some(n) = self.node_count {
+            flags.push_str(&format!(" --nodes {n}"));
+        }
+        match self.write_quorum {
+            Some(WriteQuorum::Async) => flags.push_str(" --async"),
+            Some(WriteQuorum::Majority) => flags.push_str(" --majority"),
+            None => {}
+        }
+        if self.appendfsync == Some(AppendFsync::Always) {
+            flags.push_str(" --fsync-always");
+        }
+        if let Some(bug) = self.planted_bug {
+            flags.push_str(&format!(" (planted bug {bug:?})"));
+        }
+        flags
+    }
+
     pub fn apply(&self, options: &mut Options) {
         if let Some(n) = self.node_count {
             options.node_count = n;
@@ -213,6 +238,7 @@ impl Overrides {
         if let Some(n) = self.client_count {
             options.client_count = n;
         }
+        options.echo_timeline |= self.echo_timeline;
         if self.planted_bug.is_some() {
             options.planted_bug = self.planted_bug;
         }

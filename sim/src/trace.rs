@@ -40,6 +40,8 @@ pub struct Trace {
     events: u64,
     timeline: Vec<String>,
     timeline_dropped: u64,
+    /// Print each timeline line as it is noted.
+    pub echo: bool,
 }
 
 impl Trace {
@@ -59,6 +61,10 @@ impl Trace {
     pub fn note(&mut self, now_ms: u64, line: String) {
         self.hash.u64(now_ms);
         self.hash.bytes(line.as_bytes());
+        let line = format!("{:>8}.{:03}s {line}", now_ms / 1000, now_ms % 1000);
+        if self.echo {
+            println!("{line}");
+        }
         if self.timeline.len() >= TIMELINE_LINES_MAX {
             self.timeline_dropped += 1;
             return;

@@ -219,6 +219,7 @@ impl World {
             outputs: Vec::new(),
             options,
         };
+        world.trace.echo = world.options.echo_timeline;
         for node in 0..world.options.node_count {
             world.boot(node);
         }
