@@ -1,0 +1,309 @@
+//! Swarm options: each seed draws its own cluster size, fault rates, workload and
+//! durations, as TigerBeetle's VOPR does, and prints them with the seed.
+
+use bucket_core::WriteQuorum;
+use rand_chacha::ChaCha8Rng;
+
+#[cfg(doc)]
+use crate::seed::Seeds;
+use crate::seed::{between, chance};
+
+/// When the simulated driver fsyncs the AOF, as the daemon's `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendFsync {
+    /// After every step that appended, before its replies leave.
+    Always,
+    /// Once a second, in the background.
+    Everysec,
+    /// Only when the node asks (`SyncAof`).
+    No,
+}
+
+/// Which partitions the fault schedule may start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionKinds {
+    /// Two groups that cannot reach each other in either direction.
+    pub symmetric: bool,
+    /// One group's frames do not reach the other; the reverse direction works.
+    pub one_way: bool,
+    /// One node cut off from everyone, both ways.
+    pub isolate_one: bool,
+}
+
+impl PartitionKinds {
+    pub fn any(&self) -> bool {
+        self.symmetric || self.one_way || self.isolate_one
+    }
+}
+
+/// The mix of client operations, as relative weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkloadMix {
+    pub get: u32,
+    pub set: u32,
+    pub incr: u32,
+    pub del: u32,
+    pub wait: u32,
+}
+
+impl WorkloadMix {
+    pub fn total(&self) -> u32 {
+        self.get + self.set + self.incr + self.del + self.wait
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub node_count: usize,
+    pub write_quorum: WriteQuorum,
+    pub appendfsync: AppendFsync,
+
+    pub one_way_delay_mean_ms: u64,
+    pub one_way_delay_min_ms: u64,
+    pub one_way_delay_max_ms: u64,
+    /// Chance that sending one frame resets its link instead (everything in flight lost).
+    pub packet_loss_probability: f64,
+    pub reconnect_backoff_ms_min: u64,
+    pub reconnect_backoff_ms_max: u64,
+
+    pub partition_kinds: PartitionKinds,
+    /// Mean time between partitions during the faulty phase (0 = none).
+    pub partition_interval_ms_mean: u64,
+    pub partition_duration_ms_mean: u64,
+
+    /// Mean time between crashes of any node during the faulty phase (0 = none).
+    pub crash_interval_ms_mean: u64,
+    pub restart_delay_ms_mean: u64,
+    /// On a crash, the chance that some of the unsynced AOF tail is lost.
+    pub disk_tail_loss_probability: f64,
+    pub disk_read_latency_ms: u64,
+
+    pub client_count: usize,
+    /// Keys the clients share; few keys mean more contention.
+    pub key_count: usize,
+    pub workload: WorkloadMix,
+    /// Mean pause between one client's operations.
+    pub think_time_ms_mean: u64,
+    pub client_latency_ms: u64,
+    pub request_timeout_ms: u64,
+
+    /// Faults happen only in this first phase.
+    pub faulty_phase_ms: u64,
+    /// After the faulty phase, no faults and every node up: the cluster must converge
+    /// within this long.
+    pub liveness_phase_ms: u64,
+    /// How often the state checkers run during the run.
+    pub check_interval_ms: u64,
+
+    /// The bug every node runs with (planted-bug tests only).
+    pub planted_bug: Option<bucket_core::config::PlantedBug>,
+    /// Print each timeline line as it happens (`--replay`), so a run that aborts on a
+    /// panic still shows how it got there.
+    pub echo_timeline: bool,
+}
+
+impl Options {
+    /// Draw the options for one seed (from [`Seeds::options`]).
+    pub fn draw(rng: &mut ChaCha8Rng) -> Options {
+        let node_count = [3, 3, 3, 5, 5, 5, 4, 6, 7][between(rng, 0, 8) as usize];
+        let delay_min_ms = between(rng, 0, 5);
+        let delay_mean_ms = delay_min_ms + between(rng, 1, 40);
+        let delay_max_ms = delay_mean_ms * between(rng, 2, 5);
+        let kinds = PartitionKinds {
+            symmetric: chance(rng, 0.6),
+            one_way: chance(rng, 0.4),
+            isolate_one: chance(rng, 0.6),
+        };
+        let mix = WorkloadMix {
+            get: between(rng, 1, 10) as u32,
+            set: between(rng, 1, 10) as u32,
+            incr: between(rng, 0, 5) as u32,
+            del: between(rng, 0, 2) as u32,
+            wait: between(rng, 0, 1) as u32,
+        };
+        Options {
+            node_count,
+            write_quorum: draw_write_quorum(rng),
+            appendfsync: draw_appendfsync(rng),
+            one_way_delay_mean_ms: delay_mean_ms,
+            one_way_delay_min_ms: delay_min_ms,
+            one_way_delay_max_ms: delay_max_ms,
+            packet_loss_probability: [0.0, 0.0001, 0.001, 0.01][between(rng, 0, 3) as usize],
+            reconnect_backoff_ms_min: 10,
+            reconnect_backoff_ms_max: between(rng, 20, 300),
+            partition_kinds: kinds,
+            partition_interval_ms_mean: [0, 1_000, 3_000, 8_000][between(rng, 0, 3) as usize],
+            partition_duration_ms_mean: between(rng, 200, 3_000),
+            crash_interval_ms_mean: [0, 1_500, 4_000, 10_000][between(rng, 0, 3) as usize],
+            restart_delay_ms_mean: between(rng, 50, 2_000),
+            disk_tail_loss_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            disk_read_latency_ms: between(rng, 0, 5),
+            client_count: between(rng, 1, 8) as usize,
+            key_count: between(rng, 1, 6) as usize,
+            workload: mix,
+            think_time_ms_mean: between(rng, 5, 100),
+            client_latency_ms: between(rng, 0, 2),
+            request_timeout_ms: 2_000,
+            faulty_phase_ms: between(rng, 2_000, 12_000),
+            liveness_phase_ms: 20_000,
+            check_interval_ms: between(rng, 200, 1_000),
+            planted_bug: None,
+            echo_timeline: false,
+        }
+    }
+
+    /// A calm single-node run: used by scenarios and by today's single-node swarm.
+    pub fn single_node(rng: &mut ChaCha8Rng) -> Options {
+        let mut options = Options::draw(rng);
+        options.node_count = 1;
+        options.partition_interval_ms_mean = 0;
+        options.packet_loss_probability = 0.0;
+        options
+    }
+
+    pub fn has_faults(&self) -> bool {
+        self.crash_interval_ms_mean > 0
+            || self.partition_interval_ms_mean > 0 && self.partition_kinds.any()
+            || self.packet_loss_probability > 0.0
+    }
+}
+
+fn draw_write_quorum(rng: &mut ChaCha8Rng) -> WriteQuorum {
+    if chance(rng, 0.5) {
+        WriteQuorum::Majority
+    } else {
+        WriteQuorum::Async
+    }
+}
+
+fn draw_appendfsync(rng: &mut ChaCha8Rng) -> AppendFsync {
+    [AppendFsync::Always, AppendFsync::Everysec, AppendFsync::No][between(rng, 0, 2) as usize]
+}
+
+/// Values a caller pins, over the ones a seed draws. `None` keeps the drawn value.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub node_count: Option<usize>,
+    pub write_quorum: Option<WriteQuorum>,
+    pub appendfsync: Option<AppendFsync>,
+    /// Scale every fault rate: 0.0 turns faults off, 1.0 keeps the drawn rates.
+    pub fault_scale: Option<f64>,
+    pub faulty_phase_ms: Option<u64>,
+    pub liveness_phase_ms: Option<u64>,
+    pub client_count: Option<usize>,
+    pub planted_bug: Option<bucket_core::config::PlantedBug>,
+    pub echo_timeline: bool,
+}
+
+impl Overrides {
+    /// The command-line flags of `sim` that pin the same values (those it has flags for).
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if let Some(n) = self.node_count {
+            flags.push_str(&format!(" --nodes {n}"));
+        }
+        match self.write_quorum {
+            Some(WriteQuorum::Async) => flags.push_str(" --async"),
+            Some(WriteQuorum::Majority) => flags.push_str(" --majority"),
+            None => {}
+        }
+        if self.appendfsync == Some(AppendFsync::Always) {
+            flags.push_str(" --fsync-always");
+        }
+        if let Some(bug) = self.planted_bug {
+            flags.push_str(&format!(" (planted bug {bug:?})"));
+        }
+        flags
+    }
+
+    pub fn apply(&self, options: &mut Options) {
+        if let Some(n) = self.node_count {
+            options.node_count = n;
+        }
+        if let Some(q) = self.write_quorum {
+            options.write_quorum = q;
+        }
+        if let Some(f) = self.appendfsync {
+            options.appendfsync = f;
+        }
+        if let Some(scale) = self.fault_scale {
+            scale_faults(options, scale);
+        }
+        if let Some(ms) = self.faulty_phase_ms {
+            options.faulty_phase_ms = ms;
+        }
+        if let Some(ms) = self.liveness_phase_ms {
+            options.liveness_phase_ms = ms;
+        }
+        if let Some(n) = self.client_count {
+            options.client_count = n;
+        }
+        options.echo_timeline |= self.echo_timeline;
+        if self.planted_bug.is_some() {
+            options.planted_bug = self.planted_bug;
+        }
+    }
+}
+
+/// Scale fault rates: intervals grow as rates shrink; zero turns a fault off.
+fn scale_faults(options: &mut Options, scale: f64) {
+    assert!(scale >= 0.0);
+    let interval = |mean_ms: u64| -> u64 {
+        if scale == 0.0 || mean_ms == 0 {
+            0
+        } else {
+            ((mean_ms as f64 / scale) as u64).max(1)
+        }
+    };
+    options.crash_interval_ms_mean = interval(options.crash_interval_ms_mean);
+    options.partition_interval_ms_mean = interval(options.partition_interval_ms_mean);
+    options.packet_loss_probability = (options.packet_loss_probability * scale).min(1.0);
+    options.disk_tail_loss_probability = (options.disk_tail_loss_probability * scale).min(1.0);
+}
+
+impl std::fmt::Display for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "  nodes={} write_quorum={:?} appendfsync={:?} planted_bug={:?}",
+            self.node_count, self.write_quorum, self.appendfsync, self.planted_bug
+        )?;
+        writeln!(
+            f,
+            "  one_way_delay_ms min={} mean={} max={} packet_loss_probability={} reconnect_backoff_ms={}..{}",
+            self.one_way_delay_min_ms,
+            self.one_way_delay_mean_ms,
+            self.one_way_delay_max_ms,
+            self.packet_loss_probability,
+            self.reconnect_backoff_ms_min,
+            self.reconnect_backoff_ms_max
+        )?;
+        writeln!(
+            f,
+            "  partitions {:?} interval_ms_mean={} duration_ms_mean={}",
+            self.partition_kinds, self.partition_interval_ms_mean, self.partition_duration_ms_mean
+        )?;
+        writeln!(
+            f,
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} disk_tail_loss_probability={} disk_read_latency_ms={}",
+            self.crash_interval_ms_mean,
+            self.restart_delay_ms_mean,
+            self.disk_tail_loss_probability,
+            self.disk_read_latency_ms
+        )?;
+        writeln!(
+            f,
+            "  clients={} keys={} mix={:?} think_time_ms_mean={} request_timeout_ms={}",
+            self.client_count,
+            self.key_count,
+            self.workload,
+            self.think_time_ms_mean,
+            self.request_timeout_ms
+        )?;
+        write!(
+            f,
+            "  faulty_phase_ms={} liveness_phase_ms={} check_interval_ms={}",
+            self.faulty_phase_ms, self.liveness_phase_ms, self.check_interval_ms
+        )
+    }
+}

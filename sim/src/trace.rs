@@ -1,0 +1,118 @@
+//! The run's trace: every event is hashed (FNV-1a 64, a fixed hash, so the same run
+//! gives the same number on every machine and build) for the determinism checker, and
+//! the notable ones are kept as a readable timeline, printed when a run fails.
+
+/// Lines kept in the timeline; older detail is summarised by the count of dropped lines.
+pub const TIMELINE_LINES_MAX: usize = 200_000;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Fnv64 {
+        Fnv64(FNV_OFFSET)
+    }
+}
+
+impl Fnv64 {
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
+        }
+    }
+
+    pub fn u64(&mut self, x: u64) {
+        self.bytes(&x.to_le_bytes());
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[derive(Default)]
+pub struct Trace {
+    hash: Fnv64,
+    events: u64,
+    timeline: Vec<String>,
+    timeline_dropped: u64,
+    /// Print each timeline line as it is noted.
+    pub echo: bool,
+}
+
+impl Trace {
+    /// Hash one event: its time, a tag naming its kind, and its fields.
+    pub fn event(&mut self, now_ms: u64, tag: &str, fields: &[u64], bytes: &[u8]) {
+        self.events += 1;
+        self.hash.u64(now_ms);
+        self.hash.bytes(tag.as_bytes());
+        for &f in fields {
+            self.hash.u64(f);
+        }
+        self.hash.u64(bytes.len() as u64);
+        self.hash.bytes(bytes);
+    }
+
+    /// A line for the readable timeline (also hashed).
+    pub fn note(&mut self, now_ms: u64, line: String) {
+        self.hash.u64(now_ms);
+        self.hash.bytes(line.as_bytes());
+        let line = format!("{:>8}.{:03}s {line}", now_ms / 1000, now_ms % 1000);
+        if self.echo {
+            println!("{line}");
+        }
+        if self.timeline.len() >= TIMELINE_LINES_MAX {
+            self.timeline_dropped += 1;
+            return;
+        }
+        self.timeline
+            .push(format!("{:>8}.{:03}s {line}", now_ms / 1000, now_ms % 1000));
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hash.finish()
+    }
+
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub fn timeline(&self) -> String {
+        let mut out = self.timeline.join("\n");
+        if self.timeline_dropped > 0 {
+            out.push_str(&format!(
+                "\n... {} more lines not kept",
+                self.timeline_dropped
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_is_the_reference_function() {
+        // FNV-1a 64 of "a", from the reference test vectors.
+        let mut h = Fnv64::default();
+        h.bytes(b"a");
+        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn order_changes_the_hash() {
+        let mut a = Trace::default();
+        a.event(1, "x", &[1], b"");
+        a.event(2, "y", &[2], b"");
+        let mut b = Trace::default();
+        b.event(2, "y", &[2], b"");
+        b.event(1, "x", &[1], b"");
+        assert_ne!(a.hash(), b.hash());
+    }
+}

@@ -1,0 +1,641 @@
+//! The world: N real nodes, their disks, the network and the clients, driven by one
+//! event queue on a virtual clock. Events are ordered by (time, sequence number), so two
+//! events at the same millisecond run in the order they were scheduled, and nothing
+//! depends on a hash map's iteration order.
+
+mod checks;
+pub use checks::FinalFindings;
+pub mod faults;
+mod outputs;
+
+use std::collections::BTreeMap;
+
+use bucket_core::config::{Limits, Member};
+use bucket_core::{Config, Input, Node, NodeId, Now, Output, Role};
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkers::election::ElectionSafety;
+use crate::checkers::reign::ReignGuard;
+use crate::checkers::Violation;
+use crate::client::{self, Clients};
+use crate::disk::Disk;
+use crate::network::{Network, NetworkOptions};
+use crate::options::Options;
+use crate::seed::Seeds;
+use crate::trace::Trace;
+
+/// Unix time at virtual time zero: 2024-01-01T00:00:00Z.
+pub const UNIX_EPOCH_OFFSET_MS: u64 = 1_704_067_200_000;
+/// Bytes per `AofRead` chunk.
+pub const AOF_READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Events one run may process: a bound on runaway loops (a timer that never advances).
+pub const EVENTS_MAX: u64 = 200_000_000;
+/// A checker that names the driver contract: the node asked for something impossible.
+pub const DRIVER_CONTRACT: &str = "driver contract";
+/// A node's own assertion fired (a panic inside core).
+pub const CORE_ASSERTION: &str = "core assertion";
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Tick {
+        node: usize,
+        incarnation: u64,
+    },
+    PeerFrame {
+        from: usize,
+        to: usize,
+        epoch: u64,
+        frame: Vec<u8>,
+    },
+    /// Tell `from` its link to `to` went down.
+    LinkDownNotice {
+        from: usize,
+        to: usize,
+        incarnation: u64,
+    },
+    LinkReconnect {
+        from: usize,
+        to: usize,
+    },
+    AofRead {
+        node: usize,
+        incarnation: u64,
+        peer: NodeId,
+        session: u64,
+        offset: u64,
+        bytes: Vec<u8>,
+        done: bool,
+    },
+    /// Client-to-node traffic.
+    ClientConnect {
+        node: usize,
+        conn: u64,
+        client: usize,
+    },
+    ClientData {
+        node: usize,
+        conn: u64,
+        bytes: Vec<u8>,
+    },
+    ClientClose {
+        node: usize,
+        conn: u64,
+    },
+    /// Node-to-client traffic.
+    ClientReply {
+        client: usize,
+        conn: u64,
+        bytes: Vec<u8>,
+    },
+    ClientDisconnected {
+        client: usize,
+        conn: u64,
+    },
+    ClientWake {
+        client: usize,
+    },
+    Crash,
+    Restart {
+        node: usize,
+    },
+    PartitionStart,
+    PartitionHeal,
+    /// `appendfsync everysec`'s background sync.
+    FsyncTimer {
+        node: usize,
+    },
+    LivenessStart,
+    Check,
+    ConvergenceCheck,
+}
+
+/// One node's place in the world: the node while it runs, and what the world tracks.
+pub struct Slot {
+    pub node: Option<Node>,
+    /// Bumped on every crash: events for an earlier life are dropped.
+    pub incarnation: u64,
+    tick_at_ms: Option<u64>,
+    role_last: Role,
+    term_last: u64,
+    pub config: Config,
+}
+
+/// A client connection as the world sees it.
+#[derive(Clone, Copy, Debug)]
+struct ConnInfo {
+    client: usize,
+    node: usize,
+}
+
+pub struct World {
+    pub seeds: Seeds,
+    pub options: Options,
+    pub now_ms: u64,
+    seq: u64,
+    queue: BTreeMap<(u64, u64), Event>,
+    pub slots: Vec<Slot>,
+    pub disks: Vec<Disk>,
+    pub network: Network,
+    pub clients: Clients,
+    conns: BTreeMap<u64, ConnInfo>,
+    pub trace: Trace,
+    disk_rng: ChaCha8Rng,
+    fault_rng: ChaCha8Rng,
+    election: ElectionSafety,
+    reign_guard: ReignGuard,
+    pub violation: Option<Violation>,
+    /// Faults are being injected (the faulty phase).
+    pub faults_active: bool,
+    pub liveness_start_ms: Option<u64>,
+    pub converged_at_ms: Option<u64>,
+    pub events: u64,
+    outputs: Vec<Output>,
+}
+
+pub fn node_config(options: &Options, index: usize) -> Config {
+    let members = (0..options.node_count)
+        .map(|i| Member {
+            client_addr: client::client_addr(i),
+            cluster_addr: client::cluster_addr(i),
+        })
+        .collect();
+    Config {
+        members,
+        self_id: NodeId(index as u32),
+        heartbeat_ms: 100,
+        election_timeout_ms_min: 300,
+        election_timeout_ms_max: 600,
+        write_quorum: options.write_quorum,
+        requirepass: None,
+        protected_mode: false,
+        limits: Limits::default(),
+        planted_bug: options.planted_bug,
+    }
+}
+
+impl World {
+    /// A world with every node booted from an empty disk and no faults scheduled.
+    pub fn new(seed: u64, options: Options) -> World {
+        assert!(options.node_count >= 1, "a cluster has a node");
+        let seeds = Seeds::new(seed);
+        let network_options = NetworkOptions {
+            one_way_delay_min_ms: options.one_way_delay_min_ms,
+            one_way_delay_mean_ms: options.one_way_delay_mean_ms,
+            one_way_delay_max_ms: options.one_way_delay_max_ms,
+            packet_loss_probability: options.packet_loss_probability,
+            reconnect_backoff_ms_min: options.reconnect_backoff_ms_min,
+            reconnect_backoff_ms_max: options.reconnect_backoff_ms_max,
+        };
+        let slots = (0..options.node_count)
+            .map(|i| Slot {
+                node: None,
+                incarnation: 0,
+                tick_at_ms: None,
+                role_last: Role::Replica,
+                term_last: 0,
+                config: node_config(&options, i),
+            })
+            .collect();
+        let mut world = World {
+            seeds,
+            network: Network::new(options.node_count, network_options, seeds.network()),
+            clients: Clients::new(&options, seeds.workload()),
+            disks: vec![Disk::default(); options.node_count],
+            slots,
+            now_ms: 0,
+            seq: 0,
+            queue: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            trace: Trace::default(),
+            disk_rng: seeds.disk(),
+            fault_rng: seeds.faults(),
+            election: ElectionSafety::default(),
+            reign_guard: ReignGuard::new(options.node_count),
+            violation: None,
+            faults_active: false,
+            liveness_start_ms: None,
+            converged_at_ms: None,
+            events: 0,
+            outputs: Vec::new(),
+            options,
+        };
+        world.trace.echo = world.options.echo_timeline;
+        for node in 0..world.options.node_count {
+            world.boot(node);
+        }
+        world
+    }
+
+    pub fn schedule(&mut self, at_ms: u64, event: Event) {
+        assert!(at_ms >= self.now_ms, "scheduled in the past");
+        self.seq += 1;
+        self.queue.insert((at_ms, self.seq), event);
+    }
+
+    /// Start the clients: they issue operations until told to stop.
+    pub fn start_clients(&mut self) {
+        for (client, at_ms) in self.clients.start(self.now_ms) {
+            self.schedule(at_ms, Event::ClientWake { client });
+        }
+    }
+
+    /// Process the next event. Returns false when nothing is left to do.
+    pub fn step(&mut self) -> bool {
+        let Some(((at_ms, _), event)) = self.queue.pop_first() else {
+            return false;
+        };
+        assert!(at_ms >= self.now_ms, "the clock never goes back");
+        self.now_ms = at_ms;
+        self.events += 1;
+        assert!(
+            self.events <= EVENTS_MAX,
+            "event budget exhausted: a runaway loop"
+        );
+        self.dispatch(event);
+        true
+    }
+
+    /// Run until `until_ms` of simulated time, or until a checker fires.
+    pub fn run_until(&mut self, until_ms: u64) {
+        while self.violation.is_none() {
+            match self.queue.first_key_value() {
+                Some((&(at_ms, _), _)) if at_ms <= until_ms => {
+                    self.step();
+                }
+                _ => break,
+            }
+        }
+        self.now_ms = self.now_ms.max(until_ms);
+    }
+
+    /// Run until `done(world)` holds (checked after each event) or `until_ms` passes.
+    /// Returns whether `done` held.
+    pub fn run_until_with(&mut self, until_ms: u64, done: impl Fn(&World) -> bool) -> bool {
+        while self.violation.is_none() && !done(self) {
+            match self.queue.first_key_value() {
+                Some((&(at_ms, _), _)) if at_ms <= until_ms => {
+                    self.step();
+                }
+                _ => return done(self),
+            }
+        }
+        done(self)
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Tick { node, incarnation } => self.on_tick(node, incarnation),
+            Event::PeerFrame {
+                from,
+                to,
+                epoch,
+                frame,
+            } => self.on_peer_frame(from, to, epoch, &frame),
+            Event::LinkDownNotice {
+                from,
+                to,
+                incarnation,
+            } => self.on_link_down_notice(from, to, incarnation),
+            Event::LinkReconnect { from, to } => self.on_link_reconnect(from, to),
+            Event::AofRead {
+                node,
+                incarnation,
+                peer,
+                session,
+                offset,
+                bytes,
+                done,
+            } => {
+                self.trace.event(
+                    self.now_ms,
+                    "aof-read",
+                    &[node as u64, session, offset, done as u64],
+                    &bytes,
+                );
+                if self.is_incarnation(node, incarnation) {
+                    let input = Input::AofRead {
+                        peer,
+                        session,
+                        offset: bucket_core::Offset(offset),
+                        bytes: &bytes,
+                        done,
+                    };
+                    self.step_node(node, input);
+                }
+            }
+            Event::ClientConnect { node, conn, client } => {
+                self.on_client_connect(node, conn, client)
+            }
+            Event::ClientData { node, conn, bytes } => self.on_client_data(node, conn, &bytes),
+            Event::ClientClose { node, conn } => self.on_client_close(node, conn),
+            Event::ClientReply {
+                client,
+                conn,
+                bytes,
+            } => {
+                self.trace
+                    .event(self.now_ms, "client-reply", &[client as u64, conn], &bytes);
+                let mut actions = Vec::new();
+                self.clients
+                    .on_reply(client, conn, &bytes, self.now_ms, &mut actions);
+                self.execute_client_actions(client, actions);
+            }
+            Event::ClientDisconnected { client, conn } => {
+                self.trace.event(
+                    self.now_ms,
+                    "client-disconnected",
+                    &[client as u64, conn],
+                    b"",
+                );
+                let mut actions = Vec::new();
+                self.clients
+                    .on_disconnect(client, conn, self.now_ms, &mut actions);
+                self.execute_client_actions(client, actions);
+            }
+            Event::ClientWake { client } => {
+                self.trace
+                    .event(self.now_ms, "client-wake", &[client as u64], b"");
+                let mut actions = Vec::new();
+                self.clients.on_wake(client, self.now_ms, &mut actions);
+                self.execute_client_actions(client, actions);
+            }
+            Event::Crash => self.on_crash_timer(),
+            Event::Restart { node } => self.restart(node),
+            Event::PartitionStart => self.on_partition_timer(),
+            Event::PartitionHeal => self.heal(),
+            Event::FsyncTimer { node } => self.on_fsync_timer(node),
+            Event::LivenessStart => self.start_liveness(),
+            Event::Check => self.on_check_timer(),
+            Event::ConvergenceCheck => self.on_convergence_check(),
+        }
+    }
+
+    fn is_incarnation(&self, node: usize, incarnation: u64) -> bool {
+        let slot = &self.slots[node];
+        slot.node.is_some() && slot.incarnation == incarnation
+    }
+
+    pub fn now(&self) -> Now {
+        Now::new(self.now_ms, UNIX_EPOCH_OFFSET_MS + self.now_ms)
+    }
+
+    fn on_tick(&mut self, node: usize, incarnation: u64) {
+        if !self.is_incarnation(node, incarnation)
+            || self.slots[node].tick_at_ms != Some(self.now_ms)
+        {
+            return; // A tick for an earlier life, or one that was rescheduled.
+        }
+        self.trace.event(self.now_ms, "tick", &[node as u64], b"");
+        self.slots[node].tick_at_ms = None;
+        self.step_node(node, Input::Tick);
+    }
+
+    fn on_peer_frame(&mut self, from: usize, to: usize, epoch: u64, frame: &[u8]) {
+        if !self.network.is_current(from, to, epoch) || self.slots[to].node.is_none() {
+            return; // The link reset since: the frame was lost with it.
+        }
+        self.trace
+            .event(self.now_ms, "peer-frame", &[from as u64, to as u64], frame);
+        let input = Input::PeerMessage {
+            peer: NodeId(from as u32),
+            frame,
+        };
+        self.step_node(to, input);
+    }
+
+    fn on_link_down_notice(&mut self, from: usize, to: usize, incarnation: u64) {
+        if !self.is_incarnation(from, incarnation) {
+            return;
+        }
+        self.trace
+            .event(self.now_ms, "link-down", &[from as u64, to as u64], b"");
+        self.step_node(
+            from,
+            Input::PeerLinkDown {
+                peer: NodeId(to as u32),
+            },
+        );
+    }
+
+    fn on_link_reconnect(&mut self, from: usize, to: usize) {
+        if self.slots[from].node.is_none() {
+            self.network.link_mut(from, to).reconnect_scheduled = false;
+            return; // Its restart schedules the next attempt.
+        }
+        if self.network.connect(from, to) {
+            self.trace
+                .event(self.now_ms, "link-up", &[from as u64, to as u64], b"");
+            self.step_node(
+                from,
+                Input::PeerLinkUp {
+                    peer: NodeId(to as u32),
+                },
+            );
+        } else if self.network.link(from, to).state != crate::network::LinkState::Up {
+            self.schedule_reconnect(from, to);
+        }
+    }
+
+    pub(crate) fn schedule_reconnect(&mut self, from: usize, to: usize) {
+        if self.network.link(from, to).reconnect_scheduled {
+            return;
+        }
+        self.network.link_mut(from, to).reconnect_scheduled = true;
+        let at_ms = self.now_ms + self.network.reconnect_backoff_ms();
+        self.schedule(at_ms, Event::LinkReconnect { from, to });
+    }
+
+    /// Cut a link and tell its sender (if alive) once this event is done.
+    pub(crate) fn cut_link(&mut self, from: usize, to: usize) {
+        let was_up = self.network.cut(from, to);
+        if was_up && self.slots[from].node.is_some() {
+            let incarnation = self.slots[from].incarnation;
+            self.schedule(
+                self.now_ms,
+                Event::LinkDownNotice {
+                    from,
+                    to,
+                    incarnation,
+                },
+            );
+        }
+        if self.slots[from].node.is_some() {
+            self.schedule_reconnect(from, to);
+        }
+    }
+
+    /// Step one node with one input, observe it, and execute its outputs.
+    pub fn step_node(&mut self, index: usize, input: Input<'_>) {
+        let now = self.now();
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.clear();
+        let node = self.slots[index]
+            .node
+            .as_mut()
+            .expect("only live nodes are stepped");
+        node.step(now, input, &mut outputs);
+        self.observe(index);
+        self.execute_outputs(index, &outputs);
+        self.schedule_tick(index, matches!(input, Input::Tick));
+        self.outputs = outputs;
+    }
+
+    fn schedule_tick(&mut self, index: usize, was_tick: bool) {
+        let Some(node) = self.slots[index].node.as_ref() else {
+            return;
+        };
+        let deadline_ms = node.deadline().0;
+        if deadline_ms == u64::MAX {
+            self.slots[index].tick_at_ms = None;
+            return;
+        }
+        let mut at_ms = deadline_ms.max(self.now_ms);
+        if was_tick && at_ms == self.now_ms {
+            at_ms += 1; // A timer that did not advance must not spin at one instant.
+        }
+        if self.slots[index].tick_at_ms == Some(at_ms) {
+            return;
+        }
+        self.slots[index].tick_at_ms = Some(at_ms);
+        let incarnation = self.slots[index].incarnation;
+        self.schedule(
+            at_ms,
+            Event::Tick {
+                node: index,
+                incarnation,
+            },
+        );
+    }
+
+    /// After every step: election safety, reigns led, and the timeline of roles.
+    fn observe(&mut self, index: usize) {
+        let node = self.slots[index].node.as_ref().expect("stepped");
+        let (role, term) = (node.role(), node.term().0);
+        let reign_start = node.reigns().last().map(|r| (r.term.0, r.start.0));
+        if role == Role::Master {
+            if let Err(v) = self.election.observe_master(index, term) {
+                self.fail(v);
+            }
+            if let Some((reign_term, start)) = reign_start.filter(|&(t, _)| t == term) {
+                self.reign_guard.observe_reign(index, reign_term, start);
+            }
+        }
+        let slot = &mut self.slots[index];
+        if role != slot.role_last || term != slot.term_last {
+            slot.role_last = role;
+            slot.term_last = term;
+            self.trace.note(
+                self.now_ms,
+                format!("node {index}: {role:?} in term {term}"),
+            );
+        }
+    }
+
+    /// Record the first violation; the run stops at it.
+    pub fn fail(&mut self, violation: Violation) {
+        self.trace
+            .note(self.now_ms, format!("VIOLATION {violation}"));
+        if self.violation.is_none() {
+            self.violation = Some(violation);
+        }
+    }
+
+    fn on_client_connect(&mut self, node: usize, conn: u64, client: usize) {
+        self.trace
+            .event(self.now_ms, "client-connect", &[node as u64, conn], b"");
+        if self.slots[node].node.is_none() {
+            // Connection refused.
+            self.schedule(
+                self.now_ms + self.options.client_latency_ms,
+                Event::ClientDisconnected { client, conn },
+            );
+            return;
+        }
+        self.conns.insert(conn, ConnInfo { client, node });
+        let input = Input::ClientConnected {
+            conn: bucket_core::ConnectionId(conn),
+            loopback: true,
+        };
+        self.step_node(node, input);
+    }
+
+    fn on_client_data(&mut self, node: usize, conn: u64, bytes: &[u8]) {
+        if self.conns.get(&conn).map(|c| c.node) != Some(node) {
+            return; // The node crashed or closed the connection since.
+        }
+        self.trace
+            .event(self.now_ms, "client-data", &[node as u64, conn], bytes);
+        let input = Input::ClientData {
+            conn: bucket_core::ConnectionId(conn),
+            bytes,
+        };
+        self.step_node(node, input);
+    }
+
+    fn on_client_close(&mut self, node: usize, conn: u64) {
+        let Some(info) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        if info.node != node {
+            return;
+        }
+        self.conns.remove(&conn);
+        self.trace
+            .event(self.now_ms, "client-close", &[node as u64, conn], b"");
+        if self.slots[node].node.is_some() {
+            self.step_node(
+                node,
+                Input::ClientClosed {
+                    conn: bucket_core::ConnectionId(conn),
+                },
+            );
+        }
+    }
+
+    fn execute_client_actions(&mut self, client: usize, actions: Vec<client::Action>) {
+        let latency_ms = self.options.client_latency_ms;
+        for action in actions {
+            match action {
+                client::Action::Connect { conn, node } => self.schedule(
+                    self.now_ms + latency_ms,
+                    Event::ClientConnect { node, conn, client },
+                ),
+                client::Action::Send { conn, node, bytes } => self.schedule(
+                    self.now_ms + latency_ms,
+                    Event::ClientData { node, conn, bytes },
+                ),
+                client::Action::Close { conn, node } => {
+                    self.schedule(self.now_ms + latency_ms, Event::ClientClose { node, conn })
+                }
+                client::Action::WakeAt { at_ms } => {
+                    self.schedule(at_ms, Event::ClientWake { client })
+                }
+                client::Action::Note(line) => self.trace.note(self.now_ms, line),
+            }
+        }
+    }
+
+    /// The node that is master now, if exactly one live node is.
+    pub fn master(&self) -> Option<usize> {
+        let masters: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                self.slots[i]
+                    .node
+                    .as_ref()
+                    .is_some_and(|n| n.role() == Role::Master)
+            })
+            .collect();
+        match masters.as_slice() {
+            &[m] => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn node(&self, index: usize) -> Option<&Node> {
+        self.slots[index].node.as_ref()
+    }
+
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+}

@@ -1,0 +1,141 @@
+//! The checkers the world runs during a run (every `check_interval_ms`, and for
+//! convergence every poll of the liveness phase) and at its end.
+
+use bucket_core::{Role, WriteQuorum};
+
+use super::{Event, World, DRIVER_CONTRACT};
+use crate::checkers::convergence::{self, NodeView};
+use crate::checkers::linearizability::{self, Verdict};
+use crate::checkers::{durability, log_matching, state, Violation};
+use crate::world::faults::CONVERGENCE_POLL_MS;
+
+/// What the end-of-run checks found, beyond a violation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FinalFindings {
+    /// Acked writes missing from the final AOF (reported in async mode; zero or a
+    /// violation in majority mode).
+    pub lost_acked_writes: usize,
+    pub linearizability: Option<Verdict>,
+}
+
+impl World {
+    pub(super) fn on_check_timer(&mut self) {
+        if let Err(v) = self.check_state() {
+            self.fail(v);
+        }
+        if self.liveness_start_ms.is_none() {
+            self.schedule(self.now_ms + self.options.check_interval_ms, Event::Check);
+        }
+    }
+
+    /// State safety at every live node, the node's idea of its AOF end against the disk,
+    /// and log matching over every disk (crashed nodes' disks included).
+    pub fn check_state(&self) -> Result<(), Violation> {
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(node) = slot.node.as_ref() else {
+                continue;
+            };
+            let disk = &self.disks[i];
+            if node.aof_end().0 != disk.aof_len() {
+                let detail = format!(
+                    "node {i} believes its AOF ends at {} but the disk holds {}",
+                    node.aof_end().0,
+                    disk.aof_len()
+                );
+                return Err(Violation::new(DRIVER_CONTRACT, detail));
+            }
+            state::check(i, node.keyspace().digest(), disk.aof())?;
+        }
+        let aofs: Vec<(usize, &[u8])> = self
+            .disks
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i, d.aof()))
+            .collect();
+        log_matching::check(&aofs)
+    }
+
+    pub fn views(&self) -> Vec<NodeView> {
+        (0..self.slots.len())
+            .map(|i| match self.slots[i].node.as_ref() {
+                None => NodeView {
+                    alive: false,
+                    is_master: false,
+                    term: 0,
+                    aof_end: 0,
+                    disk_aof_len: 0,
+                    digest: 0,
+                },
+                Some(node) => NodeView {
+                    alive: true,
+                    is_master: node.role() == Role::Master,
+                    term: node.term().0,
+                    aof_end: node.aof_end().0,
+                    disk_aof_len: self.disks[i].aof_len(),
+                    digest: node.keyspace().digest(),
+                },
+            })
+            .collect()
+    }
+
+    pub fn is_converged(&self) -> bool {
+        convergence::converged(&self.views()).is_ok()
+    }
+
+    pub(super) fn on_convergence_check(&mut self) {
+        let start_ms = self
+            .liveness_start_ms
+            .expect("polled only in the liveness phase");
+        if self.is_converged() && self.clients.all_idle() {
+            self.converged_at_ms = Some(self.now_ms);
+            self.trace.note(
+                self.now_ms,
+                format!("converged after {} ms of liveness", self.now_ms - start_ms),
+            );
+            return;
+        }
+        if self.now_ms >= start_ms + self.options.liveness_phase_ms {
+            let v = convergence::deadline_passed(&self.views(), self.options.liveness_phase_ms);
+            if self.is_converged() {
+                // Converged, but a client never finished: report that instead.
+                let detail = "clients still waiting at the end of the liveness phase".to_string();
+                self.fail(Violation::new(convergence::NAME, detail));
+            } else {
+                self.fail(v);
+            }
+            return;
+        }
+        self.schedule(self.now_ms + CONVERGENCE_POLL_MS, Event::ConvergenceCheck);
+    }
+
+    /// The end-of-run checks: state and log matching once more, durability against the
+    /// master's AOF, and linearizability in majority mode.
+    pub fn final_checks(&mut self) -> FinalFindings {
+        let mut findings = FinalFindings::default();
+        if self.violation.is_some() {
+            return findings;
+        }
+        if let Err(v) = self.check_state() {
+            self.fail(v);
+            return findings;
+        }
+        let Some(master) = self.master() else {
+            return findings; // Convergence has already failed, or the run was cut short.
+        };
+        let mode = self.options.write_quorum;
+        match durability::check(&self.clients.history, self.disks[master].aof(), mode) {
+            Ok(lost) => findings.lost_acked_writes = lost,
+            Err(v) => {
+                self.fail(v);
+                return findings;
+            }
+        }
+        if mode == WriteQuorum::Majority {
+            match linearizability::check(&self.clients.history) {
+                Ok(verdict) => findings.linearizability = Some(verdict),
+                Err(v) => self.fail(v),
+            }
+        }
+        findings
+    }
+}

@@ -1,0 +1,287 @@
+//! Booting, crashing and restarting nodes; partitions; the swarm's fault schedule and
+//! the liveness phase.
+
+use bucket_core::Node;
+
+use super::{Event, World};
+use crate::checkers::Violation;
+use crate::options::AppendFsync;
+use crate::seed::{between, exponential_ms};
+
+/// How often the liveness phase checks for convergence.
+pub const CONVERGENCE_POLL_MS: u64 = 100;
+pub const RECOVERY: &str = "recovery";
+
+impl World {
+    /// Start node `index` from its disk, as the daemon does at start.
+    pub(super) fn boot(&mut self, index: usize) {
+        assert!(
+            self.slots[index].node.is_none(),
+            "node {index} is already up"
+        );
+        let slot = &self.slots[index];
+        let seed = self.seeds.node(index, slot.incarnation);
+        let disk = &self.disks[index];
+        let recovered = Node::recover(slot.config.clone(), seed, disk.meta(), disk.aof());
+        let (node, recovery) = match recovered {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail(Violation::new(
+                    RECOVERY,
+                    format!("node {index} cannot start: {e}"),
+                ));
+                return;
+            }
+        };
+        if recovery.torn_bytes > 0 {
+            self.disks[index].cut_torn_tail(recovery.aof_len_valid);
+            self.trace.note(
+                self.now_ms,
+                format!(
+                    "node {index}: recovery cut a torn tail of {} bytes",
+                    recovery.torn_bytes
+                ),
+            );
+        }
+        if node.aof_end().0 != self.disks[index].aof_len() {
+            let detail = format!(
+                "node {index} recovered to {} but its AOF is {} bytes",
+                node.aof_end().0,
+                self.disks[index].aof_len()
+            );
+            self.fail(Violation::new(RECOVERY, detail));
+        }
+        self.trace.note(
+            self.now_ms,
+            format!(
+                "node {index}: started (life {}) with {} records, term {}",
+                self.slots[index].incarnation,
+                recovery.records,
+                node.term().0
+            ),
+        );
+        self.slots[index].node = Some(node);
+        self.slots[index].tick_at_ms = Some(self.now_ms);
+        let incarnation = self.slots[index].incarnation;
+        self.schedule(
+            self.now_ms,
+            Event::Tick {
+                node: index,
+                incarnation,
+            },
+        );
+        self.network.set_alive(index, true);
+        for peer in (0..self.slots.len()).filter(|&p| p != index) {
+            self.schedule_reconnect(index, peer);
+        }
+        if self.options.appendfsync == AppendFsync::Everysec {
+            self.schedule(self.now_ms + 1_000, Event::FsyncTimer { node: index });
+        }
+    }
+
+    /// The power goes out at node `index`: its unsynced AOF tail may be lost (in part,
+    /// possibly mid-record), its links drop, its clients are disconnected.
+    pub fn crash(&mut self, index: usize) {
+        let p = self.options.disk_tail_loss_probability;
+        self.crash_with(index, p);
+    }
+
+    pub fn crash_with(&mut self, index: usize, tail_loss_probability: f64) {
+        if self.slots[index].node.is_none() {
+            return;
+        }
+        self.slots[index].node = None;
+        self.slots[index].incarnation += 1;
+        self.slots[index].tick_at_ms = None;
+        self.slots[index].role_last = bucket_core::Role::Replica;
+        let loss = self.disks[index].crash(&mut self.disk_rng, tail_loss_probability);
+        self.trace.note(
+            self.now_ms,
+            format!(
+                "node {index}: CRASH (lost {} of {} unsynced AOF bytes)",
+                loss.lost_bytes, loss.unsynced_bytes
+            ),
+        );
+        self.network.set_alive(index, false);
+        for (from, to) in self.network.links_of(index) {
+            self.cut_link(from, to);
+        }
+        self.disconnect_clients_of(index);
+    }
+
+    /// Keep exactly `kept` bytes of the unsynced tail: scenarios use it to tear a record.
+    pub fn crash_keeping(&mut self, index: usize, kept: usize) {
+        assert!(self.slots[index].node.is_some());
+        let synced = self.disks[index].aof_synced_len() as usize;
+        let len = (synced + kept).min(self.disks[index].aof().len());
+        self.disks[index]
+            .truncate(len as u64)
+            .expect("within the AOF");
+        self.crash_with(index, 0.0);
+    }
+
+    fn disconnect_clients_of(&mut self, index: usize) {
+        let conns: Vec<(u64, usize)> = self
+            .conns
+            .iter()
+            .filter(|(_, info)| info.node == index)
+            .map(|(&conn, info)| (conn, info.client))
+            .collect();
+        for (conn, client) in conns {
+            self.conns.remove(&conn);
+            let at_ms = self.now_ms + self.options.client_latency_ms;
+            self.schedule(at_ms, Event::ClientDisconnected { client, conn });
+        }
+    }
+
+    pub fn restart(&mut self, index: usize) {
+        if self.slots[index].node.is_some() {
+            return;
+        }
+        self.boot(index);
+    }
+
+    pub(super) fn on_crash_timer(&mut self) {
+        if !self.faults_active {
+            return;
+        }
+        let alive: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots[i].node.is_some())
+            .collect();
+        if !alive.is_empty() {
+            let victim = alive[between(&mut self.fault_rng, 0, alive.len() as u64 - 1) as usize];
+            self.crash(victim);
+            let down_ms = exponential_ms(
+                &mut self.fault_rng,
+                self.options.restart_delay_ms_mean.max(1),
+            );
+            self.schedule(self.now_ms + down_ms, Event::Restart { node: victim });
+        }
+        let next_ms = exponential_ms(&mut self.fault_rng, self.options.crash_interval_ms_mean);
+        self.schedule(self.now_ms + next_ms, Event::Crash);
+    }
+
+    pub(super) fn on_partition_timer(&mut self) {
+        if !self.faults_active {
+            return;
+        }
+        let n = self.slots.len();
+        let kinds = self.options.partition_kinds;
+        let mut choices = Vec::new();
+        if kinds.symmetric {
+            choices.push(0);
+        }
+        if kinds.one_way {
+            choices.push(1);
+        }
+        if kinds.isolate_one {
+            choices.push(2);
+        }
+        if n >= 2 && !choices.is_empty() && self.network.describe_blocks() == "none" {
+            let kind = choices[between(&mut self.fault_rng, 0, choices.len() as u64 - 1) as usize];
+            self.start_partition(kind);
+            let heal_ms = exponential_ms(
+                &mut self.fault_rng,
+                self.options.partition_duration_ms_mean.max(1),
+            );
+            self.schedule(self.now_ms + heal_ms, Event::PartitionHeal);
+        }
+        let next_ms = exponential_ms(&mut self.fault_rng, self.options.partition_interval_ms_mean);
+        self.schedule(self.now_ms + next_ms, Event::PartitionStart);
+    }
+
+    fn start_partition(&mut self, kind: u32) {
+        let n = self.slots.len();
+        if kind == 2 {
+            let node = between(&mut self.fault_rng, 0, n as u64 - 1) as usize;
+            self.isolate(node);
+            return;
+        }
+        // A random split into two non-empty groups.
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = between(&mut self.fault_rng, 0, i as u64) as usize;
+            order.swap(i, j);
+        }
+        let cut = between(&mut self.fault_rng, 1, n as u64 - 1) as usize;
+        let (a, b) = order.split_at(cut);
+        self.network.block(a, b);
+        if kind == 0 {
+            self.network.block(b, a);
+        }
+        self.after_blocking();
+    }
+
+    /// Cut node `index` off from everyone, both ways.
+    pub fn isolate(&mut self, index: usize) {
+        self.network.isolate(index);
+        self.after_blocking();
+    }
+
+    /// Block frames from the nodes of `from` to those of `to` (one way).
+    pub fn block(&mut self, from: &[usize], to: &[usize]) {
+        self.network.block(from, to);
+        self.after_blocking();
+    }
+
+    fn after_blocking(&mut self) {
+        let blocks = self.network.describe_blocks();
+        self.trace
+            .note(self.now_ms, format!("network: PARTITION {blocks}"));
+        for (from, to) in self.network.blocked_but_up() {
+            self.cut_link(from, to);
+        }
+    }
+
+    /// Heal every partition; links come back at their next reconnect attempt.
+    pub fn heal(&mut self) {
+        self.network.recover();
+        self.trace.note(self.now_ms, "network: healed".to_string());
+    }
+
+    pub(super) fn on_fsync_timer(&mut self, index: usize) {
+        if self.slots[index].node.is_none() {
+            return; // Its next boot starts the timer again.
+        }
+        self.disks[index].sync();
+        self.schedule(self.now_ms + 1_000, Event::FsyncTimer { node: index });
+    }
+
+    /// The swarm's schedule: faults for the faulty phase, then the liveness phase.
+    pub fn start_swarm(&mut self) {
+        self.faults_active = true;
+        self.start_clients();
+        if self.options.crash_interval_ms_mean > 0 {
+            let at_ms = exponential_ms(&mut self.fault_rng, self.options.crash_interval_ms_mean);
+            self.schedule(self.now_ms + at_ms, Event::Crash);
+        }
+        if self.options.partition_interval_ms_mean > 0 && self.options.partition_kinds.any() {
+            let at_ms =
+                exponential_ms(&mut self.fault_rng, self.options.partition_interval_ms_mean);
+            self.schedule(self.now_ms + at_ms, Event::PartitionStart);
+        }
+        self.schedule(self.now_ms + self.options.check_interval_ms, Event::Check);
+        self.schedule(
+            self.now_ms + self.options.faulty_phase_ms,
+            Event::LivenessStart,
+        );
+    }
+
+    /// Faults stop, every node comes up, no new client operations: the cluster must
+    /// converge within the liveness phase.
+    pub fn start_liveness(&mut self) {
+        self.faults_active = false;
+        self.liveness_start_ms = Some(self.now_ms);
+        self.trace.note(
+            self.now_ms,
+            "LIVENESS phase: faults stop, every node up".to_string(),
+        );
+        self.heal();
+        self.network.options.packet_loss_probability = 0.0;
+        self.clients.issuing = false;
+        for node in 0..self.slots.len() {
+            self.restart(node);
+        }
+        self.schedule(self.now_ms + CONVERGENCE_POLL_MS, Event::ConvergenceCheck);
+    }
+}

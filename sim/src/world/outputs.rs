@@ -1,0 +1,215 @@
+//! Executing a node's outputs, in order, as the daemon does.
+
+use bucket_core::{NodeId, Output};
+
+use super::{Event, World, AOF_READ_CHUNK_BYTES, DRIVER_CONTRACT};
+use crate::checkers::Violation;
+use crate::network::Sent;
+use crate::options::AppendFsync;
+
+impl World {
+    pub(super) fn execute_outputs(&mut self, index: usize, outputs: &[Output]) {
+        let mut appended = false;
+        for output in outputs {
+            self.hash_output(index, output);
+            appended |= matches!(output, Output::AppendAof { .. });
+            if let Err(detail) = self.execute_output(index, output) {
+                self.fail(Violation::new(
+                    DRIVER_CONTRACT,
+                    format!("node {index}: {detail}"),
+                ));
+                return;
+            }
+        }
+        // `appendfsync always`: one sync per pass that wrote, before its replies leave
+        // (replies are delivered later in simulated time, so syncing here is in time).
+        if appended && self.options.appendfsync == AppendFsync::Always {
+            self.disks[index].sync();
+        }
+    }
+
+    fn execute_output(&mut self, index: usize, output: &Output) -> Result<(), String> {
+        match output {
+            Output::Reply { conn, bytes } => self.deliver_reply(conn.0, bytes),
+            Output::Close { conn } => self.close_from_node(index, conn.0),
+            Output::Send { peer, frame } => return self.send(index, *peer, frame),
+            Output::ResetPeer { peer } => {
+                let peer = peer_index(self, *peer)?;
+                if peer == index {
+                    return Err("reset a link to itself".to_string());
+                }
+                self.trace
+                    .note(self.now_ms, format!("node {index}: reset link to {peer}"));
+                self.cut_link(index, peer);
+            }
+            Output::AppendAof { offset, bytes } => {
+                return self.disks[index].append(offset.0, bytes)
+            }
+            Output::TruncateAof { offset } => return self.truncate(index, offset.0),
+            Output::SyncAof => self.disks[index].sync(),
+            Output::PersistMeta { bytes } => self.disks[index].persist_meta(bytes),
+            Output::StreamAof {
+                peer,
+                session,
+                start,
+                end,
+            } => return self.stream_aof(index, *peer, *session, start.0, end.0),
+            Output::Log { level, message } => self
+                .trace
+                .note(self.now_ms, format!("node {index} {level:?}: {message}")),
+        }
+        Ok(())
+    }
+
+    fn hash_output(&mut self, index: usize, output: &Output) {
+        let node = index as u64;
+        let now_ms = self.now_ms;
+        let t = &mut self.trace;
+        match output {
+            Output::Reply { conn, bytes } => t.event(now_ms, "out-reply", &[node, conn.0], bytes),
+            Output::Close { conn } => t.event(now_ms, "out-close", &[node, conn.0], b""),
+            Output::Send { peer, frame } => {
+                t.event(now_ms, "out-send", &[node, peer.0 as u64], frame)
+            }
+            Output::ResetPeer { peer } => t.event(now_ms, "out-reset", &[node, peer.0 as u64], b""),
+            Output::AppendAof { offset, bytes } => {
+                t.event(now_ms, "out-append", &[node, offset.0], bytes)
+            }
+            Output::TruncateAof { offset } => {
+                t.event(now_ms, "out-truncate", &[node, offset.0], b"")
+            }
+            Output::SyncAof => t.event(now_ms, "out-sync", &[node], b""),
+            Output::PersistMeta { bytes } => t.event(now_ms, "out-meta", &[node], bytes),
+            Output::StreamAof {
+                peer,
+                session,
+                start,
+                end,
+            } => t.event(
+                now_ms,
+                "out-stream",
+                &[node, peer.0 as u64, *session, start.0, end.0],
+                b"",
+            ),
+            Output::Log { message, .. } => t.event(now_ms, "out-log", &[node], message.as_bytes()),
+        }
+    }
+
+    fn deliver_reply(&mut self, conn: u64, bytes: &[u8]) {
+        let Some(info) = self.conns.get(&conn).copied() else {
+            return; // The client left: the reply goes nowhere.
+        };
+        let at_ms = self.now_ms + self.options.client_latency_ms;
+        let event = Event::ClientReply {
+            client: info.client,
+            conn,
+            bytes: bytes.to_vec(),
+        };
+        self.schedule(at_ms, event);
+    }
+
+    /// The node closes a connection: after its replies, the client sees it end, and the
+    /// node hears `ClientClosed` as the daemon would report it.
+    fn close_from_node(&mut self, index: usize, conn: u64) {
+        let Some(info) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        let at_ms = self.now_ms + self.options.client_latency_ms;
+        self.schedule(
+            at_ms,
+            Event::ClientDisconnected {
+                client: info.client,
+                conn,
+            },
+        );
+        self.schedule(self.now_ms, Event::ClientClose { node: index, conn });
+    }
+
+    fn send(&mut self, index: usize, peer: NodeId, frame: &[u8]) -> Result<(), String> {
+        let peer = peer_index(self, peer)?;
+        if peer == index {
+            return Err("sent a frame to itself".to_string());
+        }
+        let frame_bytes_max = self.slots[index].config.limits.peer_frame_bytes_max;
+        match bucket_core::peer::frame_len(frame, frame_bytes_max) {
+            Ok(Some(len)) if len == frame.len() => {}
+            other => return Err(format!("sent a malformed frame to node {peer}: {other:?}")),
+        }
+        match self.network.send(index, peer, self.now_ms) {
+            Sent::Deliver { at_ms, epoch } => {
+                let event = Event::PeerFrame {
+                    from: index,
+                    to: peer,
+                    epoch,
+                    frame: frame.to_vec(),
+                };
+                self.schedule(at_ms, event);
+            }
+            Sent::Dropped => {}
+            Sent::Lost => {
+                self.trace.note(
+                    self.now_ms,
+                    format!("network: frame {index}->{peer} lost, link reset"),
+                );
+                self.cut_link(index, peer);
+            }
+        }
+        Ok(())
+    }
+
+    fn truncate(&mut self, index: usize, offset: u64) -> Result<(), String> {
+        let node = self.slots[index].node.as_ref().expect("stepped");
+        let is_master = node.role() == bucket_core::Role::Master;
+        let term = node.term().0;
+        let aof_len = self.disks[index].aof_len();
+        if let Err(v) = self
+            .reign_guard
+            .observe_truncate(index, term, is_master, offset, aof_len)
+        {
+            self.fail(v);
+        }
+        self.trace.note(
+            self.now_ms,
+            format!("node {index}: truncate AOF {aof_len} -> {offset}"),
+        );
+        self.disks[index].truncate(offset)
+    }
+
+    /// Read the range now and hand it back in chunks after the disk's latency.
+    fn stream_aof(
+        &mut self,
+        index: usize,
+        peer: NodeId,
+        session: u64,
+        start: u64,
+        end: u64,
+    ) -> Result<(), String> {
+        let bytes = self.disks[index].read(start, end)?.to_vec();
+        let incarnation = self.slots[index].incarnation;
+        let at_ms = self.now_ms + self.options.disk_read_latency_ms;
+        let chunks = bytes.len().div_ceil(AOF_READ_CHUNK_BYTES).max(1);
+        for k in 0..chunks {
+            let lo = (k * AOF_READ_CHUNK_BYTES).min(bytes.len());
+            let hi = ((k + 1) * AOF_READ_CHUNK_BYTES).min(bytes.len());
+            let event = Event::AofRead {
+                node: index,
+                incarnation,
+                peer,
+                session,
+                offset: start + lo as u64,
+                bytes: bytes[lo..hi].to_vec(),
+                done: k + 1 == chunks,
+            };
+            self.schedule(at_ms, event);
+        }
+        Ok(())
+    }
+}
+
+fn peer_index(world: &World, peer: NodeId) -> Result<usize, String> {
+    let peer = peer.0 as usize;
+    if peer >= world.slots.len() {
+        return Err(format!("named peer {peer}, which is not a member"));
+    }
+    Ok(peer)
+}
