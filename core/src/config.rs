@@ -156,7 +156,7 @@ impl Config {
 #[cfg(feature = "planted-bugs")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlantedBug {
-    /// Grant a vote without persisting it first.
+    /// Grant a vote without persisting it (nor the term it was cast in) first.
     VoteNotPersisted,
     /// Grant a vote without checking that the candidate's log is up to date.
     VoteWithoutUpToDateCheck,
@@ -166,6 +166,7 @@ pub enum PlantedBug {
     TornTailReplayed,
     /// Keep a diverged suffix instead of truncating it when a new master says so.
     DivergedSuffixKept,
-    /// Serve reads at a master that can no longer confirm its reign.
+    /// Serve reads without confirming the reign: at a master whose lease ran out, and
+    /// at a node that lost its reign (it answers from its own, possibly stale, data).
     StaleReadAfterReignLost,
 }

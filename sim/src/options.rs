@@ -77,6 +77,9 @@ pub struct Options {
     /// On a crash, the chance that some of the unsynced AOF tail is lost.
     pub disk_tail_loss_probability: f64,
     pub disk_read_latency_ms: u64,
+    /// Chance that a node crashes right after granting a vote, and restarts soon: the
+    /// fault that exposes a vote granted before it was durable.
+    pub crash_after_vote_probability: f64,
 
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
@@ -147,6 +150,8 @@ impl Options {
             faulty_phase_ms: between(rng, 2_000, 12_000),
             liveness_phase_ms: 20_000,
             check_interval_ms: between(rng, 200, 1_000),
+            // Drawn last, so that adding it did not change any earlier draw.
+            crash_after_vote_probability: [0.0, 0.0, 0.1, 0.3][between(rng, 0, 3) as usize],
             planted_bug: None,
             echo_timeline: false,
         }
@@ -285,9 +290,10 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  crash_interval_ms_mean={} restart_delay_ms_mean={} disk_tail_loss_probability={} disk_read_latency_ms={}",
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} disk_tail_loss_probability={} disk_read_latency_ms={}",
             self.crash_interval_ms_mean,
             self.restart_delay_ms_mean,
+            self.crash_after_vote_probability,
             self.disk_tail_loss_probability,
             self.disk_read_latency_ms
         )?;

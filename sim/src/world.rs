@@ -95,6 +95,10 @@ pub enum Event {
         client: usize,
     },
     Crash,
+    /// Crash this node now (a targeted fault), and restart it soon.
+    CrashNode {
+        node: usize,
+    },
     Restart {
         node: usize,
     },
@@ -360,6 +364,7 @@ impl World {
                 self.execute_client_actions(client, actions);
             }
             Event::Crash => self.on_crash_timer(),
+            Event::CrashNode { node } => self.on_targeted_crash(node),
             Event::Restart { node } => self.restart(node),
             Event::PartitionStart => self.on_partition_timer(),
             Event::PartitionHeal => self.heal(),

@@ -65,13 +65,11 @@ fn swarm_single_node_majority_fsync_always() {
 }
 
 #[test]
-#[ignore = "core does not yet fsync a majority-mode write before acking it (no SyncAof)"]
 fn swarm_single_node_majority() {
     swarm(&single_node(WriteQuorum::Majority));
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn swarm_cluster() {
     swarm(&Overrides::default());
 }
@@ -85,7 +83,6 @@ fn same_seed_same_trace_single_node() {
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn same_seed_same_trace_cluster() {
     for seed in seed_range().take(20) {
         assert_passed(&check_determinism(seed, &Overrides::default()).unwrap());
@@ -154,7 +151,6 @@ proptest! {
     #![proptest_config(proptest_config(64))]
 
     #[test]
-    #[ignore = "needs cluster elections"]
     fn plans_cluster(plan in plan(3..=7)) {
         let report = run_plan(&plan, None);
         prop_assert!(report.passed(), "{}", report.failure_text());
@@ -180,13 +176,11 @@ fn assert_planted_bug_caught(bug: PlantedBug, quorum: Option<WriteQuorum>) {
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::VoteNotPersisted yet; needs cluster elections"]
 fn planted_vote_not_persisted_is_caught() {
     assert_planted_bug_caught(PlantedBug::VoteNotPersisted, None);
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::VoteWithoutUpToDateCheck yet; needs cluster elections"]
 fn planted_vote_without_up_to_date_check_is_caught() {
     assert_planted_bug_caught(
         PlantedBug::VoteWithoutUpToDateCheck,
@@ -195,25 +189,21 @@ fn planted_vote_without_up_to_date_check_is_caught() {
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::AckBeforeQuorum yet; needs cluster elections"]
 fn planted_ack_before_quorum_is_caught() {
     assert_planted_bug_caught(PlantedBug::AckBeforeQuorum, Some(WriteQuorum::Majority));
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::TornTailReplayed yet"]
 fn planted_torn_tail_replayed_is_caught() {
     assert_planted_bug_caught(PlantedBug::TornTailReplayed, None);
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::DivergedSuffixKept yet; needs cluster elections"]
 fn planted_diverged_suffix_kept_is_caught() {
     assert_planted_bug_caught(PlantedBug::DivergedSuffixKept, None);
 }
 
 #[test]
-#[ignore = "core does not implement PlantedBug::StaleReadAfterReignLost yet; needs cluster elections"]
 fn planted_stale_read_after_reign_lost_is_caught() {
     assert_planted_bug_caught(
         PlantedBug::StaleReadAfterReignLost,

@@ -85,7 +85,6 @@ fn single_node_survives_a_crash_with_a_torn_tail() {
 }
 
 #[test]
-#[ignore = "core does not yet fsync a majority-mode write before acking it (no SyncAof)"]
 fn single_node_majority_mode_loses_no_acked_write_in_a_crash() {
     // Majority mode promises no acked write is lost even when every node loses power:
     // the node must sync before it counts a write, whatever `appendfsync` says.
@@ -101,7 +100,6 @@ fn single_node_majority_mode_loses_no_acked_write_in_a_crash() {
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn three_nodes_elect_exactly_one_master() {
     // Within a few election timeouts one node is master, and it stays the only one.
     let mut world = world(3, WriteQuorum::Majority);
@@ -112,7 +110,6 @@ fn three_nodes_elect_exactly_one_master() {
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn isolated_master_is_replaced_and_steps_down() {
     // Cut the master off: the others elect a new master in a higher term, and the old
     // one steps down (CheckQuorum) instead of taking writes alone. After healing, all
@@ -136,7 +133,6 @@ fn isolated_master_is_replaced_and_steps_down() {
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn partitions_heal_and_the_cluster_converges() {
     // Five nodes split 2|3 both ways while clients write, then one-way 0->all. After
     // healing, one master holds everything and every node matches it.
@@ -158,7 +154,6 @@ fn partitions_heal_and_the_cluster_converges() {
 }
 
 #[test]
-#[ignore = "needs cluster elections"]
 fn a_crashed_replica_catches_up_after_restart() {
     // A replica that was down while the master took writes resyncs on restart.
     let mut world = world(3, WriteQuorum::Async);

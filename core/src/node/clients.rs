@@ -144,7 +144,8 @@ impl Node {
         }
         let keyed_read = spec.flags & commands::FLAG_READONLY != 0 && spec.first_key > 0;
         let majority = self.config.write_quorum == WriteQuorum::Majority;
-        spec.is_write() || (keyed_read && majority && !session.readonly)
+        let stale_ok = session.readonly || self.planted_stale_read();
+        spec.is_write() || (keyed_read && majority && !stale_ok)
     }
 
     /// A write (or a majority-mode read) at a replica: `-MOVED` to the master, `-CLUSTERDOWN` if none is known.

@@ -28,16 +28,6 @@ impl Node {
         });
     }
 
-    fn broadcast(&self, message: &Message<'_>, out: &mut Vec<Output>) {
-        let frame = peer::encode(message);
-        for peer in self.others() {
-            out.push(Output::Send {
-                peer,
-                frame: frame.clone(),
-            });
-        }
-    }
-
     /// A fresh randomized election timeout. A one-node cluster elects itself at once.
     pub(super) fn reset_election_deadline(&mut self) {
         let min = self.config.election_timeout_ms_min;
@@ -65,13 +55,37 @@ impl Node {
         self.forget_master();
         self.votes = vec![self.config.self_id];
         self.reset_election_deadline();
+        self.request_votes(out);
+    }
+
+    /// Ask every member that has not granted this candidacy its vote yet. Repeated at
+    /// the heartbeat interval, so a request lost with a reset link is asked again.
+    fn request_votes(&mut self, out: &mut Vec<Output>) {
+        let pre_vote = self.status.role == Role::PreCandidate;
+        assert!(pre_vote || self.status.role == Role::Candidate);
+        let term = if pre_vote {
+            Term(self.meta.term.0 + 1)
+        } else {
+            self.meta.term
+        };
         let request = Message::RequestVote {
-            term: Term(self.meta.term.0 + 1),
-            pre_vote: true,
+            term,
+            pre_vote,
             last_term: self.aof.last_term,
             end: self.aof.end,
         };
-        self.broadcast(&request, out);
+        let frame = peer::encode(&request);
+        for peer in self.others().filter(|p| !self.votes.contains(p)) {
+            out.push(Output::Send {
+                peer,
+                frame: frame.clone(),
+            });
+        }
+        self.heartbeat_deadline = self.now.instant.add_ms(self.config.heartbeat_ms);
+    }
+
+    pub(super) fn on_vote_retry_timeout(&mut self, out: &mut Vec<Output>) {
+        self.request_votes(out);
     }
 
     /// Raise the term, vote for itself (durably, before asking anyone), and ask.
@@ -92,13 +106,7 @@ impl Node {
             self.become_master(out);
             return;
         }
-        let request = Message::RequestVote {
-            term: self.meta.term,
-            pre_vote: false,
-            last_term: self.aof.last_term,
-            end: self.aof.end,
-        };
-        self.broadcast(&request, out);
+        self.request_votes(out);
     }
 
     fn forget_master(&mut self) {
@@ -157,8 +165,12 @@ impl Node {
             self.send(from, &reply, out);
             return;
         }
+        let forgetful = self.planted_vote_not_persisted();
         if term > self.meta.term {
             self.adopt_term(term, out);
+            if forgetful {
+                out.pop(); // Planted bug: the term adopted for this vote is not persisted.
+            }
         }
         let free = self.meta.voted_for.is_none_or(|v| v == from);
         let granted = term == self.meta.term && free && log_ok;
@@ -169,7 +181,7 @@ impl Node {
                 "a master never votes for another"
             );
             self.meta.voted_for = Some(from);
-            if !self.planted_vote_not_persisted() {
+            if !forgetful {
                 self.persist_meta(out);
             }
             self.reset_election_deadline();
@@ -371,9 +383,6 @@ impl Node {
             self.meta.current_master_id = master_id;
             self.persist_meta(out);
         }
-        self.status.commit = commit
-            .min(self.aof.end)
-            .max(self.status.commit.min(self.aof.end));
         self.send(
             from,
             &Message::HeartbeatAck {
@@ -383,6 +392,19 @@ impl Node {
             out,
         );
         self.follow(from, session, out);
+        self.learn_commit(from, commit);
+    }
+
+    /// Take the master's commit offset, but only while fed live by it: until the
+    /// handshake is done, this node's tail may be a suffix the master never had.
+    fn learn_commit(&mut self, master: NodeId, commit: Offset) {
+        let live = self
+            .upstream
+            .as_ref()
+            .is_some_and(|u| u.master == master && u.is_live());
+        if live {
+            self.status.commit = self.status.commit.max(commit.min(self.aof.end));
+        }
     }
 
     pub(super) fn on_heartbeat_ack(&mut self, from: NodeId, term: Term, sent_at: Instant) {

@@ -224,8 +224,12 @@ impl Node {
 
     fn on_tick(&mut self, out: &mut Vec<Output>) {
         let now = self.now.instant;
-        if self.status.role == Role::Master && now >= self.heartbeat_deadline {
-            self.on_heartbeat_timeout(out);
+        if now >= self.heartbeat_deadline {
+            match self.status.role {
+                Role::Master => self.on_heartbeat_timeout(out),
+                Role::PreCandidate | Role::Candidate => self.on_vote_retry_timeout(out),
+                Role::Replica => self.heartbeat_deadline = Instant(u64::MAX),
+            }
         }
         if self.status.role != Role::Master && now >= self.election_deadline {
             self.on_election_timeout(out);

@@ -6,7 +6,7 @@ use bucket_core::Node;
 use super::{Event, World};
 use crate::checkers::Violation;
 use crate::options::AppendFsync;
-use crate::seed::{between, exponential_ms};
+use crate::seed::{between, chance, exponential_ms};
 
 /// How often the liveness phase checks for convergence.
 pub const CONVERGENCE_POLL_MS: u64 = 100;
@@ -159,6 +159,27 @@ impl World {
         }
         let next_ms = exponential_ms(&mut self.fault_rng, self.options.crash_interval_ms_mean);
         self.schedule(self.now_ms + next_ms, Event::Crash);
+    }
+
+    /// A node just granted a vote: maybe crash it before anything else it wrote became
+    /// durable, and bring it back while the election may still be going on.
+    pub(super) fn maybe_crash_after_vote(&mut self, index: usize) {
+        let p = self.options.crash_after_vote_probability;
+        if !self.faults_active || p == 0.0 || !chance(&mut self.fault_rng, p) {
+            return;
+        }
+        // After the vote has surely arrived, so the candidate counts it.
+        let delivered_ms = self.options.one_way_delay_max_ms + 1;
+        self.schedule(self.now_ms + delivered_ms, Event::CrashNode { node: index });
+    }
+
+    pub(super) fn on_targeted_crash(&mut self, index: usize) {
+        if !self.faults_active {
+            return;
+        }
+        self.crash(index);
+        let down_ms = between(&mut self.fault_rng, 10, 100);
+        self.schedule(self.now_ms + down_ms, Event::Restart { node: index });
     }
 
     pub(super) fn on_partition_timer(&mut self) {

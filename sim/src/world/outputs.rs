@@ -135,6 +135,17 @@ impl World {
             Ok(Some(len)) if len == frame.len() => {}
             other => return Err(format!("sent a malformed frame to node {peer}: {other:?}")),
         }
+        let vote_granted = matches!(
+            bucket_core::peer::decode(frame),
+            Ok(bucket_core::peer::Message::Vote {
+                granted: true,
+                pre_vote: false,
+                ..
+            })
+        );
+        if vote_granted {
+            self.maybe_crash_after_vote(index);
+        }
         match self.network.send(index, peer, self.now_ms) {
             Sent::Deliver { at_ms, epoch } => {
                 let event = Event::PeerFrame {

@@ -39,6 +39,12 @@ pub(crate) struct Upstream {
     pub retry_at: Instant,
 }
 
+impl Upstream {
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, UpstreamState::Live { .. })
+    }
+}
+
 /// Why applying a stream of records stopped early.
 enum ApplyError {
     Corrupt(&'static str),

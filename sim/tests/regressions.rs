@@ -1,0 +1,30 @@
+//! Seeds that once failed, kept after the fix so the bug stays caught. Each entry says
+//! what went wrong. They run with the options the seed draws, like any swarm seed.
+
+use sim::{run, Overrides};
+
+/// (seed, what it caught)
+const REGRESSIONS: &[(u64, &str)] = &[
+    (
+        2409260735808531901,
+        "a replica took the master's commit offset before its handshake, so commit covered \
+         its own diverged suffix and a later truncation cut 'committed' records",
+    ),
+    (
+        342,
+        "the state checker compared a rebuilding replica's keyspace with its whole AOF \
+         instead of the prefix replayed so far (Node::applied_end)",
+    ),
+];
+
+#[test]
+fn every_regression_seed_passes() {
+    for (seed, caught) in REGRESSIONS {
+        let report = run(*seed, &Overrides::default());
+        assert!(
+            report.passed(),
+            "regression seed {seed} ({caught}):\n{}",
+            report.failure_text()
+        );
+    }
+}
