@@ -138,8 +138,9 @@ impl Network {
 
     /// Whether a frame sent in `epoch` may still arrive.
     pub fn is_current(&self, from: usize, to: usize, epoch: u64) -> bool {
-        let link = self.link(from, to);
-        link.state == LinkState::Up && link.epoch == epoch
+        // Every reset and reconnect starts a new epoch; a close (the sender died) does
+        // not, so what it sent before dying still arrives.
+        self.link(from, to).epoch == epoch
     }
 
     /// Reset one link: what is in flight is dropped. Returns whether it was up (so the
@@ -150,6 +151,13 @@ impl Network {
         link.state = LinkState::Down;
         link.epoch += 1;
         was_up
+    }
+
+    /// The sender's process died: like a TCP close, what it already sent still
+    /// arrives (the kernel flushes it), but nothing more can be sent until a reconnect,
+    /// which starts a new epoch.
+    pub fn close(&mut self, from: usize, to: usize) {
+        self.link_mut(from, to).state = LinkState::Down;
     }
 
     /// Try to (re)connect. Returns whether the link is now up.

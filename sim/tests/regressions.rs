@@ -15,6 +15,11 @@ const REGRESSIONS: &[(u64, &str)] = &[
         "the state checker compared a rebuilding replica's keyspace with its whole AOF \
          instead of the prefix replayed so far (Node::applied_end)",
     ),
+    (
+        5984,
+        "a replica's keyspace rebuild lived in its upstream feed, so a new term or a link \
+         going down dropped it half-done and the node kept a partial keyspace",
+    ),
 ];
 
 #[test]

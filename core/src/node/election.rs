@@ -42,6 +42,12 @@ impl Node {
 
     pub(super) fn on_election_timeout(&mut self, out: &mut Vec<Output>) {
         assert_ne!(self.status.role, Role::Master);
+        if self.rebuild.is_some() {
+            // A keyspace that is only part of the AOF's replay must never serve as a
+            // master's: wait for the rebuild before standing.
+            self.reset_election_deadline();
+            return;
+        }
         match self.config.members.len() {
             1 => self.start_election(out),
             _ => self.start_pre_vote(out),

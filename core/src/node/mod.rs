@@ -34,7 +34,7 @@ use crate::time::{Instant, Now};
 
 pub use crate::status::Role;
 pub use recover::{RecoverError, Recovery};
-use replication::{Progress, Upstream};
+use replication::{Progress, Rebuild, Upstream};
 
 /// The AOF as the node tracks it: where it ends and what its last record's term is.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +78,8 @@ pub struct Node {
     pub(crate) backlog: Backlog,
     /// Replica side: the feed from the master, if any.
     pub(crate) upstream: Option<Upstream>,
+    /// Replica side: the keyspace is being rebuilt after a truncation.
+    pub(crate) rebuild: Option<Rebuild>,
     pub(crate) election_deadline: Instant,
     pub(crate) heartbeat_deadline: Instant,
     pub(crate) expiry_deadline: Instant,
@@ -134,6 +136,7 @@ impl Node {
             progress: BTreeMap::new(),
             backlog,
             upstream: None,
+            rebuild: None,
             election_deadline: Instant(0),
             heartbeat_deadline: Instant(u64::MAX),
             expiry_deadline: Instant(0),
@@ -209,13 +212,7 @@ impl Node {
     /// The AOF offset the keyspace reflects: the AOF end, except while a replica
     /// rebuilds its keyspace from its own AOF after a truncation.
     pub fn applied_end(&self) -> Offset {
-        match &self.upstream {
-            Some(Upstream {
-                state: replication::UpstreamState::Rebuilding { applied, .. },
-                ..
-            }) => *applied,
-            _ => self.aof.end,
-        }
+        self.rebuild.as_ref().map_or(self.aof.end, |r| r.applied)
     }
 
     pub fn voted_for(&self) -> Option<NodeId> {
@@ -471,6 +468,10 @@ impl Node {
             .reigns
             .last()
             .is_none_or(|r| r.start < self.aof.end));
+        if let Some(rebuild) = &self.rebuild {
+            assert_eq!(self.status.role, Role::Replica, "only a replica rebuilds");
+            assert!(rebuild.applied <= rebuild.target && rebuild.target == self.aof.end);
+        }
         match self.status.role {
             Role::Master => {
                 assert_eq!(self.status.master, Some(self.config.self_id));

@@ -104,7 +104,12 @@ impl World {
         );
         self.network.set_alive(index, false);
         for (from, to) in self.network.links_of(index) {
-            self.cut_link(from, to);
+            if from == index {
+                // Frames the dead process already sent are still delivered.
+                self.network.close(from, to);
+            } else {
+                self.cut_link(from, to);
+            }
         }
         self.disconnect_clients_of(index);
     }
@@ -168,9 +173,8 @@ impl World {
         if !self.faults_active || p == 0.0 || !chance(&mut self.fault_rng, p) {
             return;
         }
-        // After the vote has surely arrived, so the candidate counts it.
-        let delivered_ms = self.options.one_way_delay_max_ms + 1;
-        self.schedule(self.now_ms + delivered_ms, Event::CrashNode { node: index });
+        // The vote is on the wire already: it arrives although its sender dies.
+        self.schedule(self.now_ms + 1, Event::CrashNode { node: index });
     }
 
     pub(super) fn on_targeted_crash(&mut self, index: usize) {

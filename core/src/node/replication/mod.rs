@@ -4,10 +4,12 @@
 
 mod master;
 mod progress;
+mod rebuild;
 mod replica;
 
 pub(crate) use progress::{Feed, Progress};
-pub(crate) use replica::{Upstream, UpstreamState};
+pub(crate) use rebuild::Rebuild;
+pub(crate) use replica::Upstream;
 
 use crate::ids::Offset;
 use crate::meta::Reign;

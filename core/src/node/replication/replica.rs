@@ -18,13 +18,6 @@ use crate::time::Instant;
 pub(crate) enum UpstreamState {
     /// A `SyncRequest` is out; waiting for the accept.
     Requested,
-    /// Replaying this node's own AOF up to `target` after a truncation; `partial` holds
-    /// the start of a record split across chunks.
-    Rebuilding {
-        target: Offset,
-        applied: Offset,
-        partial: Vec<u8>,
-    },
     /// Records arrive as the master logs them.
     Live { partial: Vec<u8> },
 }
@@ -46,7 +39,7 @@ impl Upstream {
 }
 
 /// Why applying a stream of records stopped early.
-enum ApplyError {
+pub(crate) enum ApplyError {
     Corrupt(&'static str),
 }
 
@@ -62,15 +55,16 @@ impl Node {
                 UpstreamState::Live { .. } => {
                     u.session == session || self.now.instant.since(u.requested_at) < grace_ms
                 }
-                UpstreamState::Requested | UpstreamState::Rebuilding { .. } => true,
+                UpstreamState::Requested => true,
             },
         };
-        if !keep {
+        // A rebuilding node asks once its keyspace matches its AOF again.
+        if !keep && self.rebuild.is_none() {
             self.request_sync(master, out);
         }
     }
 
-    fn request_sync(&mut self, master: NodeId, out: &mut Vec<Output>) {
+    pub(crate) fn request_sync(&mut self, master: NodeId, out: &mut Vec<Output>) {
         assert_ne!(self.status.role, Role::Master, "a master follows no one");
         let session = self.rng.next_u64() | 1;
         let retry_ms = self.config.election_timeout_ms_max;
@@ -142,7 +136,8 @@ impl Node {
         if offset < self.aof.end && !self.planted_diverged_suffix_kept() {
             self.truncate_to(offset, out);
             if offset > Offset(0) {
-                self.start_rebuild(session, offset, out);
+                self.upstream = None;
+                self.start_rebuild(offset, out);
                 return;
             }
         }
@@ -167,7 +162,7 @@ impl Node {
 
     /// Cut the AOF back to `offset`: records after it are from a reign the cluster
     /// did not keep.
-    fn truncate_to(&mut self, offset: Offset, out: &mut Vec<Output>) {
+    pub(crate) fn truncate_to(&mut self, offset: Offset, out: &mut Vec<Output>) {
         assert_ne!(
             self.status.role,
             Role::Master,
@@ -196,24 +191,6 @@ impl Node {
         self.persist_meta(out);
     }
 
-    /// Rebuild the keyspace by replaying this node's own AOF up to `target`.
-    fn start_rebuild(&mut self, session: u64, target: Offset, out: &mut Vec<Output>) {
-        let upstream = self.upstream.as_mut().expect("rebuild needs an upstream");
-        upstream.state = UpstreamState::Rebuilding {
-            target,
-            applied: Offset(0),
-            partial: Vec::new(),
-        };
-        upstream.retry_at = Instant(u64::MAX);
-        let peer = self.config.self_id;
-        out.push(Output::StreamAof {
-            peer,
-            session,
-            start: Offset(0),
-            end: target,
-        });
-    }
-
     pub(crate) fn on_aof_read(
         &mut self,
         peer: NodeId,
@@ -223,47 +200,10 @@ impl Node {
         done: bool,
         out: &mut Vec<Output>,
     ) {
-        if peer != self.config.self_id {
+        if peer == self.config.self_id {
+            self.on_own_aof_read(session, (offset, bytes, done), out);
+        } else {
             self.on_aof_read_for_replica(peer, session, (offset, bytes, done), out);
-            return;
-        }
-        let Some(upstream) = self.upstream.as_mut().filter(|u| u.session == session) else {
-            return;
-        };
-        let UpstreamState::Rebuilding {
-            target,
-            applied,
-            partial,
-        } = &mut upstream.state
-        else {
-            return;
-        };
-        assert_eq!(
-            Offset(applied.0 + partial.len() as u64),
-            offset,
-            "own AOF chunks arrive in order"
-        );
-        partial.extend_from_slice(bytes);
-        let Ok(used) = apply_whole_records(&mut self.keyspace, partial, |_, _| {}) else {
-            // The file changed under us: give up the kept history and resync in full.
-            let (master, target) = (upstream.master, *target);
-            log(
-                out,
-                LogLevel::Error,
-                format!("own AOF below {} is unreadable", target.0),
-            );
-            self.truncate_to(Offset(0), out);
-            self.request_sync(master, out);
-            return;
-        };
-        partial.drain(..used);
-        *applied = Offset(applied.0 + used as u64);
-        if done {
-            assert_eq!(*applied, *target, "the rebuild replayed the whole kept AOF");
-            assert!(partial.is_empty());
-            let master = upstream.master;
-            // Ask again from the kept end: the master fed nothing while we rebuilt.
-            self.request_sync(master, out);
         }
     }
 
@@ -367,7 +307,7 @@ impl Node {
 
 /// Decode and apply whole records from the start of `bytes`, calling `seen` with each
 /// record's position; returns how many bytes they took. Terms never go backwards.
-fn apply_whole_records(
+pub(crate) fn apply_whole_records(
     keyspace: &mut crate::keyspace::Keyspace,
     bytes: &[u8],
     mut seen: impl FnMut(usize, &record::Record<'_>),
