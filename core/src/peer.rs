@@ -173,7 +173,16 @@ impl Writer {
 
 /// Encode one message as a whole frame.
 pub fn encode(message: &Message<'_>) -> Vec<u8> {
-    let mut w = Writer(vec![0; FRAME_HEADER_LEN]);
+    // Room for the header, the fixed fields and any byte string, so that encoding
+    // allocates once.
+    let payload_len = match message {
+        Message::Data { bytes, .. } => bytes.len(),
+        Message::SyncRequest { reigns, .. } => reigns.len() * 24,
+        _ => 0,
+    };
+    let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + 64 + payload_len);
+    frame.resize(FRAME_HEADER_LEN, 0);
+    let mut w = Writer(frame);
     encode_body(message, &mut w);
     let mut frame = w.0;
     let body_len = frame.len() - FRAME_HEADER_LEN;

@@ -14,7 +14,11 @@
 //! - Zero-filled tails and reverted truncations: a truncation is treated as durable at
 //!   once, as the daemon syncs after cutting.
 
+use std::cell::RefCell;
+
 use rand_chacha::ChaCha8Rng;
+
+use crate::replayed::ReplayedAof;
 
 use crate::seed::{between, chance};
 
@@ -26,6 +30,8 @@ pub struct Disk {
     aof_synced_len: usize,
     /// The last metadata written: always durable.
     meta: Option<Vec<u8>>,
+    /// The AOF's replay, kept up to date lazily by the checkers; reset by every cut.
+    replayed: RefCell<ReplayedAof>,
 }
 
 /// What a crash did to the AOF tail.
@@ -72,9 +78,23 @@ impl Disk {
                 self.aof_len()
             ));
         }
-        self.aof.truncate(offset as usize);
-        self.aof_synced_len = self.aof_synced_len.min(self.aof.len());
+        self.cut(offset as usize);
         Ok(())
+    }
+
+    /// Cut the AOF to `len` bytes; the replay starts over if it went past the cut.
+    fn cut(&mut self, len: usize) {
+        self.aof.truncate(len);
+        self.aof_synced_len = self.aof_synced_len.min(self.aof.len());
+        if self.replayed.borrow().end() > len {
+            self.replayed = RefCell::default();
+        }
+    }
+
+    /// The AOF's replay, brought up to date.
+    pub fn replayed(&self) -> Result<std::cell::Ref<'_, ReplayedAof>, String> {
+        self.replayed.borrow_mut().catch_up(&self.aof)?;
+        Ok(self.replayed.borrow())
     }
 
     /// `SyncAof`, or the driver's own fsync under its `appendfsync` policy.
@@ -101,8 +121,7 @@ impl Disk {
     /// Recovery cut a torn tail: the driver cuts the file there.
     pub fn cut_torn_tail(&mut self, aof_len_valid: u64) {
         assert!(aof_len_valid <= self.aof_len());
-        self.aof.truncate(aof_len_valid as usize);
-        self.aof_synced_len = self.aof_synced_len.min(self.aof.len());
+        self.cut(aof_len_valid as usize);
     }
 
     /// The power went out: keep the synced prefix and, with `tail_loss_probability`, only
@@ -113,7 +132,7 @@ impl Disk {
         if unsynced_bytes > 0 && chance(rng, tail_loss_probability) {
             kept = between(rng, 0, unsynced_bytes as u64 - 1) as usize;
         }
-        self.aof.truncate(self.aof_synced_len + kept);
+        self.cut(self.aof_synced_len + kept);
         // What survived a crash is on the platter now.
         self.aof_synced_len = self.aof.len();
         CrashLoss {
@@ -126,6 +145,7 @@ impl Disk {
     pub fn set_aof_for_test(&mut self, bytes: Vec<u8>) {
         self.aof_synced_len = bytes.len();
         self.aof = bytes;
+        self.replayed = RefCell::default();
     }
 }
 

@@ -11,6 +11,7 @@ pub mod disk;
 pub mod history;
 pub mod network;
 pub mod options;
+pub mod replayed;
 pub mod seed;
 pub mod trace;
 pub mod world;

@@ -3,75 +3,44 @@
 
 use std::collections::BTreeMap;
 
-use bucket_core::aof::{scan_records, Effect, Tail};
-
 use super::Violation;
 
 pub const NAME: &str = "log matching";
 
-/// Reign starts of one AOF: (offset, master id) -> end of the reign-start record.
-fn reign_starts(aof: &[u8]) -> Result<BTreeMap<(u64, u64), u64>, String> {
-    let mut starts = BTreeMap::new();
-    let tail = scan_records(aof, |offset, record| {
-        if let Effect::ReignStart { master_id } = record.effect {
-            let len = bucket_core::aof::record::encoded_len(record) as u64;
-            starts.insert((offset, master_id.0), offset + len);
-        }
-    });
-    match tail {
-        Tail::Corrupt { offset, reason } => Err(format!("corrupt at {offset}: {reason}")),
-        Tail::Clean | Tail::Torn { .. } => Ok(starts),
-    }
-}
+/// Each node's reign starts: (offset, master id) -> CRC32 of its AOF up to the end of
+/// that reign-start record (see `ReplayedAof`).
+pub type ReignPrefixes<'a> = (usize, &'a BTreeMap<(u64, u64), u32>);
 
-/// Check every pair of `aofs` (node, bytes).
-pub fn check(aofs: &[(usize, &[u8])]) -> Result<(), Violation> {
-    let mut starts = Vec::with_capacity(aofs.len());
-    for &(node, aof) in aofs {
-        let s = reign_starts(aof)
-            .map_err(|e| Violation::new(NAME, format!("node {node}'s AOF is {e}")))?;
-        starts.push(s);
-    }
-    for i in 0..aofs.len() {
-        for j in i + 1..aofs.len() {
-            check_pair(aofs[i], &starts[i], aofs[j], &starts[j])?;
+/// Check every pair of nodes: if both hold the same reign start at the same offset,
+/// their AOFs up to it must be identical. The last shared reign start covers every
+/// earlier one, since its prefix contains theirs.
+pub fn check(nodes: &[ReignPrefixes<'_>]) -> Result<(), Violation> {
+    for (i, &(a, starts_a)) in nodes.iter().enumerate() {
+        for &(b, starts_b) in &nodes[i + 1..] {
+            let shared = starts_a
+                .iter()
+                .rev()
+                .find(|(key, _)| starts_b.contains_key(key));
+            let Some((&(offset, master_id), &crc_a)) = shared else {
+                continue;
+            };
+            if starts_b[&(offset, master_id)] != crc_a {
+                let detail = format!(
+                    "nodes {a} and {b} both hold reign {master_id:016x} at offset {offset} but their AOFs before it differ"
+                );
+                return Err(Violation::new(NAME, detail));
+            }
         }
     }
     Ok(())
 }
 
-fn check_pair(
-    (a, aof_a): (usize, &[u8]),
-    starts_a: &BTreeMap<(u64, u64), u64>,
-    (b, aof_b): (usize, &[u8]),
-    starts_b: &BTreeMap<(u64, u64), u64>,
-) -> Result<(), Violation> {
-    // The last shared reign start covers every earlier one: its prefix contains theirs.
-    let shared = starts_a
-        .iter()
-        .rev()
-        .find(|(key, _)| starts_b.contains_key(key));
-    let Some((&(offset, master_id), &end)) = shared else {
-        return Ok(());
-    };
-    let end = end as usize;
-    assert!(end <= aof_a.len() && end <= aof_b.len());
-    if aof_a[..end] == aof_b[..end] {
-        return Ok(());
-    }
-    let first_diff = (0..end).find(|&k| aof_a[k] != aof_b[k]).unwrap_or(end);
-    Err(Violation::new(
-        NAME,
-        format!(
-            "nodes {a} and {b} both hold reign {master_id:016x} at offset {offset} but differ at byte {first_diff}"
-        ),
-    ))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::replayed::ReplayedAof;
     use bucket_core::aof::record::{encode, Record};
+    use bucket_core::aof::Effect;
     use bucket_core::{MasterId, Term};
 
     /// An AOF of reign starts and SETs, as (term, effect) pairs.
@@ -108,7 +77,8 @@ pub(crate) mod tests {
     fn diverging_before_a_shared_reign_fires() {
         let a = aof(&[(1, REIGN_1), (1, set(b"x")), (2, REIGN_2)]);
         let b = aof(&[(1, REIGN_1), (1, set(b"y")), (2, REIGN_2)]);
-        let error = check(&[(0, &a), (1, &b)]).unwrap_err();
+        let (a, b) = (ReplayedAof::of(&a).unwrap(), ReplayedAof::of(&b).unwrap());
+        let error = check(&[(0, a.reigns()), (1, b.reigns())]).unwrap_err();
         assert_eq!(error.checker, NAME);
     }
 
@@ -118,6 +88,7 @@ pub(crate) mod tests {
         // master makes it truncate.
         let a = aof(&[(1, REIGN_1), (1, set(b"x")), (2, REIGN_2)]);
         let b = aof(&[(1, REIGN_1), (1, set(b"x")), (1, set(b"z"))]);
-        check(&[(0, &a), (1, &b), (2, &a)]).unwrap();
+        let (a, b) = (ReplayedAof::of(&a).unwrap(), ReplayedAof::of(&b).unwrap());
+        check(&[(0, a.reigns()), (1, b.reigns()), (2, a.reigns())]).unwrap();
     }
 }

@@ -5,6 +5,7 @@ use bucket_core::aof::{apply, scan_records, Tail};
 use bucket_core::keyspace::Keyspace;
 
 use super::Violation;
+use crate::replayed::ReplayedAof;
 
 pub const NAME: &str = "state safety";
 
@@ -19,15 +20,26 @@ pub fn replay_digest(aof: &[u8]) -> Result<u64, String> {
     }
 }
 
-pub fn check(node: usize, keyspace_digest: u64, aof: &[u8]) -> Result<(), Violation> {
-    let replayed = replay_digest(aof)
-        .map_err(|e| Violation::new(NAME, format!("node {node}'s AOF is {e}")))?;
-    if replayed != keyspace_digest {
+/// Node `node`'s keyspace against the replay of its AOF's first `applied` bytes (a
+/// replica rebuilding after a truncation has replayed only a prefix so far).
+pub fn check(
+    node: usize,
+    keyspace_digest: u64,
+    replayed: &ReplayedAof,
+    aof: &[u8],
+    applied: usize,
+) -> Result<(), Violation> {
+    let replayed_digest = if applied == replayed.end() {
+        replayed.digest()
+    } else {
+        replay_digest(&aof[..applied])
+            .map_err(|e| Violation::new(NAME, format!("node {node}'s AOF is {e}")))?
+    };
+    if replayed_digest != keyspace_digest {
         return Err(Violation::new(
             NAME,
             format!(
-                "node {node}'s keyspace (digest {keyspace_digest:016x}) is not the replay of its {}-byte AOF (digest {replayed:016x})",
-                aof.len()
+                "node {node}'s keyspace (digest {keyspace_digest:016x}) is not the replay of its {applied}-byte AOF (digest {replayed_digest:016x})"
             ),
         ));
     }
@@ -52,7 +64,8 @@ mod tests {
         )]);
         let mut keyspace = Keyspace::new((5, 6));
         keyspace.set(b"a", b"2", None);
-        let error = check(0, keyspace.digest(), &bytes).unwrap_err();
+        let replayed = ReplayedAof::of(&bytes).unwrap();
+        let error = check(0, keyspace.digest(), &replayed, &bytes, bytes.len()).unwrap_err();
         assert_eq!(error.checker, NAME);
     }
 
@@ -72,6 +85,24 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         let mut keyspace = Keyspace::new((5, 6));
         keyspace.set(b"a", b"1", None);
-        check(0, keyspace.digest(), &bytes).unwrap();
+        let replayed = ReplayedAof::of(&bytes).unwrap();
+        check(0, keyspace.digest(), &replayed, &bytes, replayed.end()).unwrap();
+    }
+
+    #[test]
+    fn a_rebuilding_replica_is_compared_with_the_prefix_it_replayed() {
+        let set = |value| Effect::Set {
+            key: b"a",
+            value,
+            expire_at: None,
+        };
+        let bytes = aof(&[(1, set(b"1")), (1, set(b"2"))]);
+        let first_len = aof(&[(1, set(b"1"))]).len();
+        let replayed = ReplayedAof::of(&bytes).unwrap();
+        let mut keyspace = Keyspace::new((5, 6));
+        keyspace.set(b"a", b"1", None);
+        check(0, keyspace.digest(), &replayed, &bytes, first_len).unwrap();
+        let error = check(0, keyspace.digest(), &replayed, &bytes, bytes.len()).unwrap_err();
+        assert_eq!(error.checker, NAME);
     }
 }

@@ -44,18 +44,25 @@ impl World {
                 );
                 return Err(Violation::new(DRIVER_CONTRACT, detail));
             }
-            // While a replica rebuilds its keyspace after a truncation, the keyspace is
-            // the replay of the AOF prefix read back so far.
+            let replayed = disk
+                .replayed()
+                .map_err(|e| Violation::new(state::NAME, format!("node {i}'s AOF is {e}")))?;
             let applied = node.applied_end().0 as usize;
-            state::check(i, node.keyspace().digest(), &disk.aof()[..applied])?;
+            state::check(i, node.keyspace().digest(), &replayed, disk.aof(), applied)?;
         }
-        let aofs: Vec<(usize, &[u8])> = self
-            .disks
+        let mut replays = Vec::with_capacity(self.disks.len());
+        for (i, disk) in self.disks.iter().enumerate() {
+            let replayed = disk.replayed().map_err(|e| {
+                Violation::new(log_matching::NAME, format!("node {i}'s AOF is {e}"))
+            })?;
+            replays.push(replayed);
+        }
+        let prefixes: Vec<_> = replays
             .iter()
             .enumerate()
-            .map(|(i, d)| (i, d.aof()))
+            .map(|(i, r)| (i, r.reigns()))
             .collect();
-        log_matching::check(&aofs)
+        log_matching::check(&prefixes)
     }
 
     pub fn views(&self) -> Vec<NodeView> {
