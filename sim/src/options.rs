@@ -147,7 +147,7 @@ impl Options {
             think_time_ms_mean: between(rng, 5, 100),
             client_latency_ms: between(rng, 0, 2),
             request_timeout_ms: 2_000,
-            faulty_phase_ms: between(rng, 2_000, 12_000),
+            faulty_phase_ms: between(rng, 20_000, 120_000),
             liveness_phase_ms: 20_000,
             check_interval_ms: between(rng, 200, 1_000),
             // Drawn last, so that adding it did not change any earlier draw.

@@ -2,12 +2,11 @@
 //! options), proptest over structured plans so that shrinking gives smaller runs, and
 //! planted bugs that the checkers must catch.
 //!
-//! `SIM_SEEDS` sets the number of seeds per swarm test (default 300); `SIM_START` the
-//! first seed (default 0). A failure prints the seed, the options it drew, the checker
+//! `SIM_SEEDS` sets the number of seeds per swarm (default 800 for the cluster swarm,
+//! split over four tests, and 100 for each single-node swarm); `SIM_START` the first
+//! seed (default 0). A failure prints the seed, the options it drew, the checker
 //! that fired, and the command that replays it.
 //!
-//! Multi-node tests need cluster elections in core and are ignored until they land;
-//! single-node swarms run now.
 
 use bucket_core::config::PlantedBug;
 use bucket_core::WriteQuorum;
@@ -16,7 +15,12 @@ use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
 use sim::options::AppendFsync;
 use sim::{check_determinism, run, Overrides, RunReport};
 
-const SEEDS_DEFAULT: u64 = 300;
+/// Cluster seeds per run of `cargo test -p sim`, split over `CLUSTER_PARTS` tests so
+/// that both cores work; single-node swarms take `SINGLE_NODE_SEEDS_DEFAULT` each.
+/// Together with the planted-bug runs, well over 1000 seeds.
+const CLUSTER_SEEDS_DEFAULT: u64 = 800;
+const CLUSTER_PARTS: u64 = 4;
+const SINGLE_NODE_SEEDS_DEFAULT: u64 = 100;
 /// Seeds a planted bug has to be caught within.
 const PLANTED_BUG_SEEDS_MAX: u64 = 1_000;
 
@@ -27,17 +31,24 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn seed_range() -> std::ops::Range<u64> {
+/// `SIM_SEEDS` overrides the seed count of each swarm (all parts together for the
+/// cluster swarm); `SIM_START` the first seed.
+fn seed_range(default: u64) -> std::ops::Range<u64> {
     let start = env_u64("SIM_START", 0);
-    start..start + env_u64("SIM_SEEDS", SEEDS_DEFAULT)
+    start..start + env_u64("SIM_SEEDS", default)
+}
+
+/// Part `part` of `CLUSTER_PARTS` of the cluster seeds.
+fn cluster_part(part: u64) -> impl Iterator<Item = u64> {
+    seed_range(CLUSTER_SEEDS_DEFAULT).filter(move |seed| seed % CLUSTER_PARTS == part)
 }
 
 fn assert_passed(report: &RunReport) {
     assert!(report.passed(), "{}", report.failure_text());
 }
 
-fn swarm(overrides: &Overrides) {
-    for seed in seed_range() {
+fn swarm(seeds: impl Iterator<Item = u64>, overrides: &Overrides) {
+    for seed in seeds {
         assert_passed(&run(seed, overrides));
     }
 }
@@ -52,7 +63,10 @@ fn single_node(quorum: WriteQuorum) -> Overrides {
 
 #[test]
 fn swarm_single_node_async() {
-    swarm(&single_node(WriteQuorum::Async));
+    swarm(
+        seed_range(SINGLE_NODE_SEEDS_DEFAULT),
+        &single_node(WriteQuorum::Async),
+    );
 }
 
 #[test]
@@ -61,22 +75,40 @@ fn swarm_single_node_majority_fsync_always() {
         appendfsync: Some(AppendFsync::Always),
         ..single_node(WriteQuorum::Majority)
     };
-    swarm(&overrides);
+    swarm(seed_range(SINGLE_NODE_SEEDS_DEFAULT), &overrides);
 }
 
 #[test]
 fn swarm_single_node_majority() {
-    swarm(&single_node(WriteQuorum::Majority));
+    swarm(
+        seed_range(SINGLE_NODE_SEEDS_DEFAULT),
+        &single_node(WriteQuorum::Majority),
+    );
 }
 
 #[test]
-fn swarm_cluster() {
-    swarm(&Overrides::default());
+fn swarm_cluster_part_0() {
+    swarm(cluster_part(0), &Overrides::default());
+}
+
+#[test]
+fn swarm_cluster_part_1() {
+    swarm(cluster_part(1), &Overrides::default());
+}
+
+#[test]
+fn swarm_cluster_part_2() {
+    swarm(cluster_part(2), &Overrides::default());
+}
+
+#[test]
+fn swarm_cluster_part_3() {
+    swarm(cluster_part(3), &Overrides::default());
 }
 
 #[test]
 fn same_seed_same_trace_single_node() {
-    for seed in seed_range().take(20) {
+    for seed in seed_range(20) {
         let report = check_determinism(seed, &single_node(WriteQuorum::Async)).unwrap();
         assert_passed(&report);
     }
@@ -84,7 +116,7 @@ fn same_seed_same_trace_single_node() {
 
 #[test]
 fn same_seed_same_trace_cluster() {
-    for seed in seed_range().take(20) {
+    for seed in seed_range(10) {
         assert_passed(&check_determinism(seed, &Overrides::default()).unwrap());
     }
 }
