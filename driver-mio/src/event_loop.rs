@@ -228,7 +228,9 @@ impl Server {
             peers::CLUSTER_LISTENER => self.io.peers.accept(&self.io.registry),
             token if token.0 < peers::CLIENT_TOKEN_END => {
                 if writable {
-                    self.io.flush_client(token.0);
+                    // Flushed at the end of the pass, after the AOF write and fsync: a
+                    // reply from this pass must not leave before its write is durable.
+                    self.io.touch(token.0);
                 }
                 if readable {
                     self.read_client(token.0)?;
@@ -591,16 +593,6 @@ impl Io {
             end,
             finished: false,
         });
-    }
-
-    fn flush_client(&mut self, key: usize) {
-        if let Some(conn) = self.clients.get_mut(key) {
-            if let Err(e) = conn.flush() {
-                log_debug!("client {key}: write: {e}");
-                conn.kill();
-            }
-        }
-        self.touch(key);
     }
 
     /// Flushes every touched connection; reaps the finished ones, queueing their
