@@ -114,9 +114,12 @@ pub struct Server {
 /// Binds a listener on `addr` (`host:port`; the host may be a name).
 pub fn bind(addr: &str) -> io::Result<TcpListener> {
     use std::net::ToSocketAddrs;
-    let socket_addr = addr
-        .to_socket_addrs()?
-        .next()
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    let socket_addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
         .ok_or_else(|| io::Error::other(format!("{addr} resolves to no address")))?;
     TcpListener::bind(socket_addr)
 }

@@ -516,9 +516,13 @@ pub enum StreamRoom {
     LinkDown,
 }
 
+/// Resolves a cluster address, preferring IPv4 as the listeners do (`localhost` binds
+/// 127.0.0.1). Runs on the loop thread: fine for `/etc/hosts` names and literals.
 fn resolve(addr: &str) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()?
-        .next()
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    let preferred = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first());
+    preferred
+        .copied()
         .ok_or_else(|| io::Error::other(format!("{addr} resolves to no address")))
 }
 
