@@ -1,1 +1,123 @@
-fn main() {}
+//! `bucket-server <config.yml>`: load the config, recover from the data directory, run
+//! the event loop until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use driver_mio::config::{self, ServerConfig};
+use driver_mio::event_loop::{self, Server};
+use driver_mio::files::{self, DataDir};
+use driver_mio::{log, log_error, log_info, signals};
+
+const USAGE: &str = "\
+Usage: bucket-server <config.yml>
+
+Runs one Bucket node as configured in <config.yml>.
+
+Options:
+  -h, --help      print this help
+  -V, --version   print the version
+
+Environment:
+  BUCKET_LOG      log level (error, warn, info, debug); overrides the config's logLevel
+";
+
+enum Args {
+    Run(PathBuf),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag] if flag == "-h" || flag == "--help" => Ok(Args::Help),
+        [flag] if flag == "-V" || flag == "--version" => Ok(Args::Version),
+        [flag] if flag.starts_with('-') => Err(format!("unknown option {flag}")),
+        [path] => Ok(Args::Run(PathBuf::from(path))),
+        [] => Err("missing the config file".to_string()),
+        _ => Err("expected one config file".to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let path = match parse_args() {
+        Ok(Args::Run(path)) => path,
+        Ok(Args::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Args::Version) => {
+            println!("bucket-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("bucket-server: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            log_error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn set_log_level(config: &ServerConfig) {
+    let from_env = std::env::var("BUCKET_LOG")
+        .ok()
+        .and_then(|v| log::parse_level(&v));
+    log::set_level(from_env.unwrap_or(config.log_level));
+}
+
+fn run(path: &std::path::Path) -> Result<(), String> {
+    let config = config::load(path).map_err(|e| e.to_string())?;
+    set_log_level(&config);
+    let mut server = start(&config)?;
+    signals::install().map_err(|e| format!("installing signal handlers: {e}"))?;
+    log_startup(&config, &server);
+    server.run().map_err(|e| format!("fatal: {e}"))
+}
+
+fn start(config: &ServerConfig) -> Result<Server, String> {
+    let data_path = &config.data_path;
+    let mut files = DataDir::open(data_path, config.appendfsync)
+        .map_err(|e| format!("{}: {e}", data_path.display()))?;
+    let seed = files::os_seed().map_err(|e| format!("reading /dev/urandom: {e}"))?;
+    let (node, recovery) = files::recover(config.core.clone(), seed, &mut files)?;
+    log_info!(
+        "recovered {} AOF records ({} bytes), term {}",
+        recovery.records,
+        recovery.aof_len_valid,
+        recovery.term.0
+    );
+    let client_listener = event_loop::bind(&config.client_listen_addr)
+        .map_err(|e| format!("listening on {} (port): {e}", config.client_listen_addr))?;
+    let cluster_listener = event_loop::bind(&config.cluster_listen_addr).map_err(|e| {
+        format!(
+            "listening on {} (clusterPort): {e}",
+            config.cluster_listen_addr
+        )
+    })?;
+    Server::new(config, node, files, client_listener, cluster_listener)
+        .map_err(|e| format!("starting the event loop: {e}"))
+}
+
+fn log_startup(config: &ServerConfig, server: &Server) {
+    let member = config.self_member();
+    log_info!(
+        "bucket-server {} node {} of {} client {} (listening {}) cluster {} (listening {}) data {} appendfsync {} role {}",
+        env!("CARGO_PKG_VERSION"),
+        config.core.self_id.0,
+        config.core.members.len(),
+        member.client_addr,
+        config.client_listen_addr,
+        member.cluster_addr,
+        config.cluster_listen_addr,
+        config.data_path.display(),
+        format!("{:?}", config.appendfsync).to_lowercase(),
+        format!("{:?}", server.node().role()).to_lowercase(),
+    );
+}

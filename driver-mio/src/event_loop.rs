@@ -1,0 +1,652 @@
+//! The event loop: one mio `Poll`, one thread, one node.
+//!
+//! Each pass:
+//! 1. poll, with a timeout from the node's deadline, the everysec timer, peer reconnects
+//!    and idle-client checks (capped at `POLL_TIMEOUT_MS_MAX` so a stop signal is seen);
+//! 2. handle every event: accept, read each ready socket until it would block, and step
+//!    the node on each read at once; execute each step's outputs in order before the next
+//!    step (AOF appends go to the pass buffer, replies to connection buffers, barriers
+//!    hit the disk at once);
+//! 3. step on `Tick` if the node's deadline has passed; start peer reconnects;
+//! 4. feed AOF streams one chunk each, while their peer link has room;
+//! 5. end of pass: write the pass's AOF bytes with one write, fsync under `always`, then
+//!    flush every connection that has output (group commit), reap finished connections
+//!    and flush peer links.
+//!
+//! An error on a connection closes that connection only. A failed poll or a failed disk
+//! operation is returned and ends the process.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::mem;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bucket_core::{ConnectionId, Input, Node, NodeId, Now, Offset, Output};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Registry, Token};
+use slab::Slab;
+
+use crate::config::ServerConfig;
+use crate::connection::{Connection, State};
+use crate::files::DataDir;
+use crate::peers::{self, PeerEvent, PeerToken, Peers, StreamRoom};
+use crate::{log_debug, log_info, log_warn, signals};
+
+pub const LISTENER: Token = Token(usize::MAX - 1);
+/// The loop wakes at least this often, to notice a stop signal and idle clients.
+pub const POLL_TIMEOUT_MS_MAX: u64 = 100;
+/// One read from a client socket; reused across reads.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// One AOF chunk handed to the node as `AofRead`.
+pub const AOF_CHUNK_BYTES: usize = 64 * 1024;
+pub const EVENTS_CAPACITY: usize = 1024;
+/// How often idle clients are looked for, when `timeout` is set.
+const IDLE_CHECK_INTERVAL_MS: u64 = 1_000;
+const MAXCLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+const _: () = assert!(LISTENER.0 > peers::CLUSTER_LISTENER.0);
+const _: () = assert!(READ_BUFFER_BYTES >= 16 * 1024);
+
+/// Monotonic milliseconds since the process started, and the wall clock.
+struct Clock {
+    origin: std::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Now {
+        let instant_ms = self.origin.elapsed().as_millis() as u64;
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Now::new(instant_ms, unix_ms)
+    }
+}
+
+/// An AOF range the node asked to have read back, as `Output::StreamAof`.
+#[derive(Clone, Copy, Debug)]
+struct AofStream {
+    peer: NodeId,
+    session: u64,
+    next: Offset,
+    end: Offset,
+    finished: bool,
+}
+
+/// Inputs produced while executing outputs; stepped once the current outputs are done.
+#[derive(Clone, Copy, Debug)]
+enum Deferred {
+    ClientClosed(ConnectionId),
+    Peer(PeerEvent),
+}
+
+/// Everything outputs act on, apart from the node.
+struct Io {
+    registry: Registry,
+    files: DataDir,
+    clients: Slab<Connection>,
+    listener: Option<TcpListener>,
+    /// Connections with output, or a state change, to look at the end of the pass.
+    touched: Vec<usize>,
+    /// The previous pass's `touched`, kept for its capacity.
+    touched_spare: Vec<usize>,
+    peers: Peers,
+    peer_events: Vec<PeerEvent>,
+    streams: Vec<AofStream>,
+    deferred: VecDeque<Deferred>,
+    now: Now,
+    client_output_buffer_limit_bytes: usize,
+}
+
+pub struct Server {
+    node: Node,
+    outputs: Vec<Output>,
+    read_buf: Vec<u8>,
+    chunk_buf: Vec<u8>,
+    poll: Poll,
+    clock: Clock,
+    io: Io,
+    maxclients: usize,
+    client_idle_timeout_ms: u64,
+    idle_check_at_ms: u64,
+}
+
+/// Binds a listener on `addr` (`host:port`; the host may be a name).
+pub fn bind(addr: &str) -> io::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    let socket_addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| io::Error::other(format!("{addr} resolves to no address")))?;
+    TcpListener::bind(socket_addr)
+}
+
+impl Server {
+    pub fn new(
+        config: &ServerConfig,
+        node: Node,
+        files: DataDir,
+        client_listener: TcpListener,
+        cluster_listener: TcpListener,
+    ) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let mut listener = client_listener;
+        registry.register(&mut listener, LISTENER, Interest::READABLE)?;
+        let peers = Peers::new(config, cluster_listener, &registry)?;
+        let io = Io {
+            registry,
+            files,
+            clients: Slab::with_capacity(1024),
+            listener: Some(listener),
+            touched: Vec::with_capacity(1024),
+            touched_spare: Vec::with_capacity(1024),
+            peers,
+            peer_events: Vec::new(),
+            streams: Vec::new(),
+            deferred: VecDeque::new(),
+            now: Now::default(),
+            client_output_buffer_limit_bytes: config.client_output_buffer_limit_bytes,
+        };
+        Ok(Server {
+            node,
+            outputs: Vec::with_capacity(256),
+            read_buf: vec![0; READ_BUFFER_BYTES],
+            chunk_buf: vec![0; AOF_CHUNK_BYTES],
+            poll,
+            clock: Clock {
+                origin: std::time::Instant::now(),
+            },
+            io,
+            maxclients: config.maxclients,
+            client_idle_timeout_ms: config.client_idle_timeout_s.saturating_mul(1000),
+            idle_check_at_ms: 0,
+        })
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Runs until SIGTERM or SIGINT (then returns `Ok`) or a fatal error.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        self.io.now = self.clock.now();
+        loop {
+            if signals::stop_requested() {
+                return self.shutdown();
+            }
+            let timeout = self.poll_timeout();
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            self.io.now = self.clock.now();
+            for event in events.iter() {
+                self.on_event(event.token(), event.is_readable(), event.is_writable())?;
+            }
+            self.on_timers()?;
+            self.advance_streams()?;
+            self.end_pass()?;
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.io.now.instant.0
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        let now_ms = self.now_ms();
+        let busy = !self.io.touched.is_empty()
+            || !self.io.deferred.is_empty()
+            || self.io.files.has_pending()
+            || self.streams_ready();
+        if busy {
+            return Duration::ZERO;
+        }
+        let mut deadline_ms = now_ms + POLL_TIMEOUT_MS_MAX;
+        deadline_ms = deadline_ms.min(self.node.deadline().0);
+        deadline_ms = deadline_ms.min(self.io.files.sync_deadline_ms().unwrap_or(u64::MAX));
+        deadline_ms = deadline_ms.min(self.io.peers.deadline_ms().unwrap_or(u64::MAX));
+        if self.client_idle_timeout_ms > 0 {
+            deadline_ms = deadline_ms.min(self.idle_check_at_ms);
+        }
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    }
+
+    fn streams_ready(&self) -> bool {
+        self.io
+            .streams
+            .iter()
+            .any(|s| self.io.peers.stream_room(s.peer) != StreamRoom::Full)
+    }
+
+    fn on_event(&mut self, token: Token, readable: bool, writable: bool) -> io::Result<()> {
+        match token {
+            LISTENER => self.accept_clients(),
+            peers::CLUSTER_LISTENER => self.io.peers.accept(&self.io.registry),
+            token if token.0 < peers::CLIENT_TOKEN_END => {
+                if writable {
+                    // Flushed at the end of the pass, after the AOF write and fsync: a
+                    // reply from this pass must not leave before its write is durable.
+                    self.io.touch(token.0);
+                }
+                if readable {
+                    self.read_client(token.0)?;
+                }
+                Ok(())
+            }
+            token => self.on_peer_event(token),
+        }
+    }
+
+    fn on_peer_event(&mut self, token: Token) -> io::Result<()> {
+        let now_ms = self.now_ms();
+        match peers::classify(token) {
+            Some(PeerToken::Outbound(peer)) => {
+                let io = &mut self.io;
+                io.peers
+                    .on_outbound_event(peer, now_ms, &io.registry, &mut io.peer_events);
+                self.step_deferred()
+            }
+            Some(PeerToken::Inbound(key)) => self.read_peer(key),
+            None => Ok(()),
+        }
+    }
+
+    /// Steps the node on one input and executes its outputs, then any inputs that the
+    /// execution produced (a connection over its limit, a link that broke).
+    fn step(&mut self, input: Input<'_>) -> io::Result<()> {
+        self.node.step(self.io.now, input, &mut self.outputs);
+        self.execute_outputs()?;
+        self.step_deferred()
+    }
+
+    fn execute_outputs(&mut self) -> io::Result<()> {
+        for output in self.outputs.drain(..) {
+            self.io.execute(output)?;
+        }
+        Ok(())
+    }
+
+    fn step_deferred(&mut self) -> io::Result<()> {
+        self.io.take_peer_events();
+        while let Some(deferred) = self.io.deferred.pop_front() {
+            let input = match deferred {
+                Deferred::ClientClosed(conn) => Input::ClientClosed { conn },
+                Deferred::Peer(PeerEvent::LinkUp(peer)) => Input::PeerLinkUp { peer },
+                Deferred::Peer(PeerEvent::LinkDown(peer)) => Input::PeerLinkDown { peer },
+            };
+            self.node.step(self.io.now, input, &mut self.outputs);
+            self.execute_outputs()?;
+            self.io.take_peer_events();
+        }
+        Ok(())
+    }
+
+    fn accept_clients(&mut self) -> io::Result<()> {
+        loop {
+            let Some(listener) = &self.io.listener else {
+                return Ok(());
+            };
+            let (stream, addr) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of descriptors and the like: the listener stays, the loop goes on.
+                    log_warn!("accept on the client port: {e}");
+                    return Ok(());
+                }
+            };
+            self.add_client(stream, addr)?;
+        }
+    }
+
+    fn add_client(&mut self, mut stream: TcpStream, addr: SocketAddr) -> io::Result<()> {
+        if self.io.clients.len() >= self.maxclients {
+            log_warn!(
+                "refusing client {addr}: maxclients ({}) reached",
+                self.maxclients
+            );
+            let _ = std::io::Write::write(&mut stream, MAXCLIENTS_REPLY);
+            return Ok(());
+        }
+        let now_ms = self.now_ms();
+        let entry = self.io.clients.vacant_entry();
+        let key = entry.key();
+        debug_assert!(
+            key < peers::CLIENT_TOKEN_END,
+            "maxclients keeps keys far below peers'"
+        );
+        if let Err(e) = self
+            .io
+            .registry
+            .register(&mut stream, Token(key), Interest::READABLE)
+        {
+            log_warn!("register client {addr}: {e}");
+            return Ok(());
+        }
+        let _ = stream.set_nodelay(true);
+        entry.insert(Connection::new(stream, now_ms));
+        log_debug!("client {key} connected from {addr}");
+        let loopback = addr.ip().to_canonical().is_loopback();
+        self.step(Input::ClientConnected {
+            conn: ConnectionId(key as u64),
+            loopback,
+        })
+    }
+
+    fn read_client(&mut self, key: usize) -> io::Result<()> {
+        let mut buf = mem::take(&mut self.read_buf);
+        let result = self.read_client_into(key, &mut buf);
+        self.read_buf = buf;
+        result
+    }
+
+    /// Reads until the socket would block, stepping the node on each read.
+    fn read_client_into(&mut self, key: usize, buf: &mut [u8]) -> io::Result<()> {
+        let now_ms = self.now_ms();
+        loop {
+            let Some(conn) = self.io.clients.get_mut(key) else {
+                return Ok(());
+            };
+            if !conn.is_reading() {
+                return Ok(());
+            }
+            match conn.stream.read(buf) {
+                Ok(0) => {
+                    conn.on_eof();
+                    self.io.touch(key);
+                    return Ok(());
+                }
+                Ok(n) => {
+                    conn.last_active_ms = now_ms;
+                    let conn = ConnectionId(key as u64);
+                    self.step(Input::ClientData {
+                        conn,
+                        bytes: &buf[..n],
+                    })?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log_debug!("client {key}: read: {e}");
+                    conn.kill();
+                    self.io.touch(key);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Reads an inbound peer link and steps the node on each whole frame.
+    fn read_peer(&mut self, key: usize) -> io::Result<()> {
+        if let peers::InboundRead::Closed = self.io.peers.read_inbound(key, &self.io.registry) {
+            return Ok(());
+        }
+        let Some((peer, buf)) = self.io.peers.take_inbound(key) else {
+            return Ok(());
+        };
+        let frame_bytes_max = self.io.peers.frame_bytes_max();
+        let mut used = 0;
+        let mut result = Ok(());
+        while let Ok(Some((range, len))) =
+            crate::peer_codec::decode_frame(&buf[used..], frame_bytes_max)
+        {
+            let frame = &buf[used + range.start..used + range.end];
+            result = self.step(Input::PeerMessage { peer, frame });
+            used += len;
+            if result.is_err() {
+                break;
+            }
+        }
+        // A frame over the limit stays in the buffer; `fill` drops the link once the
+        // buffer passes its bound.
+        self.io.peers.restore_inbound(key, buf, used);
+        result
+    }
+
+    fn on_timers(&mut self) -> io::Result<()> {
+        let now_ms = self.now_ms();
+        if self.node.deadline() <= self.io.now.instant {
+            self.step(Input::Tick)?;
+        }
+        self.io.peers.on_timers(now_ms, &self.io.registry);
+        if self.client_idle_timeout_ms > 0 && now_ms >= self.idle_check_at_ms {
+            self.idle_check_at_ms = now_ms + IDLE_CHECK_INTERVAL_MS;
+            self.io
+                .close_idle_clients(now_ms, self.client_idle_timeout_ms);
+        }
+        self.io.files.check_background()
+    }
+
+    /// Reads one chunk for each AOF stream whose peer link has room.
+    fn advance_streams(&mut self) -> io::Result<()> {
+        let mut i = 0;
+        while i < self.io.streams.len() {
+            let stream = self.io.streams[i];
+            match self.io.peers.stream_room(stream.peer) {
+                StreamRoom::Ready => self.advance_stream(i)?,
+                StreamRoom::Full => {}
+                StreamRoom::LinkDown => {
+                    log_debug!("AOF stream to node {} dropped: link down", stream.peer.0);
+                    self.io.streams[i].finished = true;
+                }
+            }
+            i += 1;
+        }
+        self.io.streams.retain(|s| !s.finished);
+        Ok(())
+    }
+
+    fn advance_stream(&mut self, i: usize) -> io::Result<()> {
+        let stream = self.io.streams[i];
+        let want = (stream.end.0 - stream.next.0).min(AOF_CHUNK_BYTES as u64) as usize;
+        let mut buf = mem::take(&mut self.chunk_buf);
+        let result = self.io.files.read_at(stream.next, &mut buf[..want]);
+        let n = match result {
+            Ok(n) => n,
+            Err(e) => {
+                self.chunk_buf = buf;
+                return Err(e);
+            }
+        };
+        let next = Offset(stream.next.0 + n as u64);
+        let done = next == stream.end;
+        self.io.streams[i].next = next;
+        self.io.streams[i].finished = done || n < want;
+        let stepped = if n < want {
+            log_warn!(
+                "AOF stream to node {} ended early at offset {}; resetting the link",
+                stream.peer.0,
+                next.0
+            );
+            self.io.reset_peer(stream.peer);
+            self.step_deferred()
+        } else {
+            let (peer, session, offset) = (stream.peer, stream.session, stream.next);
+            self.step(Input::AofRead {
+                peer,
+                session,
+                offset,
+                bytes: &buf[..n],
+                done,
+            })
+        };
+        self.chunk_buf = buf;
+        stepped
+    }
+
+    /// One AOF write and the policy's fsync, then replies and peer frames go out.
+    fn end_pass(&mut self) -> io::Result<()> {
+        let now_ms = self.now_ms();
+        self.io.files.end_pass(now_ms)?;
+        self.io.flush_touched();
+        let io = &mut self.io;
+        io.peers
+            .flush_all(now_ms, &io.registry, &mut io.peer_events);
+        self.step_deferred()
+    }
+
+    /// Stop accepting, write and fsync the AOF, flush what replies can go, return.
+    fn shutdown(&mut self) -> io::Result<()> {
+        log_info!("stop signal received: shutting down");
+        if let Some(mut listener) = self.io.listener.take() {
+            let _ = self.io.registry.deregister(&mut listener);
+        }
+        self.io.peers.close_listener(&self.io.registry);
+        self.io.files.sync_now()?;
+        self.io.flush_touched();
+        log_info!("AOF synced at offset {}; bye", self.io.files.aof_end().0);
+        Ok(())
+    }
+}
+
+impl Io {
+    fn execute(&mut self, output: Output) -> io::Result<()> {
+        match output {
+            Output::AppendAof { offset, bytes } => self.files.append(offset, &bytes),
+            Output::TruncateAof { offset } => self.files.truncate(offset)?,
+            Output::SyncAof => self.files.sync_now()?,
+            Output::PersistMeta { bytes } => self.files.persist_meta(&bytes)?,
+            Output::Reply { conn, bytes } => self.reply(conn, bytes),
+            Output::Close { conn } => self.close_client(conn),
+            Output::Send { peer, frame } => {
+                let now_ms = self.now.instant.0;
+                self.peers
+                    .send(peer, &frame, now_ms, &self.registry, &mut self.peer_events);
+            }
+            Output::ResetPeer { peer } => self.reset_peer(peer),
+            Output::StreamAof {
+                peer,
+                session,
+                start,
+                end,
+            } => self.start_stream(peer, session, start, end),
+            Output::Log { level, message } => crate::log::write(level, format_args!("{message}")),
+        }
+        Ok(())
+    }
+
+    fn take_peer_events(&mut self) {
+        for event in self.peer_events.drain(..) {
+            self.deferred.push_back(Deferred::Peer(event));
+        }
+    }
+
+    fn touch(&mut self, key: usize) {
+        if let Some(conn) = self.clients.get_mut(key) {
+            if !conn.touched {
+                conn.touched = true;
+                self.touched.push(key);
+            }
+        }
+    }
+
+    fn reply(&mut self, conn: ConnectionId, bytes: Vec<u8>) {
+        let key = conn.0 as usize;
+        let limit = self.client_output_buffer_limit_bytes;
+        let Some(connection) = self.clients.get_mut(key) else {
+            return;
+        };
+        connection.queue(bytes);
+        if connection.pending_bytes() > limit {
+            log_warn!(
+                "client {key} closed: {} bytes of replies buffered, over clientOutputBufferLimitBytes ({limit})",
+                connection.pending_bytes()
+            );
+            connection.kill();
+        }
+        self.touch(key);
+    }
+
+    fn close_client(&mut self, conn: ConnectionId) {
+        let key = conn.0 as usize;
+        if let Some(connection) = self.clients.get_mut(key) {
+            connection.close_after_flush();
+            self.touch(key);
+        }
+    }
+
+    fn reset_peer(&mut self, peer: NodeId) {
+        let now_ms = self.now.instant.0;
+        self.peers
+            .reset(peer, now_ms, &self.registry, &mut self.peer_events);
+        self.streams
+            .iter_mut()
+            .filter(|s| s.peer == peer)
+            .for_each(|s| s.finished = true);
+    }
+
+    fn start_stream(&mut self, peer: NodeId, session: u64, start: Offset, end: Offset) {
+        assert!(start <= end, "StreamAof range is inverted");
+        assert!(
+            end <= self.files.aof_end(),
+            "StreamAof beyond the AOF's end"
+        );
+        self.streams.push(AofStream {
+            peer,
+            session,
+            next: start,
+            end,
+            finished: false,
+        });
+    }
+
+    /// Flushes every touched connection; reaps the finished ones, queueing their
+    /// `ClientClosed` for the node.
+    fn flush_touched(&mut self) {
+        let mut touched = mem::replace(&mut self.touched, mem::take(&mut self.touched_spare));
+        for &key in &touched {
+            let Some(conn) = self.clients.get_mut(key) else {
+                continue;
+            };
+            conn.touched = false;
+            if conn.state() != State::Dead {
+                if let Err(e) = conn.flush() {
+                    log_debug!("client {key}: write: {e}");
+                    conn.kill();
+                }
+            }
+            let updated = if conn.is_finished() {
+                Err(())
+            } else {
+                conn.update_interest(&self.registry, Token(key))
+                    .map_err(|_| ())
+            };
+            if updated.is_err() {
+                let mut conn = self.clients.remove(key);
+                let _ = self.registry.deregister(&mut conn.stream);
+                log_debug!("client {key} closed");
+                self.deferred
+                    .push_back(Deferred::ClientClosed(ConnectionId(key as u64)));
+            }
+        }
+        touched.clear();
+        self.touched_spare = touched;
+    }
+
+    fn close_idle_clients(&mut self, now_ms: u64, idle_ms_max: u64) {
+        let idle: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                c.is_reading() && now_ms.saturating_sub(c.last_active_ms) > idle_ms_max
+            })
+            .map(|(key, _)| key)
+            .collect();
+        for key in idle {
+            log_debug!(
+                "client {key} closed: idle for more than {} s",
+                idle_ms_max / 1000
+            );
+            self.clients[key].kill();
+            self.touch(key);
+        }
+    }
+}

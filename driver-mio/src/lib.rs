@@ -1,0 +1,12 @@
+//! `bucket-server`: the Bucket daemon. It maps the core's inputs and outputs onto
+//! sockets and files with mio, and holds no cluster logic of its own.
+
+pub mod log;
+
+pub mod config;
+pub mod connection;
+pub mod event_loop;
+pub mod files;
+pub mod peer_codec;
+pub mod peers;
+pub mod signals;

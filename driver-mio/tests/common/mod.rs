@@ -1,0 +1,263 @@
+//! Real-process test harness: runs the built `bucket-server` on free loopback ports with
+//! a temporary data directory, and cleans both up on drop.
+
+#![allow(dead_code)]
+
+use std::fs::{self, File};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_bucket-server");
+/// How long a server may take to accept connections, and to exit after a signal.
+pub const START_TIMEOUT: Duration = Duration::from_secs(10);
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// Replies that do not come within this fail the test instead of hanging it.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A directory under the system temp dir, unique to this process and call, removed on
+/// drop.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("bucket-test-{name}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// A loopback port that was free a moment ago (bind port 0, read it, drop).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// Two distinct free ports, held together while chosen so they differ.
+pub fn free_port_pair() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+/// One `bucket-server` process with its config and data directory. Killed (SIGKILL) on
+/// drop; the directory goes with it.
+pub struct TestServer {
+    pub dir: TempDir,
+    pub port: u16,
+    pub cluster_port: u16,
+    pub config_path: PathBuf,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl TestServer {
+    /// A single node with `extra` YAML lines appended to its config.
+    pub fn start_single(name: &str, extra: &str) -> TestServer {
+        let dir = TempDir::new(name);
+        let (port, cluster_port) = free_port_pair();
+        let config_path = dir.path.join("bucket.yml");
+        let data_path = dir.path.join("data");
+        let text = format!(
+            "host: localhost\nport: {port}\nclusterPort: {cluster_port}\ndataPath: {}\n{extra}",
+            data_path.display()
+        );
+        fs::write(&config_path, text).expect("write config");
+        let mut server = TestServer {
+            dir,
+            port,
+            cluster_port,
+            config_path,
+            child: None,
+            starts: 0,
+        };
+        server.start();
+        server
+    }
+
+    pub fn data_path(&self) -> PathBuf {
+        self.dir.path.join("data")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path.join(format!("server-{}.log", self.starts))
+    }
+
+    /// Starts the process and waits until the client port accepts.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "the server is already running");
+        self.starts += 1;
+        let log = File::create(self.log_path()).expect("create log file");
+        let child = Command::new(BINARY)
+            .arg(&self.config_path)
+            .env("BUCKET_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn bucket-server");
+        self.child = Some(child);
+        self.wait_until_accepting();
+    }
+
+    fn wait_until_accepting(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            let child = self.child.as_mut().expect("started");
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                panic!(
+                    "bucket-server exited with {status} before accepting:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        panic!(
+            "bucket-server did not accept on port {} within {START_TIMEOUT:?}:\n{}",
+            self.port,
+            self.log()
+        );
+    }
+
+    /// Everything the server has logged in its current (or last) run.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        let url = format!("redis://127.0.0.1:{}/", self.port);
+        let client = redis::Client::open(url).expect("client url");
+        let con = client
+            .get_connection_with_timeout(REPLY_TIMEOUT)
+            .expect("connect");
+        con.set_read_timeout(Some(REPLY_TIMEOUT))
+            .expect("read timeout");
+        con.set_write_timeout(Some(REPLY_TIMEOUT))
+            .expect("write timeout");
+        con
+    }
+
+    /// Sends a signal to the process (by PID) and waits, bounded, for it to exit.
+    pub fn signal_and_wait(&mut self, signal: i32) -> ExitStatus {
+        let pid = self.pid() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's PID, which has not been reaped yet.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill({pid}, {signal})");
+        self.wait_exit()
+    }
+
+    pub fn sigterm(&mut self) -> ExitStatus {
+        self.signal_and_wait(libc::SIGTERM)
+    }
+
+    /// SIGKILL, as a crash: nothing is flushed by the server.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + EXIT_TIMEOUT;
+        let mut child = self.child.take().expect("running");
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "bucket-server did not exit within {EXIT_TIMEOUT:?}:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs the binary to completion with `args` (for `--help`, bad configs and the like).
+pub fn run_to_exit(args: &[&Path]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bucket-server")
+}
+
+/// One request in RESP, as clients send it.
+pub fn resp_command(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+    }
+    out
+}
+
+/// Writes `request` on a fresh connection and reads until `want_bytes` bytes arrived,
+/// the server closed, or `REPLY_TIMEOUT` passed (then returns what arrived).
+pub fn raw_exchange(port: u16, request: &[u8], want_bytes: usize) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(POLL_INTERVAL * 5))
+        .expect("read timeout");
+    let writer = {
+        let mut stream = stream.try_clone().expect("clone");
+        let request = request.to_vec();
+        std::thread::spawn(move || {
+            let _ = stream.write_all(&request);
+        })
+    };
+    let deadline = Instant::now() + REPLY_TIMEOUT;
+    let mut got = Vec::with_capacity(want_bytes);
+    let mut buf = [0u8; 16 * 1024];
+    while got.len() < want_bytes && Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    got
+}

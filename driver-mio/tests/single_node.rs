@@ -1,0 +1,240 @@
+//! One real `bucket-server` process per test, spoken to with the `redis` crate, checked
+//! against what Redis does.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run_to_exit, TempDir, TestServer};
+use redis::{Commands, Value};
+
+#[test]
+fn set_then_get_returns_the_value() {
+    let server = TestServer::start_single("set-get", "");
+    let mut con = server.client();
+    let reply: String = con.set("greeting", "hello").unwrap();
+    assert_eq!(reply, "OK");
+    let value: Option<String> = con.get("greeting").unwrap();
+    assert_eq!(value.as_deref(), Some("hello"));
+    let missing: Option<String> = con.get("nobody").unwrap();
+    assert_eq!(missing, None);
+}
+
+#[test]
+fn ping_answers_pong() {
+    let server = TestServer::start_single("ping", "");
+    let mut con = server.client();
+    let reply: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(reply, "PONG");
+}
+
+/// Raw RESP so that a missing reply fails after one read timeout (the `redis` crate
+/// waits for every reply of a pipeline in turn).
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = TestServer::start_single("pipeline", "");
+    let mut request = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..1000 {
+        let (key, value) = (format!("k{i}"), i.to_string());
+        request.extend_from_slice(&common::resp_command(&["SET", &key, &value]));
+        want.extend_from_slice(b"+OK\r\n");
+    }
+    for i in 0..1000 {
+        let (key, value) = (format!("k{i}"), i.to_string());
+        request.extend_from_slice(&common::resp_command(&["GET", &key]));
+        want.extend_from_slice(format!("${}\r\n{value}\r\n", value.len()).as_bytes());
+    }
+    let got = common::raw_exchange(server.port, &request, want.len());
+    assert!(
+        got == want,
+        "replies differ: got {} bytes, want {}",
+        got.len(),
+        want.len()
+    );
+}
+
+#[test]
+fn large_values_round_trip() {
+    let server = TestServer::start_single("large", "");
+    let mut con = server.client();
+    let value: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let _: () = con.set("big", &value).unwrap();
+    let got: Vec<u8> = con.get("big").unwrap();
+    assert!(got == value, "4 MiB value came back changed");
+}
+
+#[test]
+fn many_clients_are_served_concurrently() {
+    let server = TestServer::start_single("clients", "");
+    let mut cons: Vec<redis::Connection> = (0..50).map(|_| server.client()).collect();
+    for (i, con) in cons.iter_mut().enumerate() {
+        let _: () = con.set(format!("c{i}"), i).unwrap();
+    }
+    for (i, con) in cons.iter_mut().enumerate().rev() {
+        let value: usize = con.get(format!("c{i}")).unwrap();
+        assert_eq!(value, i, "client #{i}");
+    }
+}
+
+#[test]
+fn px_expiry_removes_the_key() {
+    let server = TestServer::start_single("px", "");
+    let mut con = server.client();
+    let _: () = redis::cmd("SET")
+        .arg("ephemeral")
+        .arg("v")
+        .arg("PX")
+        .arg(200)
+        .query(&mut con)
+        .unwrap();
+    let before: Option<String> = con.get("ephemeral").unwrap();
+    assert_eq!(before.as_deref(), Some("v"));
+    let pttl: i64 = con.pttl("ephemeral").unwrap();
+    assert!((1..=200).contains(&pttl), "PTTL = {pttl}, want 1..=200");
+    std::thread::sleep(Duration::from_millis(400));
+    let after: Option<String> = con.get("ephemeral").unwrap();
+    assert_eq!(after, None);
+}
+
+/// A crash (SIGKILL) loses nothing that reached the AOF file: the restart replays it.
+#[test]
+fn restart_after_kill_keeps_the_data() {
+    let mut server = TestServer::start_single("restart", "appendfsync: always\n");
+    {
+        let mut con = server.client();
+        for i in 0..100 {
+            let _: () = con.set(format!("key{i}"), format!("value{i}")).unwrap();
+        }
+        let _: i64 = con.incr("counter", 7).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("expired")
+            .arg("x")
+            .arg("PX")
+            .arg(1)
+            .query(&mut con)
+            .unwrap();
+    }
+    server.restart();
+    let mut con = server.client();
+    for i in 0..100 {
+        let value: Option<String> = con.get(format!("key{i}")).unwrap();
+        assert_eq!(value, Some(format!("value{i}")), "key{i}");
+    }
+    let counter: i64 = con.get("counter").unwrap();
+    assert_eq!(counter, 7);
+    let expired: Option<String> = con.get("expired").unwrap();
+    assert_eq!(expired, None);
+    let aof_len = std::fs::metadata(server.data_path().join("appendonly.aof"))
+        .unwrap()
+        .len();
+    assert!(aof_len > 0, "the AOF is empty after 100 writes");
+}
+
+#[test]
+fn sigterm_exits_zero_and_the_data_survives() {
+    let mut server = TestServer::start_single("sigterm", "");
+    {
+        let mut con = server.client();
+        let _: () = con.set("durable", "yes").unwrap();
+    }
+    let status = server.sigterm();
+    assert!(status.success(), "exit status {status}:\n{}", server.log());
+    assert!(server.log().contains("shutting down"), "{}", server.log());
+    server.start();
+    let mut con = server.client();
+    let value: Option<String> = con.get("durable").unwrap();
+    assert_eq!(value.as_deref(), Some("yes"));
+}
+
+#[test]
+fn sigterm_on_an_idle_server_exits_zero() {
+    let mut server = TestServer::start_single("sigterm-idle", "");
+    let status = server.sigterm();
+    assert!(status.success(), "exit status {status}:\n{}", server.log());
+}
+
+#[test]
+fn sigint_exits_zero() {
+    let mut server = TestServer::start_single("sigint", "");
+    let status = server.signal_and_wait(libc::SIGINT);
+    assert!(status.success(), "exit status {status}:\n{}", server.log());
+}
+
+#[test]
+fn data_dir_is_created_with_an_aof() {
+    let server = TestServer::start_single("datadir", "");
+    assert!(server.data_path().join("appendonly.aof").is_file());
+}
+
+#[test]
+fn client_sending_garbage_does_not_disturb_others() {
+    use std::io::Write;
+    let server = TestServer::start_single("garbage", "");
+    let mut con = server.client();
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let _ = raw.write_all(b"*-5\r\n$abc\r\n\x00\x01\x02garbage\r\n");
+    drop(raw);
+    let reply: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(reply, "PONG");
+}
+
+#[test]
+fn quit_closes_after_the_reply() {
+    let server = TestServer::start_single("quit", "");
+    let mut con = server.client();
+    let reply: Value = redis::cmd("QUIT").query(&mut con).unwrap();
+    assert_eq!(reply, Value::Okay);
+}
+
+#[test]
+fn bad_config_exits_one_naming_key_and_line() {
+    let dir = TempDir::new("bad-config");
+    let path = dir.path.join("bad.yml");
+    std::fs::write(
+        &path,
+        "host: localhost\nport: 6554\ndataPath: d\nappendfsync: sometimes\n",
+    )
+    .unwrap();
+    let output = run_to_exit(&[&path]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+    assert!(
+        stderr.contains("appendfsync") || stderr.contains("sometimes"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one message, got: {stderr}");
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let help = run_to_exit(&[std::path::Path::new("--help")]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("bucket-server <config.yml>"));
+    let version = run_to_exit(&[std::path::Path::new("--version")]);
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("bucket-server "));
+}
+
+#[test]
+fn port_in_use_exits_one() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let dir = TempDir::new("port-in-use");
+    let path = dir.path.join("bucket.yml");
+    let data = dir.path.join("data");
+    let cluster_port = common::free_port();
+    std::fs::write(
+        &path,
+        format!(
+            "host: localhost\nport: {port}\nclusterPort: {cluster_port}\ndataPath: {}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let output = run_to_exit(&[&path]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&port.to_string()), "{stderr}");
+}
