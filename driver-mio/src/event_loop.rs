@@ -395,9 +395,17 @@ impl Server {
         let frame_bytes_max = self.io.peers.frame_bytes_max();
         let mut used = 0;
         let mut result = Ok(());
-        while let Ok(Some((range, len))) =
-            crate::peer_codec::decode_frame(&buf[used..], frame_bytes_max)
-        {
+        let mut broken = None;
+        loop {
+            let (range, len) = match crate::peer_codec::decode_frame(&buf[used..], frame_bytes_max)
+            {
+                Ok(Some(whole)) => whole,
+                Ok(None) => break,
+                Err(e) => {
+                    broken = Some(e);
+                    break;
+                }
+            };
             let frame = &buf[used + range.start..used + range.end];
             result = self.step(Input::PeerMessage { peer, frame });
             used += len;
@@ -405,9 +413,12 @@ impl Server {
                 break;
             }
         }
-        // A frame over the limit stays in the buffer; `fill` drops the link once the
-        // buffer passes its bound.
         self.io.peers.restore_inbound(key, buf, used);
+        if let Some(e) = broken {
+            // A peer speaking nonsense loses its link, nothing else.
+            log_warn!("cluster link from node {}: {}; dropping it", peer.0, e.0);
+            self.io.peers.drop_inbound(key, &self.io.registry);
+        }
         result
     }
 

@@ -1,27 +1,17 @@
-//! The wire format of cluster links, isolated here so it can be swapped for
-//! `bucket_core::peer` once the core defines it. The rest of the driver only calls
-//! [`encode_hello`]/[`decode_hello`] and [`encode_frame`]/[`decode_frame`] and treats a
-//! frame as opaque bytes.
+//! Cluster links speak the core's peer protocol (`bucket_core::peer`): every frame is
+//! length- and CRC32-framed, and the first frame on each link is a `Message::Hello`
+//! naming the sender and carrying the cluster secret, if one is configured. This module
+//! adapts it to the driver: the hello as a struct, and whole frames cut from a stream.
 //!
-//! Interim format (not yet the core's):
-//! - hello: `b"BKTH"`, u32 node id, then three u16-length-prefixed strings: the
-//!   sender's cluster address, its client address, and the cluster secret (empty if
-//!   none). The secret is sent in the clear; the core's codec is to replace this with a
-//!   proper authentication (a MAC over a challenge).
-//! - frame: u32 big-endian length, then the frame as the core produced it.
+//! The secret travels in the clear, as Redis's `masterauth` does: it keeps strangers
+//! and misconfigured nodes out, not an eavesdropper on the cluster network.
 
 use std::ops::Range;
 
-use bucket_core::NodeId;
-
-const HELLO_MAGIC: &[u8; 4] = b"BKTH";
-const FRAME_HEADER_BYTES: usize = 4;
-/// Longest string in a hello (addresses and secret).
-const HELLO_FIELD_BYTES_MAX: usize = 1024;
+use bucket_core::peer::{self, Message, PROTOCOL_VERSION};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hello {
-    pub node_id: NodeId,
     pub cluster_addr: String,
     pub client_addr: String,
     pub secret: String,
@@ -31,90 +21,79 @@ pub struct Hello {
 pub struct CodecError(pub String);
 
 pub fn encode_hello(hello: &Hello, out: &mut Vec<u8>) {
-    out.extend_from_slice(HELLO_MAGIC);
-    out.extend_from_slice(&hello.node_id.0.to_be_bytes());
-    for field in [&hello.cluster_addr, &hello.client_addr, &hello.secret] {
-        assert!(field.len() <= HELLO_FIELD_BYTES_MAX, "hello field too long");
-        out.extend_from_slice(&(field.len() as u16).to_be_bytes());
-        out.extend_from_slice(field.as_bytes());
-    }
+    let message = Message::Hello {
+        version: PROTOCOL_VERSION,
+        cluster_addr: &hello.cluster_addr,
+        client_addr: &hello.client_addr,
+        secret: hello.secret.as_bytes(),
+    };
+    out.extend_from_slice(&peer::encode(&message));
 }
 
 /// The hello at the head of `buf` and its length, `None` if it is not all there yet.
-pub fn decode_hello(buf: &[u8]) -> Result<Option<(Hello, usize)>, CodecError> {
-    let head = buf.len().min(HELLO_MAGIC.len());
-    if buf[..head] != HELLO_MAGIC[..head] {
-        return Err(CodecError("the link did not start with a hello".into()));
-    }
-    if buf.len() < 8 {
+/// The hello stays a frame like any other: the caller hands it to the node too, which
+/// learns the sender's client address from it.
+pub fn decode_hello(
+    buf: &[u8],
+    frame_bytes_max: usize,
+) -> Result<Option<(Hello, usize)>, CodecError> {
+    let Some((range, len)) = decode_frame(buf, frame_bytes_max)? else {
         return Ok(None);
+    };
+    let message = peer::decode(&buf[range]).map_err(|e| CodecError(e.to_string()))?;
+    let Message::Hello {
+        version,
+        cluster_addr,
+        client_addr,
+        secret,
+    } = message
+    else {
+        return Err(CodecError("the link did not start with a hello".into()));
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(CodecError(format!(
+            "peer speaks protocol version {version}"
+        )));
     }
-    let node_id = NodeId(u32::from_be_bytes(buf[4..8].try_into().expect("4 bytes")));
-    let mut at = 8;
-    let mut fields = [String::new(), String::new(), String::new()];
-    for field in &mut fields {
-        let Some(len_bytes) = buf.get(at..at + 2) else {
-            return Ok(None);
-        };
-        let len = u16::from_be_bytes(len_bytes.try_into().expect("2 bytes")) as usize;
-        if len > HELLO_FIELD_BYTES_MAX {
-            return Err(CodecError(format!("hello field of {len} bytes")));
-        }
-        let Some(bytes) = buf.get(at + 2..at + 2 + len) else {
-            return Ok(None);
-        };
-        *field = String::from_utf8(bytes.to_vec())
-            .map_err(|_| CodecError("hello field is not UTF-8".into()))?;
-        at += 2 + len;
-    }
-    let [cluster_addr, client_addr, secret] = fields;
-    Ok(Some((
-        Hello {
-            node_id,
-            cluster_addr,
-            client_addr,
-            secret,
-        },
-        at,
-    )))
+    let secret = String::from_utf8(secret.to_vec())
+        .map_err(|_| CodecError("the secret is not UTF-8".into()))?;
+    let hello = Hello {
+        cluster_addr: cluster_addr.to_string(),
+        client_addr: client_addr.to_string(),
+        secret,
+    };
+    Ok(Some((hello, len)))
 }
 
+/// Core frames delimit themselves: they go on the wire as they are.
 pub fn encode_frame(frame: &[u8], out: &mut Vec<u8>) {
-    let len = u32::try_from(frame.len()).expect("the core bounds frames far below 4 GiB");
-    out.extend_from_slice(&len.to_be_bytes());
+    debug_assert!(matches!(peer::frame_len(frame, usize::MAX), Ok(Some(n)) if n == frame.len()));
     out.extend_from_slice(frame);
 }
 
 /// The range of the whole frame at the head of `buf` and the bytes it takes, `None` if
-/// it is not all there yet.
+/// it is not all there yet. A frame over the limit or with a bad checksum is an error:
+/// the link is dropped.
 pub fn decode_frame(
     buf: &[u8],
     frame_bytes_max: usize,
 ) -> Result<Option<(Range<usize>, usize)>, CodecError> {
-    let Some(header) = buf.get(..FRAME_HEADER_BYTES) else {
-        return Ok(None);
-    };
-    let len = u32::from_be_bytes(header.try_into().expect("4 bytes")) as usize;
-    if len > frame_bytes_max {
-        return Err(CodecError(format!(
-            "frame of {len} bytes exceeds {frame_bytes_max}"
-        )));
+    match peer::frame_len(buf, frame_bytes_max) {
+        Ok(Some(len)) => Ok(Some((0..len, len))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(CodecError(format!("bad frame: {e:?}"))),
     }
-    let end = FRAME_HEADER_BYTES + len;
-    if buf.len() < end {
-        return Ok(None);
-    }
-    Ok(Some((FRAME_HEADER_BYTES..end, end)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const FRAME_BYTES_MAX: usize = 1 << 20;
+
     #[test]
     fn hello_round_trips_and_waits_for_all_bytes() {
         let hello = Hello {
-            node_id: NodeId(2),
             cluster_addr: "localhost:16556".into(),
             client_addr: "localhost:6556".into(),
             secret: "s".into(),
@@ -122,33 +101,53 @@ mod tests {
         let mut bytes = Vec::new();
         encode_hello(&hello, &mut bytes);
         for cut in 0..bytes.len() {
-            assert_eq!(decode_hello(&bytes[..cut]), Ok(None), "cut at {cut}");
+            assert_eq!(
+                decode_hello(&bytes[..cut], FRAME_BYTES_MAX),
+                Ok(None),
+                "cut at {cut}"
+            );
         }
+        let hello_len = bytes.len();
         bytes.extend_from_slice(b"rest");
-        let (decoded, used) = decode_hello(&bytes).unwrap().unwrap();
+        let (decoded, used) = decode_hello(&bytes, FRAME_BYTES_MAX).unwrap().unwrap();
         assert_eq!(decoded, hello);
-        assert_eq!(&bytes[used..], b"rest");
+        assert_eq!(used, hello_len);
     }
 
     #[test]
     fn hello_rejects_garbage() {
-        assert!(decode_hello(b"GET / HTTP/1.1").is_err());
+        assert!(decode_hello(b"GET / HTTP/1.1\r\n\r\n", FRAME_BYTES_MAX).is_err());
+        let vote = peer::encode(&Message::DenyHeartbeat {
+            term: bucket_core::Term(1),
+        });
+        assert!(
+            decode_hello(&vote, FRAME_BYTES_MAX).is_err(),
+            "a hello must come first"
+        );
     }
 
     #[test]
     fn frames_split_a_stream() {
+        let frames: Vec<Vec<u8>> = (1..4)
+            .map(|t| {
+                peer::encode(&Message::DenyHeartbeat {
+                    term: bucket_core::Term(t),
+                })
+            })
+            .collect();
         let mut bytes = Vec::new();
-        encode_frame(b"one", &mut bytes);
-        encode_frame(b"", &mut bytes);
-        encode_frame(b"three", &mut bytes);
+        frames.iter().for_each(|f| encode_frame(f, &mut bytes));
         let mut at = 0;
-        let mut frames = Vec::new();
-        while let Some((range, used)) = decode_frame(&bytes[at..], 16).unwrap() {
-            frames.push(bytes[at + range.start..at + range.end].to_vec());
+        let mut seen = Vec::new();
+        while let Some((range, used)) = decode_frame(&bytes[at..], 64).unwrap() {
+            seen.push(bytes[at + range.start..at + range.end].to_vec());
             at += used;
         }
-        assert_eq!(frames, [b"one".to_vec(), b"".to_vec(), b"three".to_vec()]);
-        assert_eq!(decode_frame(&bytes[..2], 16), Ok(None));
-        assert!(decode_frame(&bytes, 2).is_err());
+        assert_eq!(seen, frames);
+        assert_eq!(decode_frame(&bytes[..2], 64), Ok(None));
+        assert!(decode_frame(&bytes, 8).is_err(), "over the limit");
+        let mut corrupt = frames[0].clone();
+        *corrupt.last_mut().unwrap() ^= 1;
+        assert!(decode_frame(&corrupt, 64).is_err(), "bad checksum");
     }
 }

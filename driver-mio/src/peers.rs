@@ -144,7 +144,6 @@ impl Peers {
         let mut hello = Vec::new();
         peer_codec::encode_hello(
             &Hello {
-                node_id: core.self_id,
                 cluster_addr: self_member.cluster_addr.clone(),
                 client_addr: self_member.client_addr.clone(),
                 secret: secret.clone(),
@@ -459,20 +458,27 @@ impl Peers {
         if link.peer.is_some() {
             return Ok(());
         }
-        let decoded = peer_codec::decode_hello(&link.buf).map_err(|e| io::Error::other(e.0))?;
-        let Some((hello, used)) = decoded else {
+        let decoded = peer_codec::decode_hello(&link.buf, self.frame_bytes_max)
+            .map_err(|e| io::Error::other(e.0))?;
+        let Some((hello, _)) = decoded else {
             return Ok(());
         };
-        let known = self.members.get(hello.node_id.0 as usize);
-        if known.map(|m| m.cluster_addr.as_str()) != Some(hello.cluster_addr.as_str()) {
+        let member = self
+            .members
+            .iter()
+            .position(|m| m.cluster_addr == hello.cluster_addr);
+        let Some(member) = member.filter(|&i| i != self.self_id.0 as usize) else {
             log_warn!(
-                "refusing cluster link: it says it is node {} at {}, which is not a member under that id (every node must list the same addresses)",
-                hello.node_id.0,
+                "refusing cluster link from {}: not a member (every node must list the same addresses)",
                 hello.cluster_addr
             );
             return Err(io::Error::other("unknown member"));
-        }
-        if hello.secret != self.secret || hello.node_id == self.self_id {
+        };
+        let secret_ok = bucket_core::commands::server::constant_time_eq(
+            hello.secret.as_bytes(),
+            self.secret.as_bytes(),
+        );
+        if !secret_ok {
             log_warn!(
                 "refusing cluster link from {}: wrong cluster secret",
                 hello.cluster_addr
@@ -480,12 +486,12 @@ impl Peers {
             return Err(io::Error::other("bad secret"));
         }
         log_info!(
-            "cluster link from node {} ({}) accepted",
-            hello.node_id.0,
+            "cluster link from node {member} ({}) accepted",
             hello.client_addr
         );
-        link.peer = Some(hello.node_id);
-        link.buf.drain(..used);
+        // The hello stays in the buffer: the node reads it as its first frame and
+        // learns the member's client address from it.
+        link.peer = Some(NodeId(member as u32));
         Ok(())
     }
 
@@ -501,6 +507,14 @@ impl Peers {
         buf.drain(..used);
         if let Some(link) = self.inbound.get_mut(key) {
             link.buf = buf;
+        }
+    }
+
+    /// Close an inbound link (its peer broke the protocol).
+    pub fn drop_inbound(&mut self, key: usize, registry: &Registry) {
+        if self.inbound.contains(key) {
+            let mut link = self.inbound.remove(key);
+            let _ = registry.deregister(&mut link.stream);
         }
     }
 
