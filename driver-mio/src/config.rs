@@ -389,20 +389,21 @@ fn build(
             .unwrap_or(defaults.query_buffer_bytes_max),
         ..defaults
     };
-    let core = Config {
-        members,
-        self_id,
-        heartbeat_ms: file.heartbeat_ms,
-        election_timeout_ms_min: file.election_timeout_ms_min,
-        election_timeout_ms_max: file.election_timeout_ms_max,
-        write_quorum: match file.write_quorum {
-            FileWriteQuorum::Async => WriteQuorum::Async,
-            FileWriteQuorum::Majority => WriteQuorum::Majority,
-        },
-        requirepass: file.requirepass.clone().map(String::into_bytes),
-        protected_mode: file.protected_mode,
-        limits,
+    // Built from the core's defaults and then filled in, so that fields the daemon never
+    // sets (the simulator's planted-bug switch) keep their defaults.
+    let mut core = Config::single(&members[0].client_addr, &members[0].cluster_addr);
+    core.members = members;
+    core.self_id = self_id;
+    core.heartbeat_ms = file.heartbeat_ms;
+    core.election_timeout_ms_min = file.election_timeout_ms_min;
+    core.election_timeout_ms_max = file.election_timeout_ms_max;
+    core.write_quorum = match file.write_quorum {
+        FileWriteQuorum::Async => WriteQuorum::Async,
+        FileWriteQuorum::Majority => WriteQuorum::Majority,
     };
+    core.requirepass = file.requirepass.clone().map(String::into_bytes);
+    core.protected_mode = file.protected_mode;
+    core.limits = limits;
     // The checks above mirror `Config::validate`; this is the backstop for any it adds.
     core.validate()
         .map_err(|e| checker.fail("clusterNodes", e))?;
