@@ -423,3 +423,94 @@ fn same_seeds_and_inputs_give_identical_outputs() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_master_refuses_a_peer_claiming_its_own_term() {
+    // Impossible among honest nodes; a broken or hostile peer must not take the reign
+    // away or crash the master: its link is reset and the master reigns on.
+    use bucket_core::peer::{encode, Message};
+    use bucket_core::{Input, MasterId, NodeId, Offset};
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    let master = cluster.elect();
+    let liar = other_than(&cluster, &[master])[0];
+    let term = cluster.node(master).term();
+    let frame = encode(&Message::Heartbeat {
+        term,
+        master_id: MasterId(99),
+        commit: Offset(0),
+        sent_at_ms: 0,
+        session: 0,
+    });
+    cluster.input(
+        master,
+        Input::PeerMessage {
+            peer: NodeId(liar as u32),
+            frame: &frame,
+        },
+    );
+    assert_eq!(cluster.node(master).role(), Role::Master);
+    assert_eq!(cluster.node(master).term(), term);
+    assert!(cluster
+        .logs
+        .iter()
+        .any(|l| l.contains("claims to be master")));
+}
+
+#[test]
+fn majority_mode_replica_refuses_to_cut_committed_records() {
+    // A SyncAccept below the commit offset would lose acknowledged writes: refused.
+    use bucket_core::peer::{decode, encode, Message, SyncKind};
+    use bucket_core::{Input, NodeId, Offset};
+    let mut cluster = Cluster::new(3, WriteQuorum::Majority);
+    let master = cluster.elect();
+    write_keys(&mut cluster, master, "k", 5);
+    cluster.advance(300);
+    let replica = other_than(&cluster, &[master])[0];
+    let end = cluster.node(replica).aof_end();
+    assert!(cluster.node(replica).status().commit > Offset(0));
+    // A heartbeat naming another session makes the replica ask for a new feed.
+    let term = cluster.node(replica).term();
+    let master_id = cluster.node(replica).status().current_master_id;
+    let heartbeat = encode(&Message::Heartbeat {
+        term,
+        master_id,
+        commit: Offset(0),
+        sent_at_ms: 0,
+        session: 1,
+    });
+    let from = NodeId(master as u32);
+    cluster.input(
+        replica,
+        Input::PeerMessage {
+            peer: from,
+            frame: &heartbeat,
+        },
+    );
+    let session = cluster
+        .take_frames(replica, master)
+        .iter()
+        .find_map(|frame| match decode(frame) {
+            Ok(Message::SyncRequest { session, .. }) => Some(session),
+            _ => None,
+        })
+        .expect("the replica asked for a feed");
+    let accept = encode(&Message::SyncAccept {
+        term,
+        session,
+        master_id,
+        kind: SyncKind::Full,
+        offset: Offset(0),
+    });
+    cluster.input(
+        replica,
+        Input::PeerMessage {
+            peer: from,
+            frame: &accept,
+        },
+    );
+    assert_eq!(cluster.node(replica).aof_end(), end, "nothing was cut");
+    assert!(cluster
+        .logs
+        .iter()
+        .any(|l| l.contains("below the commit offset")));
+}

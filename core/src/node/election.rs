@@ -371,12 +371,14 @@ impl Node {
             return;
         }
         assert_eq!(term, self.meta.term, "a newer term was adopted on receipt");
-        assert_ne!(
-            self.status.role,
-            Role::Master,
-            "two masters in term {}",
-            term.0
-        );
+        if self.status.role == Role::Master {
+            // Election safety makes this impossible among honest nodes, so the peer is
+            // broken or hostile: refuse it rather than give up the reign or crash.
+            let message = format!("node {} claims to be master in my term {}", from.0, term.0);
+            log(out, LogLevel::Error, message);
+            out.push(Output::ResetPeer { peer: from });
+            return;
+        }
         if self.status.role != Role::Replica {
             self.step_down(out);
         }

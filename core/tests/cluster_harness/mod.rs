@@ -275,6 +275,11 @@ impl Cluster {
         }
     }
 
+    /// Take the frames in flight from `from` to `to`, undelivered.
+    pub fn take_frames(&mut self, from: usize, to: usize) -> Vec<Vec<u8>> {
+        self.links[from][to].drain(..).collect()
+    }
+
     /// Deliver every frame in flight, repeatedly, until the links are empty.
     pub fn deliver(&mut self) {
         for _ in 0..DELIVERIES_PER_STEP_MAX {

@@ -54,9 +54,15 @@ impl World {
                 start,
                 end,
             } => return self.stream_aof(index, *peer, *session, start.0, end.0),
-            Output::Log { level, message } => self
-                .trace
-                .note(self.now_ms, format!("node {index} {level:?}: {message}")),
+            Output::Log { level, message } => {
+                self.trace
+                    .note(self.now_ms, format!("node {index} {level:?}: {message}"));
+                // The core logs at error level only what honest peers and a sound
+                // disk can never cause: in the simulator that is a bug.
+                if *level == bucket_core::LogLevel::Error {
+                    return Err(format!("node {index} reported an error: {message}"));
+                }
+            }
         }
         Ok(())
     }

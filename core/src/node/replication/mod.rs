@@ -36,6 +36,10 @@ pub(crate) fn divergence(
     let Some((i, j)) = shared else {
         return (SyncKind::Full, Offset(0));
     };
+    if replica_end <= replica_reigns[i].start {
+        // A chain that claims a reign its AOF does not reach: trust none of it.
+        return (SyncKind::Full, Offset(0));
+    }
     let replica_reign_end = replica_reigns.get(i + 1).map_or(replica_end, |r| r.start);
     let master_reign_end = master_reigns.get(j + 1).map_or(master_end, |r| r.start);
     let point = replica_reign_end.min(master_reign_end).min(replica_end);

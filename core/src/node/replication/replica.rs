@@ -133,6 +133,17 @@ impl Node {
         );
         log(out, LogLevel::Info, message);
         self.status.last_resync = Some(kind);
+        if self.cut_would_lose_commits(offset) {
+            // Impossible with honest peers (a master holds every committed record):
+            // refuse the cut and ask again rather than lose acknowledged writes.
+            let message = format!(
+                "master {} asked to cut the AOF to {} below the commit offset {}: refused",
+                from.0, offset.0, self.status.commit.0
+            );
+            log(out, LogLevel::Error, message);
+            self.upstream = None;
+            return;
+        }
         if offset < self.aof.end && !self.planted_diverged_suffix_kept() {
             self.truncate_to(offset, out);
             if offset > Offset(0) {
@@ -160,6 +171,12 @@ impl Node {
         self.send(master, &ack, out);
     }
 
+    /// In majority mode a committed record is never cut.
+    fn cut_would_lose_commits(&self, offset: Offset) -> bool {
+        let majority = self.config.write_quorum == WriteQuorum::Majority;
+        majority && offset < self.aof.end && offset < self.status.commit
+    }
+
     /// Cut the AOF back to `offset`: records after it are from a reign the cluster
     /// did not keep.
     pub(crate) fn truncate_to(&mut self, offset: Offset, out: &mut Vec<Output>) {
@@ -169,12 +186,6 @@ impl Node {
             "a master never truncates its own reign"
         );
         assert!(offset < self.aof.end);
-        if self.config.write_quorum == WriteQuorum::Majority {
-            assert!(
-                offset >= self.status.commit,
-                "a committed record is never cut"
-            );
-        }
         log(
             out,
             LogLevel::Warn,
