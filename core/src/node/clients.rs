@@ -27,6 +27,7 @@ impl Node {
 
     pub(super) fn on_client_closed(&mut self, conn: ConnectionId) {
         self.clients.remove(&conn);
+        self.blocked_clients.remove(&conn);
     }
 
     pub(super) fn on_client_data(
@@ -264,20 +265,27 @@ impl Node {
         if session.closing && session.blocked.is_none() {
             out.push(Output::Close { conn });
         }
+        if session.blocked.is_some() {
+            self.blocked_clients.insert(conn);
+        } else {
+            self.blocked_clients.remove(&conn);
+        }
         self.clients.insert(conn, session);
     }
 
     /// Release every blocked client whose condition now holds (after acks, commits,
     /// role changes and timeouts).
     pub(super) fn release_blocked_clients(&mut self, out: &mut Vec<Output>) {
-        let blocked: Vec<ConnectionId> = self
-            .clients
-            .iter()
-            .filter(|(_, session)| session.blocked.is_some())
-            .map(|(conn, _)| *conn)
-            .collect();
+        if self.blocked_clients.is_empty() {
+            return;
+        }
+        let blocked: Vec<ConnectionId> = self.blocked_clients.iter().copied().collect();
         for conn in blocked {
-            let session = self.clients.remove(&conn).expect("listed above");
+            let session = self
+                .clients
+                .remove(&conn)
+                .expect("a blocked client is connected");
+            debug_assert!(session.blocked.is_some());
             self.finish_client(session, Vec::new(), out);
         }
     }

@@ -12,7 +12,7 @@ mod planted;
 mod recover;
 mod replication;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -64,6 +64,9 @@ pub struct Node {
     pub(crate) meta: Meta,
     pub(crate) status: ClusterStatus,
     pub(crate) clients: BTreeMap<ConnectionId, Session>,
+    /// The clients whose replies are held (WAIT, majority mode): the only ones a commit,
+    /// an ack or a timeout can release, so only these are visited.
+    pub(crate) blocked_clients: BTreeSet<ConnectionId>,
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
     pub(crate) request: Request,
     pub(crate) now: Now,
@@ -127,6 +130,7 @@ impl Node {
             meta: Meta::default(),
             status,
             clients: BTreeMap::new(),
+            blocked_clients: BTreeSet::new(),
             request: Request::new(),
             now: Now::default(),
             peers,
@@ -181,7 +185,10 @@ impl Node {
         if let Some(upstream) = &self.upstream {
             deadline = deadline.min(upstream.retry_at);
         }
-        let waits = self.clients.values().filter_map(|s| s.wait_deadline());
+        let waits = self
+            .blocked_clients
+            .iter()
+            .filter_map(|conn| self.clients[conn].wait_deadline());
         waits.fold(deadline, Instant::min)
     }
 
@@ -456,6 +463,17 @@ impl Node {
             "commit never passes the AOF end"
         );
         assert!(self.votes.len() <= self.config.members.len());
+        debug_assert!(self
+            .blocked_clients
+            .iter()
+            .all(|c| self.clients[c].blocked.is_some()));
+        debug_assert!(
+            self.clients
+                .values()
+                .filter(|s| s.blocked.is_some())
+                .count()
+                == self.blocked_clients.len()
+        );
         debug_assert!(
             self.meta
                 .reigns
