@@ -18,7 +18,11 @@ fn config_corpus_never_panics() {
         if let Ok(text) = std::str::from_utf8(&data) {
             match driver_mio::config::parse(text) {
                 Ok(_) => loaded += 1,
-                Err(e) => assert!(!e.to_string().is_empty(), "{}: an empty error", path.display()),
+                Err(e) => assert!(
+                    !e.to_string().is_empty(),
+                    "{}: an empty error",
+                    path.display()
+                ),
             }
         }
     }
