@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::fs::{self, File};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -76,23 +78,33 @@ impl TestServer {
     pub fn start_single(name: &str, extra: &str) -> TestServer {
         let dir = TempDir::new(name);
         let (port, cluster_port) = free_port_pair();
-        let config_path = dir.path.join("bucket.yml");
         let data_path = dir.path.join("data");
         let text = format!(
             "host: localhost\nport: {port}\nclusterPort: {cluster_port}\ndataPath: {}\n{extra}",
             data_path.display()
         );
+        let mut server = TestServer::with_config(dir, port, cluster_port, &text);
+        server.start();
+        server
+    }
+
+    /// A server whose config file holds `text`, not started yet. The config's
+    /// `dataPath` should be `dir/data` (see `data_path`).
+    pub fn with_config(dir: TempDir, port: u16, cluster_port: u16, text: &str) -> TestServer {
+        let config_path = dir.path.join("bucket.yml");
         fs::write(&config_path, text).expect("write config");
-        let mut server = TestServer {
+        TestServer {
             dir,
             port,
             cluster_port,
             config_path,
             child: None,
             starts: 0,
-        };
-        server.start();
-        server
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn data_path(&self) -> PathBuf {
