@@ -273,3 +273,64 @@ pub fn raw_exchange(port: u16, request: &[u8], want_bytes: usize) -> Vec<u8> {
     let _ = writer.join();
     got
 }
+
+/// A plain TCP client for bytes the `redis` crate would never send, and for watching a
+/// connection close. Every read is bounded by a deadline.
+pub struct RawClient {
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    pub fn connect(port: u16) -> RawClient {
+        RawClient::connect_to(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    pub fn connect_to(addr: std::net::SocketAddr) -> RawClient {
+        let stream = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT).expect("connect");
+        stream
+            .set_read_timeout(Some(POLL_INTERVAL))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(REPLY_TIMEOUT))
+            .expect("write timeout");
+        RawClient { stream }
+    }
+
+    /// Writes all of `bytes`; an error means the server closed or reset the link.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.stream, bytes)
+    }
+
+    /// Reads until `done(bytes so far)`, the server closes, or `timeout` passes.
+    pub fn read_until(&mut self, done: impl Fn(&[u8]) -> bool, timeout: Duration) -> Vec<u8> {
+        let (got, _) = self.read_while_open(done, timeout);
+        got
+    }
+
+    /// Reads until the peer closes (returns what arrived, `true`) or `timeout` passes
+    /// (`false`).
+    pub fn read_until_closed(&mut self, timeout: Duration) -> (Vec<u8>, bool) {
+        self.read_while_open(|_| false, timeout)
+    }
+
+    fn read_while_open(
+        &mut self,
+        done: impl Fn(&[u8]) -> bool,
+        timeout: Duration,
+    ) -> (Vec<u8>, bool) {
+        use std::io::{ErrorKind, Read};
+        let deadline = Instant::now() + timeout;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        while !done(&got) && Instant::now() < deadline {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return (got, true),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return (got, true),
+            }
+        }
+        (got, false)
+    }
+}
