@@ -388,6 +388,8 @@ impl Peers {
     }
 
     /// Whether a stream to `peer` may read another AOF chunk now, and whether it can ever.
+    /// A stream to this node itself (a replica rebuilding its keyspace after cutting a
+    /// diverged suffix) goes through no link: it always has room.
     pub fn stream_room(&self, peer: NodeId) -> StreamRoom {
         match self
             .outbound
@@ -398,6 +400,7 @@ impl Peers {
                 StreamRoom::Ready
             }
             Some((LinkState::Up { .. }, _)) => StreamRoom::Full,
+            Some((LinkState::Myself, _)) => StreamRoom::Ready,
             _ => StreamRoom::LinkDown,
         }
     }

@@ -146,6 +146,19 @@ fn master_kill_fails_over_and_keeps_waited_writes() {
     let _: () = con.set("after", "failover").unwrap();
     let value: Option<String> = con.get("after").unwrap();
     assert_eq!(value.as_deref(), Some("failover"));
+
+    // The old master comes back as a replica of the new one and catches up, keeping
+    // the history it shares with the new master.
+    cluster.nodes[master].start();
+    assert_eq!(cluster.wait_master(), new_master, "{}", cluster.logs());
+    cluster.wait_value(master, "after", "failover");
+    assert_keys_at(&cluster, master, "before", 50);
+    let resync = cluster::info_field(
+        cluster.nodes[master].port,
+        "replication",
+        "master_last_resync",
+    );
+    assert_eq!(resync.as_deref(), Some("partial"), "{}", cluster.logs());
 }
 
 /// A replica killed and restarted from its data dir asks for the missing suffix only.
@@ -256,6 +269,22 @@ fn majority_quorum_loses_no_acked_write_across_master_kill() {
             acked.len(),
             cluster.logs()
         );
+    }
+
+    // The old master may hold writes the new master never had: it cuts them and
+    // converges on the new master's history.
+    let _: () = con.set("after", "failover").unwrap();
+    cluster.nodes[master].start();
+    assert_eq!(cluster.wait_master(), new_master, "{}", cluster.logs());
+    cluster.wait_value(master, "after", "failover");
+    let mut old = cluster.nodes[master].client();
+    let _: () = redis::cmd("READONLY").query(&mut old).unwrap();
+    let master_keys: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    let old_keys: i64 = redis::cmd("DBSIZE").query(&mut old).unwrap();
+    assert_eq!(old_keys, master_keys, "{}", cluster.logs());
+    for &i in &acked {
+        let value: Option<String> = old.get(format!("m{i}")).unwrap();
+        assert_eq!(value, Some(format!("v{i}")), "rejoined node lost m{i}");
     }
 }
 

@@ -562,3 +562,24 @@ fn bad_input_leaves_a_running_cluster_unharmed() {
     }
     let _: () = con.set("after", "ok").unwrap();
 }
+
+/// Redis never applies `timeout` to a blocked client: `WAIT` for longer than the idle
+/// timeout still gets its answer. The driver cannot tell a blocked client from an idle
+/// one: the core keeps that state (`Session::blocked`) and offers no query for it.
+#[test]
+#[ignore = "core bug: Node exposes no way to ask whether a connection is blocked (WAIT, majority-mode write), so the driver's idle `timeout` closes a client blocked in WAIT; Redis exempts blocked clients"]
+fn idle_timeout_spares_a_client_blocked_in_wait() {
+    let server = TestServer::start_single("idle-wait", "timeout: 1\n");
+    let mut raw = RawClient::connect(server.port);
+    raw.send(&resp_command(&["WAIT", "1", "3000"])).unwrap();
+    let started = Instant::now();
+    let (got, closed) = raw.read_until_reply_or_close(Duration::from_secs(6));
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(
+        text,
+        ":0\r\n",
+        "after {:?} (closed: {closed})\n{}",
+        started.elapsed(),
+        server.log()
+    );
+}

@@ -115,14 +115,19 @@ impl Cluster {
             .collect()
     }
 
-    /// The last lines of every node's log, for failure messages.
+    /// The last lines of every node's log, without the noise of probe connections,
+    /// for failure messages.
     pub fn logs(&self) -> String {
         let mut text = String::new();
         for (i, node) in self.nodes.iter().enumerate() {
             let log = node.log();
-            let lines: Vec<&str> = log.lines().collect();
+            let lines: Vec<&str> = log.lines().filter(|l| !is_client_noise(l)).collect();
             let tail = &lines[lines.len().saturating_sub(40)..];
             text.push_str(&format!("--- node {i} (port {}) ---\n", node.port));
+            if node.is_running() {
+                text.push_str(&info_replication(node.port).replace("\r\n", " "));
+                text.push('\n');
+            }
             text.push_str(&tail.join("\n"));
             text.push('\n');
         }
@@ -145,6 +150,11 @@ impl Cluster {
             self.logs()
         );
     }
+}
+
+fn is_client_noise(line: &str) -> bool {
+    line.contains("DEBUG client ")
+        && (line.ends_with(" closed") || line.contains(" connected from "))
 }
 
 fn settled_master(roles: &[Option<RoleReply>], nodes: &[TestServer]) -> Option<usize> {
@@ -209,6 +219,17 @@ pub fn info_field(port: u16, section: &str, field: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
+/// `INFO replication` at `port`, or an empty string if the node does not answer.
+pub fn info_replication(port: u16) -> String {
+    let Ok(mut con) = try_client(port, PROBE_TIMEOUT) else {
+        return String::new();
+    };
+    redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut con)
+        .unwrap_or_default()
+}
+
 /// The node's term, from `INFO replication`.
 pub fn term(port: u16) -> u64 {
     info_field(port, "replication", "term")
@@ -216,8 +237,10 @@ pub fn term(port: u16) -> u64 {
         .unwrap_or_else(|| panic!("no term in INFO replication at port {port}"))
 }
 
-/// `GET key` at `port`; `None` if missing or the node does not answer.
+/// `GET key` at `port` from the node's own data (`READONLY` first, so a replica in
+/// majority mode answers instead of redirecting); `None` if missing or no answer.
 pub fn get(port: u16, key: &str) -> Option<String> {
     let mut con = try_client(port, PROBE_TIMEOUT).ok()?;
+    redis::cmd("READONLY").query::<()>(&mut con).ok()?;
     redis::cmd("GET").arg(key).query(&mut con).ok()?
 }

@@ -39,8 +39,11 @@ impl TempDir {
 }
 
 impl Drop for TempDir {
+    /// `BUCKET_TEST_KEEP=1` keeps the directory (configs, data, logs) for a post-mortem.
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
+        if std::env::var_os("BUCKET_TEST_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.path);
+        }
     }
 }
 
@@ -311,6 +314,11 @@ impl RawClient {
     /// (`false`).
     pub fn read_until_closed(&mut self, timeout: Duration) -> (Vec<u8>, bool) {
         self.read_while_open(|_| false, timeout)
+    }
+
+    /// Reads until a whole line arrived or the peer closed; `true` if it closed.
+    pub fn read_until_reply_or_close(&mut self, timeout: Duration) -> (Vec<u8>, bool) {
+        self.read_while_open(|got| got.ends_with(b"\r\n"), timeout)
     }
 
     fn read_while_open(
