@@ -199,6 +199,49 @@ fn sync_partial_ok(port: u16) -> u64 {
         .expect("sync_partial_ok in INFO replication")
 }
 
+/// A master whose last writes reached only its own AOF (both replicas frozen with
+/// SIGSTOP) is killed; the replicas elect a new master without those writes. The old
+/// master, restarted, must cut its diverged suffix, rebuild its keyspace from what it
+/// kept, and follow the new master.
+#[test]
+fn diverged_old_master_truncates_and_rejoins() {
+    let mut cluster = Cluster::start("diverged", "");
+    let master = cluster.wait_master();
+    write_and_wait_all(&cluster, master, "base", 20);
+    let replicas = replicas_of(master);
+    replicas
+        .iter()
+        .for_each(|&i| cluster.nodes[i].signal(libc::SIGSTOP));
+    {
+        let mut con = cluster.nodes[master].client();
+        for i in 0..20 {
+            let _: () = con.set(format!("lost{i}"), "x").unwrap();
+        }
+    }
+    cluster.nodes[master].kill();
+    replicas
+        .iter()
+        .for_each(|&i| cluster.nodes[i].signal(libc::SIGCONT));
+    let new_master = cluster.wait_master();
+    assert_ne!(new_master, master);
+    let mut con = cluster.nodes[new_master].client();
+    let _: () = con.set("after", "failover").unwrap();
+
+    cluster.nodes[master].start();
+    assert_eq!(cluster.wait_master(), new_master, "{}", cluster.logs());
+    cluster.wait_value(master, "after", "failover");
+    let log = cluster.nodes[master].log();
+    assert!(log.contains("truncating the AOF"), "{log}");
+    assert!(log.contains("keyspace rebuilt"), "{log}");
+    assert_keys_at(&cluster, master, "base", 20);
+    let mut old = cluster.nodes[master].client();
+    let lost: Option<String> = old.get("lost0").unwrap();
+    assert_eq!(lost, None, "the diverged write survived on the old master");
+    let old_keys: i64 = redis::cmd("DBSIZE").query(&mut old).unwrap();
+    let master_keys: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(old_keys, master_keys);
+}
+
 /// Writer thread state: the indexes of acknowledged SETs.
 struct Writer {
     acked: Arc<Mutex<Vec<usize>>>,

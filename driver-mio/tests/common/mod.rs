@@ -188,6 +188,14 @@ impl TestServer {
         self.wait_exit()
     }
 
+    /// Sends a signal without waiting (SIGSTOP, SIGCONT).
+    pub fn signal(&self, signal: i32) {
+        let pid = self.pid() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's PID, which has not been reaped yet.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill({pid}, {signal})");
+    }
+
     pub fn sigterm(&mut self) -> ExitStatus {
         self.signal_and_wait(libc::SIGTERM)
     }
