@@ -228,7 +228,10 @@ impl Server {
     fn on_event(&mut self, token: Token, readable: bool, writable: bool) -> io::Result<()> {
         match token {
             LISTENER => self.accept_clients(),
-            peers::CLUSTER_LISTENER => self.io.peers.accept(&self.io.registry),
+            peers::CLUSTER_LISTENER => {
+                let now_ms = self.now_ms();
+                self.io.peers.accept(now_ms, &self.io.registry)
+            }
             token if token.0 < peers::CLIENT_TOKEN_END => {
                 if writable {
                     // Flushed at the end of the pass, after the AOF write and fsync: a
@@ -334,7 +337,7 @@ impl Server {
         let _ = stream.set_nodelay(true);
         entry.insert(Connection::new(stream, now_ms));
         log_debug!("client {key} connected from {addr}");
-        let loopback = addr.ip().to_canonical().is_loopback();
+        let loopback = crate::connection::is_loopback_peer(&addr);
         self.step(Input::ClientConnected {
             conn: ConnectionId(key as u64),
             loopback,

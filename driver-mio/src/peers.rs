@@ -34,6 +34,9 @@ pub const PEER_CONNECT_TIMEOUT_MS: u64 = 2_000;
 pub const PEER_STREAM_BUFFER_BYTES_MAX: usize = 1024 * 1024;
 /// Inbound links before a hello, and links from one member, are few; this bounds them.
 pub const PEER_INBOUND_LINKS_MAX: usize = 1024;
+/// An inbound link must complete its hello within this, or it is dropped: members send
+/// the hello at once, and a silent stranger must not hold one of the few inbound slots.
+pub const PEER_HELLO_TIMEOUT_MS: u64 = 2_000;
 
 pub const CLUSTER_LISTENER: Token = Token(usize::MAX - 2);
 /// Outbound link to member `i` is `Token(OUTBOUND_TOKEN_BASE + i)`.
@@ -106,6 +109,9 @@ impl Outbound {
 
 struct Inbound {
     stream: TcpStream,
+    /// Where the link comes from, for log lines about it.
+    addr: SocketAddr,
+    accepted_ms: u64,
     buf: Vec<u8>,
     peer: Option<NodeId>,
 }
@@ -181,9 +187,10 @@ impl Peers {
         }
     }
 
-    /// The earliest time a reconnect or a connect timeout is due.
+    /// The earliest time a reconnect, a connect timeout or a hello timeout is due.
     pub fn deadline_ms(&self) -> Option<u64> {
-        self.outbound
+        let outbound = self
+            .outbound
             .iter()
             .filter_map(|link| match &link.state {
                 LinkState::Idle { retry_at_ms } => Some(*retry_at_ms),
@@ -192,10 +199,18 @@ impl Peers {
                 }
                 LinkState::Myself | LinkState::Up { .. } => None,
             })
-            .min()
+            .min();
+        let hello = self
+            .inbound
+            .iter()
+            .filter(|(_, link)| link.peer.is_none())
+            .map(|(_, link)| link.accepted_ms + PEER_HELLO_TIMEOUT_MS)
+            .min();
+        outbound.into_iter().chain(hello).min()
     }
 
-    /// Starts due reconnects and gives up on connects that took too long.
+    /// Starts due reconnects, gives up on connects that took too long, and drops
+    /// inbound links that did not say hello in time.
     pub fn on_timers(&mut self, now_ms: u64, registry: &Registry) {
         for i in 0..self.outbound.len() {
             let peer = NodeId(i as u32);
@@ -211,6 +226,26 @@ impl Peers {
                 }
                 _ => {}
             }
+        }
+        self.drop_silent_inbound(now_ms, registry);
+    }
+
+    fn drop_silent_inbound(&mut self, now_ms: u64, registry: &Registry) {
+        let silent: Vec<usize> = self
+            .inbound
+            .iter()
+            .filter(|(_, link)| {
+                link.peer.is_none() && link.accepted_ms + PEER_HELLO_TIMEOUT_MS <= now_ms
+            })
+            .map(|(key, _)| key)
+            .collect();
+        for key in silent {
+            let mut link = self.inbound.remove(key);
+            log_warn!(
+                "refusing cluster link from {}: no hello within {PEER_HELLO_TIMEOUT_MS} ms",
+                link.addr
+            );
+            let _ = registry.deregister(&mut link.stream);
         }
     }
 
@@ -353,6 +388,8 @@ impl Peers {
     }
 
     /// Whether a stream to `peer` may read another AOF chunk now, and whether it can ever.
+    /// A stream to this node itself (a replica rebuilding its keyspace after cutting a
+    /// diverged suffix) goes through no link: it always has room.
     pub fn stream_room(&self, peer: NodeId) -> StreamRoom {
         match self
             .outbound
@@ -363,6 +400,7 @@ impl Peers {
                 StreamRoom::Ready
             }
             Some((LinkState::Up { .. }, _)) => StreamRoom::Full,
+            Some((LinkState::Myself, _)) => StreamRoom::Ready,
             _ => StreamRoom::LinkDown,
         }
     }
@@ -401,7 +439,7 @@ impl Peers {
     }
 
     /// Accepts inbound links until the listener would block.
-    pub fn accept(&mut self, registry: &Registry) -> io::Result<()> {
+    pub fn accept(&mut self, now_ms: u64, registry: &Registry) -> io::Result<()> {
         loop {
             let Some(listener) = &self.listener else {
                 return Ok(());
@@ -429,6 +467,8 @@ impl Peers {
             log_debug!("cluster link accepted from {addr}");
             entry.insert(Inbound {
                 stream,
+                addr,
+                accepted_ms: now_ms,
                 buf: Vec::with_capacity(16 * 1024),
                 peer: None,
             });
@@ -440,17 +480,20 @@ impl Peers {
         let Some(link) = self.inbound.get_mut(key) else {
             return InboundRead::Closed;
         };
-        let result = fill(&mut link.stream, &mut link.buf, self.frame_bytes_max);
-        let checked = result.and_then(|()| self.check_hello(key));
-        match checked {
-            Ok(()) => InboundRead::Open,
-            Err(e) => {
-                log_debug!("cluster link {key} closed: {e}");
-                let mut link = self.inbound.remove(key);
-                let _ = registry.deregister(&mut link.stream);
-                InboundRead::Closed
+        let filled = fill(&mut link.stream, &mut link.buf, self.frame_bytes_max);
+        match (self.check_hello(key), filled) {
+            (Ok(()), Ok(())) => return InboundRead::Open,
+            (Err(e), _) => {
+                // A link that never said a proper hello: a stranger, a misconfigured
+                // node, or garbage. Worth a warning, with where it came from.
+                let addr = self.inbound[key].addr;
+                log_warn!("refusing cluster link from {addr}: {e}");
             }
+            (Ok(()), Err(e)) => log_debug!("cluster link {key} closed: {e}"),
         }
+        let mut link = self.inbound.remove(key);
+        let _ = registry.deregister(&mut link.stream);
+        InboundRead::Closed
     }
 
     fn check_hello(&mut self, key: usize) -> io::Result<()> {
@@ -459,7 +502,7 @@ impl Peers {
             return Ok(());
         }
         let decoded = peer_codec::decode_hello(&link.buf, self.frame_bytes_max)
-            .map_err(|e| io::Error::other(e.0))?;
+            .map_err(|e| io::Error::other(format!("no valid hello: {}", e.0)))?;
         let Some((hello, _)) = decoded else {
             return Ok(());
         };
@@ -468,22 +511,20 @@ impl Peers {
             .iter()
             .position(|m| m.cluster_addr == hello.cluster_addr);
         let Some(member) = member.filter(|&i| i != self.self_id.0 as usize) else {
-            log_warn!(
-                "refusing cluster link from {}: not a member (every node must list the same addresses)",
+            return Err(io::Error::other(format!(
+                "its hello names {}, not a member (every node must list the same addresses)",
                 hello.cluster_addr
-            );
-            return Err(io::Error::other("unknown member"));
+            )));
         };
         let secret_ok = bucket_core::commands::server::constant_time_eq(
             hello.secret.as_bytes(),
             self.secret.as_bytes(),
         );
         if !secret_ok {
-            log_warn!(
-                "refusing cluster link from {}: wrong cluster secret",
+            return Err(io::Error::other(format!(
+                "its hello names {} but has the wrong cluster secret",
                 hello.cluster_addr
-            );
-            return Err(io::Error::other("bad secret"));
+            )));
         }
         log_info!(
             "cluster link from node {member} ({}) accepted",

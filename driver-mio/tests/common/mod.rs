@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::fs::{self, File};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -37,8 +39,11 @@ impl TempDir {
 }
 
 impl Drop for TempDir {
+    /// `BUCKET_TEST_KEEP=1` keeps the directory (configs, data, logs) for a post-mortem.
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
+        if std::env::var_os("BUCKET_TEST_KEEP").is_none() {
+            let _ = fs::remove_dir_all(&self.path);
+        }
     }
 }
 
@@ -76,23 +81,33 @@ impl TestServer {
     pub fn start_single(name: &str, extra: &str) -> TestServer {
         let dir = TempDir::new(name);
         let (port, cluster_port) = free_port_pair();
-        let config_path = dir.path.join("bucket.yml");
         let data_path = dir.path.join("data");
         let text = format!(
             "host: localhost\nport: {port}\nclusterPort: {cluster_port}\ndataPath: {}\n{extra}",
             data_path.display()
         );
+        let mut server = TestServer::with_config(dir, port, cluster_port, &text);
+        server.start();
+        server
+    }
+
+    /// A server whose config file holds `text`, not started yet. The config's
+    /// `dataPath` should be `dir/data` (see `data_path`).
+    pub fn with_config(dir: TempDir, port: u16, cluster_port: u16, text: &str) -> TestServer {
+        let config_path = dir.path.join("bucket.yml");
         fs::write(&config_path, text).expect("write config");
-        let mut server = TestServer {
+        TestServer {
             dir,
             port,
             cluster_port,
             config_path,
             child: None,
             starts: 0,
-        };
-        server.start();
-        server
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn data_path(&self) -> PathBuf {
@@ -171,6 +186,14 @@ impl TestServer {
         let sent = unsafe { libc::kill(pid, signal) };
         assert_eq!(sent, 0, "kill({pid}, {signal})");
         self.wait_exit()
+    }
+
+    /// Sends a signal without waiting (SIGSTOP, SIGCONT).
+    pub fn signal(&self, signal: i32) {
+        let pid = self.pid() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's PID, which has not been reaped yet.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill({pid}, {signal})");
     }
 
     pub fn sigterm(&mut self) -> ExitStatus {
@@ -260,4 +283,70 @@ pub fn raw_exchange(port: u16, request: &[u8], want_bytes: usize) -> Vec<u8> {
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = writer.join();
     got
+}
+
+/// A plain TCP client for bytes the `redis` crate would never send, and for watching a
+/// connection close. Every read is bounded by a deadline.
+pub struct RawClient {
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    pub fn connect(port: u16) -> RawClient {
+        RawClient::connect_to(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    pub fn connect_to(addr: std::net::SocketAddr) -> RawClient {
+        let stream = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT).expect("connect");
+        stream
+            .set_read_timeout(Some(POLL_INTERVAL))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(REPLY_TIMEOUT))
+            .expect("write timeout");
+        RawClient { stream }
+    }
+
+    /// Writes all of `bytes`; an error means the server closed or reset the link.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.stream, bytes)
+    }
+
+    /// Reads until `done(bytes so far)`, the server closes, or `timeout` passes.
+    pub fn read_until(&mut self, done: impl Fn(&[u8]) -> bool, timeout: Duration) -> Vec<u8> {
+        let (got, _) = self.read_while_open(done, timeout);
+        got
+    }
+
+    /// Reads until the peer closes (returns what arrived, `true`) or `timeout` passes
+    /// (`false`).
+    pub fn read_until_closed(&mut self, timeout: Duration) -> (Vec<u8>, bool) {
+        self.read_while_open(|_| false, timeout)
+    }
+
+    /// Reads until a whole line arrived or the peer closed; `true` if it closed.
+    pub fn read_until_reply_or_close(&mut self, timeout: Duration) -> (Vec<u8>, bool) {
+        self.read_while_open(|got| got.ends_with(b"\r\n"), timeout)
+    }
+
+    fn read_while_open(
+        &mut self,
+        done: impl Fn(&[u8]) -> bool,
+        timeout: Duration,
+    ) -> (Vec<u8>, bool) {
+        use std::io::{ErrorKind, Read};
+        let deadline = Instant::now() + timeout;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        while !done(&got) && Instant::now() < deadline {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return (got, true),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return (got, true),
+            }
+        }
+        (got, false)
+    }
 }
