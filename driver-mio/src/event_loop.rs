@@ -433,8 +433,10 @@ impl Server {
         self.io.peers.on_timers(now_ms, &self.io.registry);
         if self.client_idle_timeout_ms > 0 && now_ms >= self.idle_check_at_ms {
             self.idle_check_at_ms = now_ms + IDLE_CHECK_INTERVAL_MS;
+            let node = &self.node;
+            let blocked = |key: usize| node.is_blocked(ConnectionId(key as u64));
             self.io
-                .close_idle_clients(now_ms, self.client_idle_timeout_ms);
+                .close_idle_clients(now_ms, self.client_idle_timeout_ms, blocked);
         }
         self.io.files.check_background()
     }
@@ -645,12 +647,21 @@ impl Io {
         self.touched_spare = touched;
     }
 
-    fn close_idle_clients(&mut self, now_ms: u64, idle_ms_max: u64) {
+    /// Close clients silent for longer than `idle_ms_max`, except those the node holds
+    /// blocked (a `WAIT` may outlast the idle timeout, as in Redis).
+    fn close_idle_clients(
+        &mut self,
+        now_ms: u64,
+        idle_ms_max: u64,
+        blocked: impl Fn(usize) -> bool,
+    ) {
         let idle: Vec<usize> = self
             .clients
             .iter()
-            .filter(|(_, c)| {
-                c.is_reading() && now_ms.saturating_sub(c.last_active_ms) > idle_ms_max
+            .filter(|&(key, c)| {
+                c.is_reading()
+                    && now_ms.saturating_sub(c.last_active_ms) > idle_ms_max
+                    && !blocked(key)
             })
             .map(|(key, _)| key)
             .collect();

@@ -567,7 +567,6 @@ fn bad_input_leaves_a_running_cluster_unharmed() {
 /// timeout still gets its answer. The driver cannot tell a blocked client from an idle
 /// one: the core keeps that state (`Session::blocked`) and offers no query for it.
 #[test]
-#[ignore = "core bug: Node exposes no way to ask whether a connection is blocked (WAIT, majority-mode write), so the driver's idle `timeout` closes a client blocked in WAIT; Redis exempts blocked clients"]
 fn idle_timeout_spares_a_client_blocked_in_wait() {
     let server = TestServer::start_single("idle-wait", "timeout: 1\n");
     let mut raw = RawClient::connect(server.port);

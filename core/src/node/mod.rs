@@ -222,6 +222,12 @@ impl Node {
         self.rebuild.as_ref().map_or(self.aof.end, |r| r.applied)
     }
 
+    /// Whether the client's reply is held (WAIT, majority mode): such a client is not
+    /// idle, whatever its socket shows, and the idle timeout must spare it (as Redis).
+    pub fn is_blocked(&self, conn: ConnectionId) -> bool {
+        self.blocked_clients.contains(&conn)
+    }
+
     pub fn voted_for(&self) -> Option<NodeId> {
         self.meta.voted_for
     }
