@@ -1,8 +1,8 @@
 //! Executing a node's outputs, in order, as the daemon does.
 
-use bucket_core::{NodeId, Output};
+use bucket_core::{LogLevel, NodeId, Output};
 
-use super::{Event, World, AOF_READ_CHUNK_BYTES, DRIVER_CONTRACT};
+use super::{Event, World, AOF_READ_CHUNK_BYTES, CORE_ASSERTION, DRIVER_CONTRACT};
 use crate::checkers::Violation;
 use crate::network::Sent;
 use crate::options::AppendFsync;
@@ -13,6 +13,19 @@ impl World {
         for output in outputs {
             self.hash_output(index, output);
             appended |= matches!(output, Output::AppendAof { .. });
+            if let Output::Log {
+                level: LogLevel::Error,
+                message,
+            } = output
+            {
+                // The core logs at error level only what honest peers and a sound disk
+                // can never cause (it refused to act on it): in the simulator, a bug.
+                self.trace
+                    .note(self.now_ms, format!("node {index} Error: {message}"));
+                let detail = format!("node {index} refused an impossible request: {message}");
+                self.fail(Violation::new(CORE_ASSERTION, detail));
+                return;
+            }
             if let Err(detail) = self.execute_output(index, output) {
                 self.fail(Violation::new(
                     DRIVER_CONTRACT,
@@ -54,15 +67,9 @@ impl World {
                 start,
                 end,
             } => return self.stream_aof(index, *peer, *session, start.0, end.0),
-            Output::Log { level, message } => {
-                self.trace
-                    .note(self.now_ms, format!("node {index} {level:?}: {message}"));
-                // The core logs at error level only what honest peers and a sound
-                // disk can never cause: in the simulator that is a bug.
-                if *level == bucket_core::LogLevel::Error {
-                    return Err(format!("node {index} reported an error: {message}"));
-                }
-            }
+            Output::Log { level, message } => self
+                .trace
+                .note(self.now_ms, format!("node {index} {level:?}: {message}")),
         }
         Ok(())
     }
