@@ -6,6 +6,9 @@
 /// Lines kept in the timeline; older detail is summarised by the count of dropped lines.
 pub const TIMELINE_LINES_MAX: usize = 200_000;
 
+/// Payloads up to this size are hashed byte by byte; larger ones by their CRC32.
+const SMALL_PAYLOAD_BYTES_MAX: usize = 32;
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
@@ -57,7 +60,11 @@ impl Trace {
         // Payloads (frames, AOF bytes) go in by their CRC32: byte-at-a-time FNV over
         // every frame was most of the cost of tracing.
         self.hash.u64(bytes.len() as u64);
-        self.hash.u64(crc32fast::hash(bytes) as u64);
+        if bytes.len() <= SMALL_PAYLOAD_BYTES_MAX {
+            self.hash.bytes(bytes);
+        } else {
+            self.hash.u64(crc32fast::hash(bytes) as u64);
+        }
     }
 
     /// A line for the readable timeline (also hashed).

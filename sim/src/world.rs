@@ -136,7 +136,8 @@ pub struct World {
     pub options: Options,
     pub now_ms: u64,
     seq: u64,
-    queue: BTreeMap<(u64, u64), Event>,
+    /// Events boxed, so that the B-tree moves pointers rather than whole events.
+    queue: BTreeMap<(u64, u64), Box<Event>>,
     pub slots: Vec<Slot>,
     pub disks: Vec<Disk>,
     pub network: Network,
@@ -233,7 +234,7 @@ impl World {
     pub fn schedule(&mut self, at_ms: u64, event: Event) {
         assert!(at_ms >= self.now_ms, "scheduled in the past");
         self.seq += 1;
-        self.queue.insert((at_ms, self.seq), event);
+        self.queue.insert((at_ms, self.seq), Box::new(event));
     }
 
     /// Start the clients: they issue operations until told to stop.
@@ -255,7 +256,7 @@ impl World {
             self.events <= EVENTS_MAX,
             "event budget exhausted: a runaway loop"
         );
-        self.dispatch(event);
+        self.dispatch(*event);
         true
     }
 
@@ -480,7 +481,7 @@ impl World {
             .expect("only live nodes are stepped");
         node.step(now, input, &mut outputs);
         self.observe(index);
-        self.execute_outputs(index, &outputs);
+        self.execute_outputs(index, &mut outputs);
         self.schedule_tick(index, matches!(input, Input::Tick));
         self.outputs = outputs;
     }

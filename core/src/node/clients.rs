@@ -16,7 +16,7 @@ const ERR_QUERY_BUFFER: &str = "ERR Protocol error: query buffer limit exceeded"
 impl Node {
     pub(super) fn on_client_connected(&mut self, conn: ConnectionId, loopback: bool) {
         let password_set = self.config.requirepass.is_some();
-        let mut session = Session::new(conn, !password_set);
+        let mut session = Box::new(Session::new(conn, !password_set));
         session.denied = self.config.protected_mode && !password_set && !loopback;
         let previous = self.clients.insert(conn, session);
         debug_assert!(
@@ -241,7 +241,7 @@ impl Node {
     /// unblocked, and emit its replies after the records they depend on.
     pub(super) fn finish_client(
         &mut self,
-        mut session: Session,
+        mut session: Box<Session>,
         mut reply: Vec<u8>,
         out: &mut Vec<Output>,
     ) {

@@ -63,7 +63,8 @@ pub struct Node {
     pub(crate) aof: AofPosition,
     pub(crate) meta: Meta,
     pub(crate) status: ClusterStatus,
-    pub(crate) clients: BTreeMap<ConnectionId, Session>,
+    /// Boxed, so that taking a session out of the map for a step moves a pointer.
+    pub(crate) clients: BTreeMap<ConnectionId, Box<Session>>,
     /// The clients whose replies are held (WAIT, majority mode): the only ones a commit,
     /// an ack or a timeout can release, so only these are visited.
     pub(crate) blocked_clients: BTreeSet<ConnectionId>,

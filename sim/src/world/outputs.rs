@@ -8,15 +8,16 @@ use crate::network::Sent;
 use crate::options::AppendFsync;
 
 impl World {
-    pub(super) fn execute_outputs(&mut self, index: usize, outputs: &[Output]) {
+    /// Execute and consume `outputs`, moving their buffers on rather than copying.
+    pub(super) fn execute_outputs(&mut self, index: usize, outputs: &mut Vec<Output>) {
         let mut appended = false;
-        for output in outputs {
-            self.hash_output(index, output);
+        for output in outputs.drain(..) {
+            self.hash_output(index, &output);
             appended |= matches!(output, Output::AppendAof { .. });
             if let Output::Log {
                 level: LogLevel::Error,
                 message,
-            } = output
+            } = &output
             {
                 // The core logs at error level only what honest peers and a sound disk
                 // can never cause (it refused to act on it): in the simulator, a bug.
@@ -41,13 +42,13 @@ impl World {
         }
     }
 
-    fn execute_output(&mut self, index: usize, output: &Output) -> Result<(), String> {
+    fn execute_output(&mut self, index: usize, output: Output) -> Result<(), String> {
         match output {
             Output::Reply { conn, bytes } => self.deliver_reply(conn.0, bytes),
             Output::Close { conn } => self.close_from_node(index, conn.0),
-            Output::Send { peer, frame } => return self.send(index, *peer, frame),
+            Output::Send { peer, frame } => return self.send(index, peer, frame),
             Output::ResetPeer { peer } => {
-                let peer = peer_index(self, *peer)?;
+                let peer = peer_index(self, peer)?;
                 if peer == index {
                     return Err("reset a link to itself".to_string());
                 }
@@ -56,17 +57,17 @@ impl World {
                 self.cut_link(index, peer);
             }
             Output::AppendAof { offset, bytes } => {
-                return self.disks[index].append(offset.0, bytes)
+                return self.disks[index].append(offset.0, &bytes)
             }
             Output::TruncateAof { offset } => return self.truncate(index, offset.0),
             Output::SyncAof => self.disks[index].sync(),
-            Output::PersistMeta { bytes } => self.disks[index].persist_meta(bytes),
+            Output::PersistMeta { bytes } => self.disks[index].persist_meta(&bytes),
             Output::StreamAof {
                 peer,
                 session,
                 start,
                 end,
-            } => return self.stream_aof(index, *peer, *session, start.0, end.0),
+            } => return self.stream_aof(index, peer, session, start.0, end.0),
             Output::Log { level, message } => self
                 .trace
                 .note(self.now_ms, format!("node {index} {level:?}: {message}")),
@@ -108,7 +109,7 @@ impl World {
         }
     }
 
-    fn deliver_reply(&mut self, conn: u64, bytes: &[u8]) {
+    fn deliver_reply(&mut self, conn: u64, bytes: Vec<u8>) {
         let Some(info) = self.conns.get(&conn).copied() else {
             return; // The client left: the reply goes nowhere.
         };
@@ -116,7 +117,7 @@ impl World {
         let event = Event::ClientReply {
             client: info.client,
             conn,
-            bytes: bytes.to_vec(),
+            bytes,
         };
         self.schedule(at_ms, event);
     }
@@ -138,24 +139,26 @@ impl World {
         self.schedule(self.now_ms, Event::ClientClose { node: index, conn });
     }
 
-    fn send(&mut self, index: usize, peer: NodeId, frame: &[u8]) -> Result<(), String> {
+    fn send(&mut self, index: usize, peer: NodeId, frame: Vec<u8>) -> Result<(), String> {
         let peer = peer_index(self, peer)?;
         if peer == index {
             return Err("sent a frame to itself".to_string());
         }
         let frame_bytes_max = self.slots[index].config.limits.peer_frame_bytes_max;
-        match bucket_core::peer::frame_len(frame, frame_bytes_max) {
+        match bucket_core::peer::frame_len(&frame, frame_bytes_max) {
             Ok(Some(len)) if len == frame.len() => {}
             other => return Err(format!("sent a malformed frame to node {peer}: {other:?}")),
         }
-        let vote_granted = matches!(
-            bucket_core::peer::decode(frame),
-            Ok(bucket_core::peer::Message::Vote {
-                granted: true,
-                pre_vote: false,
-                ..
-            })
-        );
+        // Decoded only when the targeted crash is in play: it is the only reader.
+        let vote_granted = self.options.crash_after_vote_probability > 0.0
+            && matches!(
+                bucket_core::peer::decode(&frame),
+                Ok(bucket_core::peer::Message::Vote {
+                    granted: true,
+                    pre_vote: false,
+                    ..
+                })
+            );
         if vote_granted {
             self.maybe_crash_after_vote(index);
         }
@@ -165,7 +168,7 @@ impl World {
                     from: index,
                     to: peer,
                     epoch,
-                    frame: frame.to_vec(),
+                    frame,
                 };
                 self.schedule(at_ms, event);
             }
