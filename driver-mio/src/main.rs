@@ -75,8 +75,10 @@ fn set_log_level(config: &ServerConfig) {
 fn run(path: &std::path::Path) -> Result<(), String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
     set_log_level(&config);
-    let mut server = start(&config)?;
+    // Before the listeners open: a stop signal that arrives as soon as the port
+    // answers must find the handler, not the default action.
     signals::install().map_err(|e| format!("installing signal handlers: {e}"))?;
+    let mut server = start(&config)?;
     log_startup(&config, &server);
     server.run().map_err(|e| format!("fatal: {e}"))
 }
