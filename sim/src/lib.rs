@@ -43,7 +43,7 @@ pub struct RunReport {
     pub lost_acked_writes: usize,
     pub linearizability: Option<Verdict>,
     pub converged_after_ms: Option<u64>,
-    /// The readable timeline, kept for printing on failure.
+    /// The readable timeline of a failed run (empty when it passed).
     pub timeline: String,
     /// Flags for `sim --replay` that pin the same overrides.
     pub replay_flags: String,
@@ -54,15 +54,24 @@ impl RunReport {
         self.violation.is_none()
     }
 
-    /// The seed, the drawn options, the violated checker and how to replay it.
+    /// The seed, the drawn options, the violated checker, the end of the timeline (who
+    /// was master, partitions, crashes, the operations around the violation) and how to
+    /// replay the whole run.
     pub fn failure_text(&self) -> String {
+        const TIMELINE_TAIL_LINES: usize = 60;
         let violation = self
             .violation
             .as_ref()
             .map_or("none".to_string(), |v| v.to_string());
+        let lines: Vec<&str> = self.timeline.lines().collect();
+        let tail = lines[lines.len().saturating_sub(TIMELINE_TAIL_LINES)..].join("\n");
         format!(
-            "seed {} FAILED: {violation}\noptions:\n{}\nreplay: cargo run -p sim --release -- --replay {}{}",
-            self.seed, self.options, self.seed, self.replay_flags
+            "seed {} FAILED: {violation}\noptions:\n{}\nlast {} lines of the timeline:\n{tail}\nreplay: cargo run -p sim --release -- --replay {}{}",
+            self.seed,
+            self.options,
+            TIMELINE_TAIL_LINES,
+            self.seed,
+            self.replay_flags
         )
     }
 
@@ -161,7 +170,11 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
             .converged_at_ms
             .zip(world.liveness_start_ms)
             .map(|(c, s)| c - s),
-        timeline: world.trace.timeline(),
+        // Formatted only for a failed run: it is what the failure text shows.
+        timeline: match world.violation {
+            Some(_) => world.trace.timeline(),
+            None => String::new(),
+        },
         replay_flags: String::new(),
         options: world.options,
     }

@@ -45,7 +45,7 @@ impl Fnv64 {
 pub struct Trace {
     hash: Fnv64,
     events: u64,
-    timeline: Vec<String>,
+    timeline: Vec<(u64, String)>,
     timeline_dropped: u64,
     /// Print each timeline line as it is noted.
     pub echo: bool,
@@ -62,6 +62,10 @@ impl Trace {
         }
         // Payloads (frames, AOF bytes) go in by their CRC32: byte-at-a-time FNV over
         // every frame was most of the cost of tracing.
+        self.payload(bytes);
+    }
+
+    fn payload(&mut self, bytes: &[u8]) {
         self.hash.u64(bytes.len() as u64);
         if bytes.len() <= SMALL_PAYLOAD_BYTES_MAX {
             self.hash.bytes(bytes);
@@ -73,16 +77,16 @@ impl Trace {
     /// A line for the readable timeline (also hashed).
     pub fn note(&mut self, now_ms: u64, line: String) {
         self.hash.u64(now_ms);
-        self.hash.bytes(line.as_bytes());
-        let line = format!("{:>8}.{:03}s {line}", now_ms / 1000, now_ms % 1000);
+        self.payload(line.as_bytes());
         if self.echo {
-            println!("{line}");
+            println!("{}", timeline_line(now_ms, &line));
         }
         if self.timeline.len() >= TIMELINE_LINES_MAX {
             self.timeline_dropped += 1;
             return;
         }
-        self.timeline.push(line);
+        // The time is formatted only if the timeline is ever printed.
+        self.timeline.push((now_ms, line));
     }
 
     pub fn hash(&self) -> u64 {
@@ -94,7 +98,12 @@ impl Trace {
     }
 
     pub fn timeline(&self) -> String {
-        let mut out = self.timeline.join("\n");
+        let lines: Vec<String> = self
+            .timeline
+            .iter()
+            .map(|(ms, line)| timeline_line(*ms, line))
+            .collect();
+        let mut out = lines.join("\n");
         if self.timeline_dropped > 0 {
             out.push_str(&format!(
                 "\n... {} more lines not kept",
@@ -103,6 +112,10 @@ impl Trace {
         }
         out
     }
+}
+
+fn timeline_line(now_ms: u64, line: &str) -> String {
+    format!("{:>8}.{:03}s {line}", now_ms / 1000, now_ms % 1000)
 }
 
 #[cfg(test)]
