@@ -30,6 +30,7 @@
 
 pub mod aof;
 pub mod backlog;
+mod bytes;
 pub mod commands;
 pub mod config;
 #[doc(hidden)]

@@ -5,6 +5,7 @@
 //! Body: term u64, voted_for (u8 flag + u32), current and last master id u64, reign count
 //! u32, then each reign as master id u64, term u64, start offset u64.
 
+use crate::bytes::Reader;
 use crate::ids::{MasterId, NodeId, Offset, Term};
 
 const MAGIC: &[u8; 4] = b"BKTM";
@@ -33,6 +34,12 @@ pub struct Meta {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaError(pub &'static str);
+
+impl From<crate::bytes::FieldError> for MetaError {
+    fn from(e: crate::bytes::FieldError) -> MetaError {
+        MetaError(e)
+    }
+}
 
 impl Meta {
     pub fn encode(&self) -> Vec<u8> {
@@ -82,7 +89,7 @@ impl Meta {
 }
 
 fn decode_body(body: &[u8]) -> Result<Meta, MetaError> {
-    let mut reader = Reader { bytes: body };
+    let mut reader = Reader::new(body);
     let term = Term(reader.u64()?);
     let has_vote = reader.u8()?;
     let vote = reader.u32()?;
@@ -94,7 +101,7 @@ fn decode_body(body: &[u8]) -> Result<Meta, MetaError> {
     let current_master_id = MasterId(reader.u64()?);
     let last_master_id = MasterId(reader.u64()?);
     let count = reader.u32()? as usize;
-    if count > REIGNS_MAX || count * REIGN_LEN != reader.bytes.len() {
+    if count > REIGNS_MAX || count * REIGN_LEN != reader.rest.len() {
         return Err(MetaError("bad reign count"));
     }
     let mut reigns = Vec::with_capacity(count);
@@ -112,47 +119,6 @@ fn decode_body(body: &[u8]) -> Result<Meta, MetaError> {
         last_master_id,
         reigns,
     })
-}
-
-/// A cursor over bytes that fails, never panics, when they run out.
-pub(crate) struct Reader<'a> {
-    pub bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], MetaError> {
-        if self.bytes.len() < n {
-            return Err(MetaError("truncated"));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    pub fn u8(&mut self) -> Result<u8, MetaError> {
-        Ok(self.take(1)?[0])
-    }
-
-    pub fn u32(&mut self) -> Result<u32, MetaError> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    pub fn u64(&mut self) -> Result<u64, MetaError> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    /// A u32-length-prefixed byte string of at most `max` bytes.
-    pub fn bytes(&mut self, max: usize) -> Result<&'a [u8], MetaError> {
-        let len = self.u32()? as usize;
-        if len > max {
-            return Err(MetaError("length over its bound"));
-        }
-        self.take(len)
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! then the message's fields (integers little-endian, byte strings u32-length-prefixed).
 //! Decoding any bytes returns a message or an error, never a panic.
 
+use crate::bytes::{FieldError, Reader};
 use crate::ids::{MasterId, Offset, Term};
-use crate::meta::{MetaError, Reader, Reign};
+use crate::meta::Reign;
 
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const FRAME_HEADER_LEN: usize = 8;
@@ -105,9 +106,9 @@ pub enum FrameError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError(pub &'static str);
 
-impl From<MetaError> for DecodeError {
-    fn from(e: MetaError) -> DecodeError {
-        DecodeError(e.0)
+impl From<FieldError> for DecodeError {
+    fn from(e: FieldError) -> DecodeError {
+        DecodeError(e)
     }
 }
 
@@ -312,11 +313,9 @@ pub fn decode(frame: &[u8]) -> Result<Message<'_>, DecodeError> {
     if body_len != frame.len() - FRAME_HEADER_LEN {
         return Err(DecodeError("frame length mismatch"));
     }
-    let mut r = Reader {
-        bytes: &frame[FRAME_HEADER_LEN..],
-    };
+    let mut r = Reader::new(&frame[FRAME_HEADER_LEN..]);
     let message = decode_body(&mut r)?;
-    if !r.bytes.is_empty() {
+    if !r.rest.is_empty() {
         return Err(DecodeError("trailing bytes"));
     }
     Ok(message)
@@ -388,7 +387,7 @@ fn decode_sync_request<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeErro
     let session = r.u64()?;
     let end = Offset(r.u64()?);
     let count = r.u32()? as usize;
-    if count > SYNC_REIGNS_MAX || count.saturating_mul(24) != r.bytes.len() {
+    if count > SYNC_REIGNS_MAX || count.saturating_mul(24) != r.rest.len() {
         return Err(DecodeError("bad reign count"));
     }
     let mut reigns = Vec::with_capacity(count);

@@ -13,6 +13,7 @@
 //! Every property decode checks, encode asserts, so a bad record is caught both when it
 //! is written and when it is read.
 
+use crate::bytes::{FieldError, Reader};
 use crate::ids::{MasterId, Term};
 use crate::time::UnixMillis;
 
@@ -216,28 +217,28 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<(&[u8], usize), DecodeError> {
 
 /// Decode a checksummed body. Every byte must belong to a field.
 fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
-    let mut reader = Reader { rest: body };
+    let mut reader = Reader::new(body);
     let term = Term(reader.u64()?);
     let tag = reader.u8()?;
     let effect = match tag {
         TAG_SET => Effect::Set {
-            key: reader.bytes()?,
-            value: reader.bytes()?,
-            expire_at: reader.expire_at_option()?,
+            key: reader.bytes(usize::MAX)?,
+            value: reader.bytes(usize::MAX)?,
+            expire_at: expire_at_option(&mut reader)?,
         },
         TAG_SET_KEEP_TTL => Effect::SetKeepTtl {
-            key: reader.bytes()?,
-            value: reader.bytes()?,
+            key: reader.bytes(usize::MAX)?,
+            value: reader.bytes(usize::MAX)?,
         },
         TAG_DEL => Effect::Del {
-            key: reader.bytes()?,
+            key: reader.bytes(usize::MAX)?,
         },
         TAG_EXPIRE => Effect::Expire {
-            key: reader.bytes()?,
-            at: reader.expire_at()?,
+            key: reader.bytes(usize::MAX)?,
+            at: expire_at(&mut reader)?,
         },
         TAG_PERSIST => Effect::Persist {
-            key: reader.bytes()?,
+            key: reader.bytes(usize::MAX)?,
         },
         TAG_FLUSH_ALL => Effect::FlushAll,
         TAG_REIGN_START => Effect::ReignStart {
@@ -253,53 +254,31 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
     Ok(record)
 }
 
-/// Reads fields from a body that has already passed its checksum. A field that runs past
-/// the body is corruption, never `Incomplete`.
-struct Reader<'a> {
-    rest: &'a [u8],
+/// An optional expiry: zero means none.
+fn expire_at_option(reader: &mut Reader<'_>) -> Result<Option<UnixMillis>, DecodeError> {
+    let expire_at_ms = reader.u64()?;
+    Ok((expire_at_ms != 0).then_some(UnixMillis(expire_at_ms)))
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        if len > self.rest.len() {
-            return Err(DecodeError::Corrupt("record field runs past the body"));
-        }
-        let (field, rest) = self.rest.split_at(len);
-        self.rest = rest;
-        Ok(field)
+fn expire_at(reader: &mut Reader<'_>) -> Result<UnixMillis, DecodeError> {
+    match reader.u64()? {
+        0 => Err(DecodeError::Corrupt("expiry at the epoch")),
+        expire_at_ms => Ok(UnixMillis(expire_at_ms)),
     }
+}
 
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes"));
-        self.take(len as usize)
-    }
-
-    fn expire_at_option(&mut self) -> Result<Option<UnixMillis>, DecodeError> {
-        let expire_at_ms = self.u64()?;
-        Ok((expire_at_ms != 0).then_some(UnixMillis(expire_at_ms)))
-    }
-
-    fn expire_at(&mut self) -> Result<UnixMillis, DecodeError> {
-        match self.u64()? {
-            0 => Err(DecodeError::Corrupt("expiry at the epoch")),
-            expire_at_ms => Ok(UnixMillis(expire_at_ms)),
-        }
+/// A field that runs past a body which passed its checksum is corruption, never
+/// `Incomplete`.
+impl From<FieldError> for DecodeError {
+    fn from(e: FieldError) -> DecodeError {
+        DecodeError::Corrupt(e)
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::bytes::FIELD_PAST_END;
     use proptest::prelude::*;
 
     fn record(effect: Effect<'_>) -> Record<'_> {
@@ -430,12 +409,12 @@ pub(crate) mod tests {
             (
                 "key past body",
                 with_term(&[TAG_DEL, 5, 0, 0, 0, b'k']),
-                DecodeError::Corrupt("record field runs past the body"),
+                DecodeError::Corrupt(FIELD_PAST_END),
             ),
             (
                 "missing expiry",
                 with_term(&[TAG_SET, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]),
-                DecodeError::Corrupt("record field runs past the body"),
+                DecodeError::Corrupt(FIELD_PAST_END),
             ),
             (
                 "trailing bytes",
