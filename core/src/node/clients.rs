@@ -81,8 +81,8 @@ impl Node {
     fn serve(&mut self, session: &mut Session, data: &[u8], reply: &mut Vec<u8>) -> usize {
         let mut consumed = 0;
         session.input_needed_total = 0;
+        let limits = resp::Limits::from(&self.config.limits);
         while !session.closing && session.blocked.is_none() && consumed < data.len() {
-            let limits = self.resp_limits();
             match resp::parse_request(&data[consumed..], &limits, &mut self.request) {
                 Ok(Parsed::Request { consumed: used }) => {
                     debug_assert!(used > 0, "a parsed request consumes bytes");
@@ -102,15 +102,6 @@ impl Node {
             }
         }
         consumed
-    }
-
-    fn resp_limits(&self) -> resp::Limits {
-        let limits = &self.config.limits;
-        resp::Limits {
-            bulk_len_max: limits.bulk_len_max,
-            multibulk_len_max: limits.multibulk_len_max,
-            inline_len_max: limits.inline_len_max,
-        }
     }
 
     /// Run the request in `self.request` for `session`.
