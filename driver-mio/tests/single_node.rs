@@ -219,12 +219,11 @@ fn help_and_version_exit_zero() {
 
 #[test]
 fn port_in_use_exits_one() {
-    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = holder.local_addr().unwrap().port();
+    let (port, cluster_port) = common::free_port_pair();
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let dir = TempDir::new("port-in-use");
     let path = dir.path.join("bucket.yml");
     let data = dir.path.join("data");
-    let cluster_port = common::free_port();
     std::fs::write(
         &path,
         format!(

@@ -1,12 +1,11 @@
 //! A three-node cluster of real `bucket-server` processes on loopback, each with its own
 //! config and data directory; every process is killed by PID when the cluster drops.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use super::{TempDir, TestServer, REPLY_TIMEOUT};
+use super::{free_ports, TempDir, TestServer, REPLY_TIMEOUT};
 
 pub const NODE_COUNT: usize = 3;
 /// Longest wait for a master to be elected (the machine is busy: generous).
@@ -16,23 +15,6 @@ pub const REPLICATION_WAIT_MAX: Duration = Duration::from_secs(10);
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Probes of a node that may be down or busy answer within this.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// `n` distinct loopback ports, all held at once while chosen.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local addr").port())
-        .collect();
-    // Peers derive each other's client port as `clusterPort - 10000`.
-    assert!(
-        ports.iter().all(|&p| p > 10_000),
-        "ephemeral ports: {ports:?}"
-    );
-    ports
-}
 
 /// What `ROLE` says about a node.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 pub mod cluster;
 
 use std::fs::{self, File};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -47,22 +48,40 @@ impl Drop for TempDir {
     }
 }
 
-/// A loopback port that was free a moment ago (bind port 0, read it, drop).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind an ephemeral port")
-        .port()
+/// Test ports come from below the kernel's ephemeral range (32768–60999 on Linux). No
+/// client socket, of this test or any other, is ever bound to one, and a connect to one
+/// with no listener yet is refused rather than connecting to itself (which can happen
+/// when the kernel picks the destination port as the source port).
+const TEST_PORT_FIRST: u32 = 20_000;
+const TEST_PORT_COUNT: u32 = 12_000;
+
+/// `n` distinct loopback ports, each checked free by binding it. Ports are handed out in
+/// order from a counter, so tests running on parallel threads of one process never share
+/// one; each test process starts at its own offset (from its PID), so a stray server of
+/// an earlier run is unlikely to sit on the ports, and is skipped if it does.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    static NEXT: AtomicU64 = AtomicU64::new(u64::MAX);
+    let offset = u64::from(std::process::id() % TEST_PORT_COUNT);
+    let _ = NEXT.compare_exchange(u64::MAX, offset, Ordering::Relaxed, Ordering::Relaxed);
+    let mut ports = Vec::with_capacity(n);
+    for _ in 0..TEST_PORT_COUNT {
+        if ports.len() == n {
+            break;
+        }
+        let index = NEXT.fetch_add(1, Ordering::Relaxed) % u64::from(TEST_PORT_COUNT);
+        let port = u16::try_from(u64::from(TEST_PORT_FIRST) + index).expect("below 32768");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+        }
+    }
+    assert_eq!(ports.len(), n, "no {n} free ports in the test range");
+    ports
 }
 
-/// Two distinct free ports, held together while chosen so they differ.
+/// Two distinct free loopback ports (see `free_ports`).
 pub fn free_port_pair() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
-    (
-        a.local_addr().unwrap().port(),
-        b.local_addr().unwrap().port(),
-    )
+    let ports = free_ports(2);
+    (ports[0], ports[1])
 }
 
 /// One `bucket-server` process with its config and data directory. Killed (SIGKILL) on
@@ -138,7 +157,7 @@ impl TestServer {
     fn wait_until_accepting(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if answers_ping(self.port) {
                 return;
             }
             let child = self.child.as_mut().expect("started");
@@ -349,4 +368,19 @@ impl RawClient {
         }
         (got, false)
     }
+}
+
+/// Whether a server on `port` answers an inline PING with a status or error line (an
+/// error when a password is set): proof that the server itself accepted, not merely
+/// that something did.
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(POLL_INTERVAL * 10));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut first = [0u8; 1];
+    matches!(stream.read(&mut first), Ok(1) if first[0] == b'+' || first[0] == b'-')
 }
