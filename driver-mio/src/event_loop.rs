@@ -570,6 +570,9 @@ impl Io {
         let Some(connection) = self.clients.get_mut(key) else {
             return;
         };
+        // A reply is interaction, as in Redis: a client unblocked by this very step
+        // (its `WAIT` ran out) is not idle, and its answer is not dropped.
+        connection.last_active_ms = self.now.instant.0;
         connection.queue(bytes);
         if connection.pending_bytes() > limit {
             log_warn!(
