@@ -135,19 +135,67 @@ fn ops_of_key(history: &History, key: &[u8]) -> Vec<LinOp> {
     ops
 }
 
+/// A point in the search: the operations linearized so far are the bits of the shared
+/// `Search::linearized` set for the frames on the stack, up to and including this one.
 struct Frame {
-    linearized: Vec<u64>,
+    /// The operation this frame linearized (`None` for the root).
+    op: Option<usize>,
     state: State,
-    /// The next operation index to try from this frame.
+    /// The next candidate position to try from this frame (see `Search::candidate`).
     next: usize,
-    /// The first operation not yet linearized: everything before it is.
+    /// Position in `completed` of the first completed op not yet linearized: every
+    /// completed op before it is.
     first_open: usize,
     /// Completed operations linearized so far.
     done: usize,
+    /// The Zobrist hash of the linearized set: the XOR of its ops' random words.
+    set_hash: u128,
+}
+
+/// The memo key: the linearized set and the register value, both by hash.
+///
+/// Hashing instead of storing the set keeps each step O(1) rather than O(history);
+/// this is what lets the checker take ten-minute histories. A collision could only
+/// prune a branch never explored, so it could make a linearizable history look stuck
+/// (a false alarm), never let a broken one pass: every accepted linearization is
+/// replayed op by op through the model. With 192 bits, the chance is negligible.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct MemoKey {
+    set_hash: u128,
+    state_hash: u64,
+}
+
+fn state_hash(state: &State) -> u64 {
+    let mut hasher = WordHasher::default();
+    match state {
+        None => hasher.write_u64(0),
+        Some(value) => {
+            hasher.write_u64(1 + value.len() as u64);
+            hasher.write(value);
+        }
+    }
+    hasher.finish()
+}
+
+/// SplitMix64: a fixed, well-mixed word per operation index.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn zobrist_word(i: usize) -> u128 {
+    let i = i as u64;
+    (u128::from(splitmix64(2 * i)) << 64) | u128::from(splitmix64(2 * i + 1))
 }
 
 fn is_set(bits: &[u64], i: usize) -> bool {
     bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+fn flip(bits: &mut [u64], i: usize) {
+    bits[i / 64] ^= 1 << (i % 64);
 }
 
 enum KeyVerdict {
@@ -156,51 +204,130 @@ enum KeyVerdict {
     Budget,
 }
 
-/// The earliest return among unlinearized ops: only ops invoked before it may go next.
-/// Ops are sorted by invocation, so the scan stops once invocations pass the minimum.
-fn ret_min(ops: &[LinOp], frame: &Frame) -> u64 {
-    let mut ret_min = u64::MAX;
-    let mut i = frame.first_open;
-    while i < ops.len() && ops[i].call < ret_min {
-        if !is_set(&frame.linearized, i) {
-            ret_min = ret_min.min(ops[i].ret);
-        }
-        i += 1;
-    }
-    ret_min
+/// One key's search: the operations, split into those that completed (which must all
+/// linearize) and those of unknown outcome (which may take effect, or not), each list
+/// sorted by invocation.
+struct Search<'a> {
+    ops: &'a [LinOp],
+    completed: Vec<usize>,
+    unknown: Vec<usize>,
+    /// The linearized set of the frame on top of the stack (set on push, cleared on pop).
+    linearized: Vec<u64>,
 }
 
-/// The frame after linearizing op `i` from `top`, if the model allows it.
-fn child(ops: &[LinOp], top: &Frame, i: usize) -> Option<Frame> {
-    let state = model_step(&top.state, &ops[i])?;
-    let mut linearized = top.linearized.clone();
-    linearized[i / 64] |= 1 << (i % 64);
-    let mut first_open = top.first_open;
-    while first_open < ops.len() && is_set(&linearized, first_open) {
-        first_open += 1;
+impl<'a> Search<'a> {
+    fn new(ops: &'a [LinOp]) -> Search<'a> {
+        let (completed, unknown) = (0..ops.len()).partition(|&i| ops[i].ret != u64::MAX);
+        Search {
+            ops,
+            completed,
+            unknown,
+            linearized: vec![0; ops.len().div_ceil(64).max(1)],
+        }
     }
-    let done = top.done + (ops[i].ret != u64::MAX) as usize;
-    Some(Frame {
-        linearized,
-        state,
-        next: first_open,
-        first_open,
-        done,
-    })
+
+    /// Candidate positions run through the completed ops, then the unknown ones: a
+    /// history usually linearizes with most unknown writes never taking effect, so
+    /// this order finds it sooner.
+    fn candidate(&self, k: usize) -> Option<usize> {
+        let n = self.completed.len();
+        if k < n {
+            Some(self.completed[k])
+        } else {
+            self.unknown.get(k - n).copied()
+        }
+    }
+
+    /// The earliest return among unlinearized ops: only ops invoked before it may go
+    /// next. Unknown ops never return, so only completed ones count, and as they are
+    /// sorted by invocation the scan stops once invocations pass the minimum.
+    fn ret_min(&self, first_open: usize) -> u64 {
+        let mut ret_min = u64::MAX;
+        for &i in &self.completed[first_open..] {
+            if self.ops[i].call >= ret_min {
+                break;
+            }
+            if !is_set(&self.linearized, i) {
+                ret_min = ret_min.min(self.ops[i].ret);
+            }
+        }
+        ret_min
+    }
+
+    /// The next frame from `top`, trying candidates from `top.next`; the position tried
+    /// is returned with it so that `top` resumes after it.
+    fn next_child(&self, top: &Frame, visited: &mut MemoSet<MemoKey>) -> Option<(usize, Frame)> {
+        let ret_min = self.ret_min(top.first_open);
+        let n = self.completed.len();
+        let mut k = top.next.max(top.first_open);
+        while let Some(i) = self.candidate(k) {
+            let op = &self.ops[i];
+            if op.call >= ret_min {
+                // Sorted by invocation: nothing later in this list may go next.
+                if k >= n {
+                    return None;
+                }
+                k = n;
+                continue;
+            }
+            if !is_set(&self.linearized, i) {
+                if let Some(state) = model_step(&top.state, op) {
+                    let set_hash = top.set_hash ^ zobrist_word(i);
+                    let key = MemoKey {
+                        set_hash,
+                        state_hash: state_hash(&state),
+                    };
+                    if visited.insert(key) {
+                        let frame = Frame {
+                            op: Some(i),
+                            state,
+                            next: 0,
+                            first_open: top.first_open,
+                            done: top.done + (k < n) as usize,
+                            set_hash,
+                        };
+                        return Some((k, frame));
+                    }
+                }
+            }
+            k += 1;
+        }
+        None
+    }
+
+    fn push(&mut self, stack: &mut Vec<Frame>, mut frame: Frame) {
+        let op = frame.op.expect("only the root has no op");
+        debug_assert!(!is_set(&self.linearized, op), "each op linearizes once");
+        flip(&mut self.linearized, op);
+        while frame.first_open < self.completed.len()
+            && is_set(&self.linearized, self.completed[frame.first_open])
+        {
+            frame.first_open += 1;
+        }
+        stack.push(frame);
+    }
+
+    fn pop(&mut self, stack: &mut Vec<Frame>) {
+        let frame = stack.pop().expect("a frame to pop");
+        if let Some(op) = frame.op {
+            debug_assert!(is_set(&self.linearized, op));
+            flip(&mut self.linearized, op);
+        }
+    }
 }
 
 fn check_key(ops: &[LinOp]) -> KeyVerdict {
-    let required = ops.iter().filter(|op| op.ret != u64::MAX).count();
-    let words = ops.len().div_ceil(64).max(1);
-    let mut visited: MemoSet<(Vec<u64>, State)> = MemoSet::default();
-    let root = Frame {
-        linearized: vec![0; words],
+    let mut search = Search::new(ops);
+    let required = search.completed.len();
+    let mut visited: MemoSet<MemoKey> = MemoSet::default();
+    let mut stack = vec![Frame {
+        op: None,
         state: None,
         next: 0,
         first_open: 0,
         done: 0,
-    };
-    let mut stack = vec![root];
+        set_hash: 0,
+    }];
     let mut depth_max = 0usize;
     for _ in 0..STEPS_PER_KEY_MAX {
         let Some(top) = stack.last() else {
@@ -210,44 +337,12 @@ fn check_key(ops: &[LinOp]) -> KeyVerdict {
             return KeyVerdict::Linearizable;
         }
         depth_max = depth_max.max(top.done);
-        let ret_min = ret_min(ops, top);
-        // Completed ops first, then those of unknown outcome: a history usually
-        // linearizes with most unknown writes never taking effect, so this order finds
-        // it sooner. `next` counts through both passes: k < n is op k of the first pass,
-        // k >= n is op k - n of the second.
-        let n = ops.len();
-        let mut pushed = None;
-        let mut k = top.next.max(top.first_open);
-        while k < 2 * n {
-            let (i, unknown_pass) = if k < n { (k, false) } else { (k - n, true) };
-            if ops[i].call >= ret_min {
-                // Sorted by invocation: nothing later in this pass may go next.
-                k = if unknown_pass {
-                    2 * n
-                } else {
-                    n + top.first_open
-                };
-                continue;
-            }
-            let eligible = (ops[i].ret == u64::MAX) == unknown_pass && !is_set(&top.linearized, i);
-            if eligible {
-                if let Some(frame) = child(ops, top, i) {
-                    if visited.insert((frame.linearized.clone(), frame.state.clone())) {
-                        pushed = Some((k, frame));
-                        break;
-                    }
-                }
-            }
-            k += 1;
-        }
-        match pushed {
+        match search.next_child(top, &mut visited) {
             Some((k, frame)) => {
                 stack.last_mut().expect("top").next = k + 1;
-                stack.push(frame);
+                search.push(&mut stack, frame);
             }
-            None => {
-                stack.pop();
-            }
+            None => search.pop(&mut stack),
         }
     }
     KeyVerdict::Budget
