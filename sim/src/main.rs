@@ -134,9 +134,9 @@ fn bench(node_count: usize) -> ExitCode {
         },
     );
     options.client_count = 4;
-    // 4 clients, each thinking ~15 ms between operations that take a round trip or
-    // two: about 100 writes per simulated second.
-    options.think_time_ms_mean = 15;
+    // 4 clients, each thinking ~11 ms between writes that take ~29 ms (a round trip to
+    // the master, and its round trip to a majority): 100 writes per simulated second.
+    options.think_time_ms_mean = 11;
     options.workload = sim::options::WorkloadMix {
         get: 0,
         set: 3,

@@ -8,7 +8,8 @@ pub use checks::FinalFindings;
 pub mod faults;
 mod outputs;
 
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use bucket_core::config::{Limits, Member};
 use bucket_core::{Config, Input, Node, NodeId, Now, Output, Role};
@@ -113,6 +114,33 @@ pub enum Event {
     ConvergenceCheck,
 }
 
+/// An event in the queue, ordered by (time, sequence number) alone.
+struct Scheduled {
+    at_ms: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Scheduled) -> bool {
+        (self.at_ms, self.seq) == (other.at_ms, other.seq)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Scheduled) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Scheduled) -> Ordering {
+        (self.at_ms, self.seq).cmp(&(other.at_ms, other.seq))
+    }
+}
+
 /// One node's place in the world: the node while it runs, and what the world tracks.
 pub struct Slot {
     pub node: Option<Node>,
@@ -136,8 +164,8 @@ pub struct World {
     pub options: Options,
     pub now_ms: u64,
     seq: u64,
-    /// Events boxed, so that the B-tree moves pointers rather than whole events.
-    queue: BTreeMap<(u64, u64), Box<Event>>,
+    /// The earliest event on top.
+    queue: BinaryHeap<Reverse<Scheduled>>,
     pub slots: Vec<Slot>,
     pub disks: Vec<Disk>,
     pub network: Network,
@@ -209,7 +237,7 @@ impl World {
             slots,
             now_ms: 0,
             seq: 0,
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             conns: BTreeMap::new(),
             trace: Trace::default(),
             disk_rng: seeds.disk(),
@@ -234,7 +262,11 @@ impl World {
     pub fn schedule(&mut self, at_ms: u64, event: Event) {
         assert!(at_ms >= self.now_ms, "scheduled in the past");
         self.seq += 1;
-        self.queue.insert((at_ms, self.seq), Box::new(event));
+        self.queue.push(Reverse(Scheduled {
+            at_ms,
+            seq: self.seq,
+            event,
+        }));
     }
 
     /// Start the clients: they issue operations until told to stop.
@@ -246,7 +278,7 @@ impl World {
 
     /// Process the next event. Returns false when nothing is left to do.
     pub fn step(&mut self) -> bool {
-        let Some(((at_ms, _), event)) = self.queue.pop_first() else {
+        let Some(Reverse(Scheduled { at_ms, event, .. })) = self.queue.pop() else {
             return false;
         };
         assert!(at_ms >= self.now_ms, "the clock never goes back");
@@ -256,15 +288,15 @@ impl World {
             self.events <= EVENTS_MAX,
             "event budget exhausted: a runaway loop"
         );
-        self.dispatch(*event);
+        self.dispatch(event);
         true
     }
 
     /// Run until `until_ms` of simulated time, or until a checker fires.
     pub fn run_until(&mut self, until_ms: u64) {
         while self.violation.is_none() {
-            match self.queue.first_key_value() {
-                Some((&(at_ms, _), _)) if at_ms <= until_ms => {
+            match self.queue.peek() {
+                Some(Reverse(next)) if next.at_ms <= until_ms => {
                     self.step();
                 }
                 _ => break,
@@ -277,8 +309,8 @@ impl World {
     /// Returns whether `done` held.
     pub fn run_until_with(&mut self, until_ms: u64, done: impl Fn(&World) -> bool) -> bool {
         while self.violation.is_none() && !done(self) {
-            match self.queue.first_key_value() {
-                Some((&(at_ms, _), _)) if at_ms <= until_ms => {
+            match self.queue.peek() {
+                Some(Reverse(next)) if next.at_ms <= until_ms => {
                     self.step();
                 }
                 _ => return done(self),

@@ -9,7 +9,7 @@
 //! In majority mode a missing write is a violation; in async mode (Redis's semantics) a
 //! failover may lose acked writes, and they are counted and reported instead.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use bucket_core::aof::{scan_records, Effect};
 use bucket_core::WriteQuorum;
@@ -19,12 +19,13 @@ use crate::history::{show, History, OpKind, Outcome, Value};
 
 pub const NAME: &str = "durability";
 
-/// Every (key, value) written by a record of `aof`.
-fn written(aof: &[u8]) -> BTreeSet<(Vec<u8>, Vec<u8>)> {
-    let mut out = BTreeSet::new();
+/// Every (key, value) written by a record of `aof`, borrowed from it. Membership only:
+/// the set is never iterated, so its order cannot reach a result.
+fn written(aof: &[u8]) -> HashSet<(&[u8], &[u8])> {
+    let mut out = HashSet::new();
     scan_records(aof, |_, record| match record.effect {
         Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => {
-            out.insert((key.to_vec(), value.to_vec()));
+            out.insert((key, value));
         }
         _ => {}
     });
@@ -48,7 +49,7 @@ pub fn check(history: &History, final_aof: &[u8], mode: WriteQuorum) -> Result<u
         let Some(value) = acked_write(&op.kind, &op.outcome) else {
             continue;
         };
-        if !present.contains(&(op.key.clone(), value.clone())) {
+        if !present.contains(&(op.key.as_slice(), value.as_slice())) {
             missing.push(format!(
                 "client {} {} = {} acked at {} ms",
                 op.client,
