@@ -449,6 +449,14 @@ impl Clients {
         self.clients.iter().all(|c| c.current.is_none())
     }
 
+    /// The history index of the operation `client` has out on `conn`, if any.
+    pub fn op_in_flight(&self, client: usize, conn: u64) -> Option<usize> {
+        let client = &self.clients[client];
+        let on_conn = client.connection.is_some_and(|c| c.conn == conn);
+        let op = client.current.as_ref().map(|current| current.op);
+        op.filter(|_| on_conn && client.phase == Phase::Sent)
+    }
+
     pub fn client_of_conn(&self, conn: u64) -> Option<usize> {
         self.clients
             .iter()

@@ -1,6 +1,8 @@
 //! The clients' history: every operation with its invocation, its completion and its
 //! outcome. The durability and linearizability checkers read it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 /// What a client asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpKind {
@@ -56,9 +58,25 @@ pub struct Op {
     pub outcome: Outcome,
 }
 
+/// Where a client's write took effect on a master, seen by the simulator (no client
+/// can see this): the master's reign and the AOF offset of the write's first record,
+/// and the answer that record implies (an INCR's result, a DEL that removed a key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub master_id: u64,
+    pub offset: u64,
+    pub output: Value,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct History {
     pub ops: Vec<Op>,
+    /// Op index -> where it was applied, for writes whose records a master appended
+    /// while the op was in flight.
+    pub applied: BTreeMap<usize, Applied>,
+    /// Writes during whose service a master appended records that were not plainly
+    /// theirs: their fate stays open.
+    pub unclear: BTreeSet<usize>,
 }
 
 impl History {

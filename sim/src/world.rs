@@ -3,6 +3,7 @@
 //! events at the same millisecond run in the order they were scheduled, and nothing
 //! depends on a hash map's iteration order.
 
+mod attribution;
 mod checks;
 pub use checks::FinalFindings;
 pub mod faults;
@@ -505,6 +506,7 @@ impl World {
     /// Step one node with one input, observe it, and execute its outputs.
     pub fn step_node(&mut self, index: usize, input: Input<'_>) {
         let now = self.now();
+        let write_in_flight = self.write_in_flight(index, &input);
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
         let node = self.slots[index]
@@ -514,6 +516,9 @@ impl World {
         node.step(now, input, &mut outputs);
         self.observe(index);
         self.execute_outputs(index, &mut outputs);
+        if let Some(write) = write_in_flight {
+            self.attribute(index, write);
+        }
         self.schedule_tick(index, matches!(input, Input::Tick));
         self.outputs = outputs;
     }

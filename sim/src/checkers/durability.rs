@@ -19,9 +19,12 @@ use crate::history::{show, History, OpKind, Outcome, Value};
 
 pub const NAME: &str = "durability";
 
-/// Every (key, value) written by a record of `aof`, borrowed from it. Membership only:
+/// Every (key, value) written by a record of an AOF, borrowed from it. Membership only:
 /// the set is never iterated, so its order cannot reach a result.
-fn written(aof: &[u8]) -> HashSet<(&[u8], &[u8])> {
+pub type Written<'a> = HashSet<(&'a [u8], &'a [u8])>;
+
+/// The (key, value) pairs the records of `aof` write.
+pub fn written(aof: &[u8]) -> Written<'_> {
     let mut out = HashSet::new();
     scan_records(aof, |_, record| match record.effect {
         Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => {
@@ -41,9 +44,9 @@ fn acked_write(kind: &OpKind, outcome: &Outcome) -> Option<Vec<u8>> {
     }
 }
 
-/// Returns how many acked writes are missing; an error in majority mode if any is.
-pub fn check(history: &History, final_aof: &[u8], mode: WriteQuorum) -> Result<usize, Violation> {
-    let present = written(final_aof);
+/// Returns how many acked writes are missing from `present` (what the final AOF
+/// writes); an error in majority mode if any is.
+pub fn check(history: &History, present: &Written, mode: WriteQuorum) -> Result<usize, Violation> {
     let mut missing = Vec::new();
     for op in &history.ops {
         let Some(value) = acked_write(&op.kind, &op.outcome) else {
@@ -98,6 +101,7 @@ mod tests {
                 set_op(b"200", Outcome::Ok(Value::Ok)),
                 set_op(b"300", Outcome::Unknown("timed out".into())),
             ],
+            ..History::default()
         }
     }
 
@@ -111,10 +115,13 @@ mod tests {
                 expire_at: None,
             },
         )]);
-        let error = check(&history(), &final_aof, WriteQuorum::Majority).unwrap_err();
+        let error = check(&history(), &written(&final_aof), WriteQuorum::Majority).unwrap_err();
         assert_eq!(error.checker, NAME);
         // Async mode counts instead.
-        assert_eq!(check(&history(), &final_aof, WriteQuorum::Async), Ok(1));
+        assert_eq!(
+            check(&history(), &written(&final_aof), WriteQuorum::Async),
+            Ok(1)
+        );
     }
 
     #[test]
@@ -138,6 +145,9 @@ mod tests {
             ),
             (1, Effect::Del { key: b"k" }),
         ]);
-        assert_eq!(check(&history(), &final_aof, WriteQuorum::Majority), Ok(0));
+        assert_eq!(
+            check(&history(), &written(&final_aof), WriteQuorum::Majority),
+            Ok(0)
+        );
     }
 }

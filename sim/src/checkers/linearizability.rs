@@ -4,6 +4,21 @@
 //! value). An operation whose outcome is unknown may take effect at any point after its
 //! invocation, or never. A step budget turns a search too large to finish into
 //! `Unknown` instead of a hang.
+//!
+//! The simulator knows more than a client: which master applied each write, where in
+//! its AOF (`History::applied`), and the final master's AOF. In majority mode a write
+//! is visible only once committed, and a committed record is never cut, so a write of
+//! unknown outcome (a timeout, a lost connection) has one of these fates:
+//! - its records are in the final AOF: it took effect, with the answer its record
+//!   implies, at some point after its invocation;
+//! - its records were cut, or no master ever applied it (the request never arrived,
+//!   was redirected, or changed nothing): it never took effect, and is left out;
+//! - a master appended records the simulator could not tie to it: it may have taken
+//!   effect, or not, as for a client.
+//!
+//! Deciding fates can only make the check stricter (a read that saw a lost write fails
+//! it, as it should), and it removes the branching that unknown writes cause, so long
+//! histories finish within the budget.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -33,6 +48,10 @@ impl Hasher for WordHasher {
 
 type MemoSet<T> = HashSet<T, BuildHasherDefault<WordHasher>>;
 
+use std::collections::BTreeMap;
+
+use bucket_core::meta::Reign;
+
 use super::Violation;
 use crate::history::{show, History, OpKind, Outcome, Value};
 
@@ -52,6 +71,48 @@ pub enum Verdict {
 /// The register: a key's value, or absent.
 type State = Option<Vec<u8>>;
 
+/// What became of a write the simulator saw a master apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Its records are in the final AOF: it took effect, with this answer.
+    Took(Value),
+    /// Its records were cut: it never took effect.
+    Lost,
+    /// A master appended records while serving it that were not plainly its own.
+    Unclear,
+}
+
+/// Op index -> fate, for every write a master applied. A write not listed never took
+/// effect.
+pub type Fates = BTreeMap<usize, Fate>;
+
+/// The fate of every write in `history.applied`, from the final master's reign chain
+/// and AOF end. A record at (reign, offset) is in the final AOF when the final reign
+/// covering that offset is the same reign (log matching: same reign and offset, same
+/// bytes) and the AOF reaches past it.
+pub fn fates(history: &History, final_reigns: &[Reign], final_end: u64) -> Fates {
+    let fate = |applied: &crate::history::Applied| {
+        let covering = final_reigns
+            .iter()
+            .rev()
+            .find(|reign| reign.start.0 <= applied.offset);
+        let kept = applied.offset < final_end
+            && covering.is_some_and(|reign| reign.master_id.0 == applied.master_id);
+        if kept {
+            Fate::Took(applied.output.clone())
+        } else {
+            Fate::Lost
+        }
+    };
+    let unclear = history.unclear.iter().map(|&op| (op, Fate::Unclear));
+    history
+        .applied
+        .iter()
+        .map(|(&op, applied)| (op, fate(applied)))
+        .chain(unclear)
+        .collect()
+}
+
 #[derive(Clone, Debug)]
 struct LinOp {
     call: u64,
@@ -60,6 +121,8 @@ struct LinOp {
     kind: OpKind,
     /// `None` when unknown: any effect the model allows, or none at all.
     output: Option<Value>,
+    /// The op must take effect: it completed, or its records are in the final AOF.
+    must: bool,
     client: usize,
     call_ms: u64,
 }
@@ -108,16 +171,26 @@ fn incr_step(state: &State, output: Option<&Value>) -> Option<State> {
 }
 
 /// The operations on one key that the model checks, sorted by invocation.
-fn ops_of_key(history: &History, key: &[u8]) -> Vec<LinOp> {
+fn ops_of_key(history: &History, key: &[u8], fates: &Fates) -> Vec<LinOp> {
     let mut ops: Vec<LinOp> = Vec::new();
-    for op in history.ops.iter().filter(|op| op.key == key) {
-        let (ret, output) = match &op.outcome {
+    for (index, op) in history.ops.iter().enumerate() {
+        if op.key != key {
+            continue;
+        }
+        let (ret, output, must) = match &op.outcome {
             Outcome::Ok(value) => (
                 op.ret.expect("a completed op has a return"),
                 Some(value.clone()),
+                true,
             ),
-            Outcome::Unknown(_) | Outcome::Pending if op.kind.is_write() => (u64::MAX, None),
-            _ => continue, // Failed, or a read that never answered: no effect.
+            Outcome::Unknown(_) | Outcome::Pending if op.kind.is_write() => {
+                match fates.get(&index) {
+                    Some(Fate::Took(output)) => (u64::MAX, Some(output.clone()), true),
+                    Some(Fate::Unclear) => (u64::MAX, None, false),
+                    Some(Fate::Lost) | None => continue,
+                }
+            }
+            _ => continue, // Failed, lost, or a read that never answered: no effect.
         };
         if op.kind == OpKind::Wait {
             continue;
@@ -127,6 +200,7 @@ fn ops_of_key(history: &History, key: &[u8]) -> Vec<LinOp> {
             ret,
             kind: op.kind.clone(),
             output,
+            must,
             client: op.client,
             call_ms: op.call_ms,
         });
@@ -204,11 +278,12 @@ enum KeyVerdict {
     Budget,
 }
 
-/// One key's search: the operations, split into those that completed (which must all
-/// linearize) and those of unknown outcome (which may take effect, or not), each list
-/// sorted by invocation.
+/// One key's search: the operations, split into those that must linearize (completed,
+/// or known to have taken effect) and those of unknown outcome (which may take effect,
+/// or not), each list sorted by invocation.
 struct Search<'a> {
     ops: &'a [LinOp],
+    /// The ops that must linearize (named for the common case).
     completed: Vec<usize>,
     unknown: Vec<usize>,
     /// The linearized set of the frame on top of the stack (set on push, cleared on pop).
@@ -217,7 +292,7 @@ struct Search<'a> {
 
 impl<'a> Search<'a> {
     fn new(ops: &'a [LinOp]) -> Search<'a> {
-        let (completed, unknown) = (0..ops.len()).partition(|&i| ops[i].ret != u64::MAX);
+        let (completed, unknown) = (0..ops.len()).partition(|&i| ops[i].must);
         Search {
             ops,
             completed,
@@ -239,8 +314,8 @@ impl<'a> Search<'a> {
     }
 
     /// The earliest return among unlinearized ops: only ops invoked before it may go
-    /// next. Unknown ops never return, so only completed ones count, and as they are
-    /// sorted by invocation the scan stops once invocations pass the minimum.
+    /// next. Unknown ops never return, so only the `completed` list counts, and as it
+    /// is sorted by invocation the scan stops once invocations pass the minimum.
     fn ret_min(&self, first_open: usize) -> u64 {
         let mut ret_min = u64::MAX;
         for &i in &self.completed[first_open..] {
@@ -351,7 +426,7 @@ fn check_key(ops: &[LinOp]) -> KeyVerdict {
 fn stuck_detail(ops: &[LinOp], depth_max: usize) -> String {
     let first_returns: Vec<String> = ops
         .iter()
-        .filter(|op| op.ret != u64::MAX)
+        .filter(|op| op.must)
         .take(depth_max + 3)
         .skip(depth_max.saturating_sub(2))
         .map(|op| {
@@ -368,13 +443,15 @@ fn stuck_detail(ops: &[LinOp], depth_max: usize) -> String {
     )
 }
 
-pub fn check(history: &History) -> Result<Verdict, Violation> {
+/// Checks `history` against the register model; `fates` says what became of the
+/// writes masters applied (see `fates`).
+pub fn check(history: &History, fates: &Fates) -> Result<Verdict, Violation> {
     let mut keys: Vec<&[u8]> = history.ops.iter().map(|op| op.key.as_slice()).collect();
     keys.sort();
     keys.dedup();
     let mut unknown = Vec::new();
     for key in keys {
-        let ops = ops_of_key(history, key);
+        let ops = ops_of_key(history, key, fates);
         match check_key(&ops) {
             KeyVerdict::Linearizable => {}
             KeyVerdict::Budget => unknown.push(show(key)),
@@ -424,8 +501,9 @@ mod tests {
                 op(0, set("1"), 1, Some(2), Outcome::Ok(Value::Ok)),
                 op(1, OpKind::Get, 3, Some(4), Outcome::Ok(Value::Nil)),
             ],
+            ..History::default()
         };
-        assert_eq!(check(&history).unwrap_err().checker, NAME);
+        assert_eq!(check(&history, &Fates::new()).unwrap_err().checker, NAME);
     }
 
     #[test]
@@ -435,8 +513,9 @@ mod tests {
                 op(0, OpKind::Incr, 1, Some(2), Outcome::Ok(Value::Int(1))),
                 op(0, OpKind::Incr, 3, Some(4), Outcome::Ok(Value::Int(3))),
             ],
+            ..History::default()
         };
-        assert!(check(&history).is_err());
+        assert!(check(&history, &Fates::new()).is_err());
     }
 
     #[test]
@@ -447,10 +526,11 @@ mod tests {
                 op(0, set("1"), 1, Some(6), Outcome::Ok(Value::Ok)),
                 op(1, set("2"), 2, Some(5), Outcome::Ok(Value::Ok)),
                 op(2, OpKind::Get, 7, Some(8), bulk("1")),
-                // A write of unknown fate that took effect later...
+                // A write of unknown outcome that a master applied in a way the
+                // simulator could not pin down: it may take effect, and here did...
                 op(3, set("3"), 9, None, Outcome::Unknown("timed out".into())),
                 op(2, OpKind::Get, 20, Some(21), bulk("3")),
-                // ...and one that never did.
+                // ...and one no master ever applied.
                 op(
                     3,
                     set("4"),
@@ -463,7 +543,81 @@ mod tests {
                 op(1, OpKind::Del, 34, Some(35), Outcome::Ok(Value::Int(1))),
                 op(1, OpKind::Get, 36, Some(37), Outcome::Ok(Value::Nil)),
             ],
+            ..History::default()
         };
-        assert_eq!(check(&history), Ok(Verdict::Linearizable));
+        let fates = Fates::from([(3, Fate::Unclear)]);
+        assert_eq!(check(&history, &fates), Ok(Verdict::Linearizable));
+    }
+
+    #[test]
+    fn a_read_of_a_write_that_was_lost_fires() {
+        // A SET of unknown outcome is read, but the final AOF does not hold it (its
+        // records were cut, or no master applied it): the read saw a lost write.
+        let history = History {
+            ops: vec![
+                op(0, set("1"), 1, None, Outcome::Unknown("timed out".into())),
+                op(1, OpKind::Get, 3, Some(4), bulk("1")),
+            ],
+            ..History::default()
+        };
+        for fates in [Fates::new(), Fates::from([(0, Fate::Lost)])] {
+            assert_eq!(check(&history, &fates).unwrap_err().checker, NAME);
+        }
+        let kept = Fates::from([(0, Fate::Took(Value::Ok))]);
+        assert_eq!(check(&history, &kept), Ok(Verdict::Linearizable));
+    }
+
+    #[test]
+    fn a_write_known_to_have_taken_effect_must_linearize_with_its_answer() {
+        // SET 5 is acked, then an INCR times out: its record says it produced 1, which
+        // no order allows (it had to see 5). Had it produced 6, or were its fate
+        // unclear, the history would pass.
+        let history = History {
+            ops: vec![
+                op(0, set("5"), 1, Some(2), Outcome::Ok(Value::Ok)),
+                op(
+                    1,
+                    OpKind::Incr,
+                    3,
+                    None,
+                    Outcome::Unknown("timed out".into()),
+                ),
+            ],
+            ..History::default()
+        };
+        let took = |n| Fates::from([(1, Fate::Took(Value::Int(n)))]);
+        assert_eq!(check(&history, &took(1)).unwrap_err().checker, NAME);
+        assert_eq!(check(&history, &took(6)), Ok(Verdict::Linearizable));
+        let unclear = Fates::from([(1, Fate::Unclear)]);
+        assert_eq!(check(&history, &unclear), Ok(Verdict::Linearizable));
+    }
+
+    #[test]
+    fn fates_follow_the_final_reign_chain() {
+        let reign = |master_id, start| Reign {
+            master_id: bucket_core::MasterId(master_id),
+            term: bucket_core::Term(1),
+            start: bucket_core::Offset(start),
+        };
+        let mut history = History::default();
+        let applied = crate::history::Applied {
+            master_id: 7,
+            offset: 50,
+            output: Value::Ok,
+        };
+        history.applied.insert(0, applied);
+        history.unclear.insert(1);
+        let kept = fates(&history, &[reign(1, 0), reign(7, 40)], 100);
+        assert_eq!(kept[&0], Fate::Took(Value::Ok));
+        assert_eq!(kept[&1], Fate::Unclear);
+        // Cut back to before the record, or overwritten by another reign: lost.
+        assert_eq!(
+            fates(&history, &[reign(1, 0), reign(7, 40)], 50)[&0],
+            Fate::Lost
+        );
+        assert_eq!(
+            fates(&history, &[reign(1, 0), reign(9, 40)], 100)[&0],
+            Fate::Lost
+        );
     }
 }

@@ -133,7 +133,8 @@ impl World {
             return findings; // Convergence has already failed, or the run was cut short.
         };
         let mode = self.options.write_quorum;
-        match durability::check(&self.clients.history, self.disks[master].aof(), mode) {
+        let final_writes = durability::written(self.disks[master].aof());
+        match durability::check(&self.clients.history, &final_writes, mode) {
             Ok(lost) => findings.lost_acked_writes = lost,
             Err(v) => {
                 self.fail(v);
@@ -141,7 +142,13 @@ impl World {
             }
         }
         if mode == WriteQuorum::Majority {
-            match linearizability::check(&self.clients.history) {
+            let node = self.slots[master]
+                .node
+                .as_ref()
+                .expect("the master is live");
+            let history = &self.clients.history;
+            let fates = linearizability::fates(history, node.reigns(), node.aof_end().0);
+            match linearizability::check(history, &fates) {
                 Ok(verdict) => findings.linearizability = Some(verdict),
                 Err(v) => self.fail(v),
             }
