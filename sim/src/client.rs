@@ -39,8 +39,10 @@ pub enum Action {
     WakeAt {
         at_ms: u64,
     },
-    /// A line for the timeline.
-    Note(String),
+    /// The operation with this history index finished: a line for the timeline.
+    Finished {
+        op: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,8 +430,7 @@ impl Clients {
         }
         op.ret_ms = Some(now_ms);
         op.outcome = outcome;
-        let line = describe(op);
-        out.push(Action::Note(line));
+        out.push(Action::Finished { op: current.op });
         // A late reply to an abandoned request must not be taken for the next one's.
         if matches!(op.outcome, Outcome::Unknown(_) | Outcome::Failed(_)) {
             if let Some(old) = self.clients[id].connection.take() {
@@ -508,7 +509,8 @@ pub fn cluster_addr(node: usize) -> String {
     format!("node{node}:16379")
 }
 
-fn describe(op: &Op) -> String {
+/// An operation as the timeline shows it.
+pub fn describe(op: &Op) -> String {
     let what = match &op.kind {
         OpKind::Get => format!("GET {}", show(&op.key)),
         OpKind::Set(v) => format!("SET {} {}", show(&op.key), show(v)),

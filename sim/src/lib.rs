@@ -172,7 +172,7 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
             .map(|(c, s)| c - s),
         // Formatted only for a failed run: it is what the failure text shows.
         timeline: match world.violation {
-            Some(_) => world.trace.timeline(),
+            Some(_) => world.timeline(),
             None => String::new(),
         },
         replay_flags: String::new(),

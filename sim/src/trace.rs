@@ -41,11 +41,18 @@ impl Fnv64 {
     }
 }
 
+/// A timeline line: text, or a client operation formatted only if the timeline is
+/// ever printed (there is one per operation, and most runs pass).
+enum Line {
+    Text(String),
+    Op(usize),
+}
+
 #[derive(Default)]
 pub struct Trace {
     hash: Fnv64,
     events: u64,
-    timeline: Vec<(u64, String)>,
+    timeline: Vec<(u64, Line)>,
     timeline_dropped: u64,
     /// Print each timeline line as it is noted.
     pub echo: bool,
@@ -81,6 +88,22 @@ impl Trace {
         if self.echo {
             println!("{}", timeline_line(now_ms, &line));
         }
+        self.keep(now_ms, Line::Text(line));
+    }
+
+    /// A finished client operation for the timeline, by its history index; `describe`
+    /// formats it, called only when echoing. Its outcome is already in the hash, with
+    /// the reply that decided it.
+    pub fn note_op(&mut self, now_ms: u64, op: usize, describe: impl FnOnce() -> String) {
+        self.hash.u64(now_ms);
+        self.hash.u64(op as u64);
+        if self.echo {
+            println!("{}", timeline_line(now_ms, &describe()));
+        }
+        self.keep(now_ms, Line::Op(op));
+    }
+
+    fn keep(&mut self, now_ms: u64, line: Line) {
         if self.timeline.len() >= TIMELINE_LINES_MAX {
             self.timeline_dropped += 1;
             return;
@@ -97,11 +120,15 @@ impl Trace {
         self.events
     }
 
-    pub fn timeline(&self) -> String {
+    /// The readable timeline; `describe_op` formats the operation with a history index.
+    pub fn timeline(&self, describe_op: impl Fn(usize) -> String) -> String {
         let lines: Vec<String> = self
             .timeline
             .iter()
-            .map(|(ms, line)| timeline_line(*ms, line))
+            .map(|(ms, line)| match line {
+                Line::Text(text) => timeline_line(*ms, text),
+                Line::Op(op) => timeline_line(*ms, &describe_op(*op)),
+            })
             .collect();
         let mut out = lines.join("\n");
         if self.timeline_dropped > 0 {

@@ -653,7 +653,11 @@ impl World {
                 client::Action::WakeAt { at_ms } => {
                     self.schedule(at_ms, Event::ClientWake { client })
                 }
-                client::Action::Note(line) => self.trace.note(self.now_ms, line),
+                client::Action::Finished { op } => {
+                    let history = &self.clients.history;
+                    let describe = || client::describe(&history.ops[op]);
+                    self.trace.note_op(self.now_ms, op, describe);
+                }
             }
         }
     }
@@ -676,6 +680,12 @@ impl World {
 
     pub fn node(&self, index: usize) -> Option<&Node> {
         self.slots[index].node.as_ref()
+    }
+
+    /// The readable timeline so far.
+    pub fn timeline(&self) -> String {
+        let history = &self.clients.history;
+        self.trace.timeline(|op| client::describe(&history.ops[op]))
     }
 
     pub fn pending_events(&self) -> usize {

@@ -47,7 +47,7 @@ fn acked_after(world: &World, since_ms: u64) -> usize {
 }
 
 fn assert_safe(world: &World) {
-    assert_eq!(world.violation, None, "{}", world.trace.timeline());
+    assert_eq!(world.violation, None, "{}", world.timeline());
     world.check_state().unwrap();
 }
 
@@ -78,7 +78,7 @@ fn single_node_survives_a_crash_with_a_torn_tail() {
     world.run_until(2_200);
     world.restart(0);
     world.run_until(4_000);
-    assert!(world.trace.timeline().contains("torn tail"));
+    assert!(world.timeline().contains("torn tail"));
     assert_eq!(world.master(), Some(0));
     assert!(acked_after(&world, 2_300) > 10);
     assert_safe(&world);
@@ -122,7 +122,7 @@ fn isolated_master_is_replaced_and_steps_down() {
     world.isolate(old);
     let until_ms = world.now_ms + 5_000;
     let replaced = world.run_until_with(until_ms, |w| w.master().is_some_and(|m| m != old));
-    assert!(replaced, "{}", world.trace.timeline());
+    assert!(replaced, "{}", world.timeline());
     let new = world.master().unwrap();
     assert!(world.node(new).unwrap().term() > old_term);
     world.heal();

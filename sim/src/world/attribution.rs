@@ -4,7 +4,8 @@
 //! The linearizability checker uses this to decide the fate of writes of unknown
 //! outcome instead of searching every place they might have taken effect.
 
-use bucket_core::aof::{scan_records, Effect};
+use bucket_core::aof::record::decode;
+use bucket_core::aof::Effect;
 use bucket_core::{Input, Role};
 
 use super::World;
@@ -56,14 +57,12 @@ impl World {
             return;
         }
         let op = &self.clients.history.ops[write.op];
-        let mut output = None;
-        scan_records(appended, |_, record| {
-            if output.is_none() {
-                output = Some(implied_output(&op.kind, &op.key, &record.effect));
-            }
-        });
+        // The first record is the write's own; the disk holds only whole records.
+        let output = decode(appended)
+            .ok()
+            .and_then(|(record, _)| implied_output(&op.kind, &op.key, &record.effect));
         let history = &mut self.clients.history;
-        match output.flatten() {
+        match output {
             Some(output) => {
                 let applied = Applied {
                     master_id: reign.master_id.0,
