@@ -45,6 +45,7 @@ pub mod peer;
 pub mod resp;
 pub mod session;
 pub mod slot;
+pub mod stats;
 pub mod status;
 pub mod time;
 

@@ -8,7 +8,7 @@ use bucket_core::{Role, WriteQuorum};
 use cluster_harness::{bulk, ok, Cluster};
 
 fn info_field(cluster: &mut Cluster, node: usize, field: &str) -> String {
-    let Reply::Bulk(text) = cluster.command(node, &["INFO", "replication"]) else {
+    let Reply::Bulk(text) = cluster.command(node, &["INFO", "replication", "stats"]) else {
         panic!("INFO replies with a bulk string");
     };
     let text = String::from_utf8(text).expect("INFO is text");

@@ -1080,6 +1080,50 @@ fn info_keyspace_counts_expiring_keys() {
     assert!(keyspace.contains("db0:keys=2,expires=1,"), "{keyspace}");
 }
 
+/// One `name:value` field of an INFO text.
+fn info_number(text: &str, name: &str) -> u64 {
+    let prefix = format!("{name}:");
+    let line = text.lines().find(|l| l.starts_with(&prefix));
+    let value = line.unwrap_or_else(|| panic!("no {name} in {text}"));
+    value[prefix.len()..].parse().expect("a number")
+}
+
+#[test]
+fn info_stats_clients_and_persistence_count_what_happened() {
+    let mut t = TestNode::new();
+    let conn = t.connect();
+    let other = t.connect();
+    t.cmd(conn, &["SET", "a", "1"]);
+    t.cmd(conn, &["MGET", "a", "nosuch"]); // One hit, one miss.
+    t.cmd(conn, &["GET", "a"]); // A hit.
+    t.cmd(conn, &["SET", "b", "1", "PX", "10"]);
+    t.cmd(conn, &["NOSUCHCOMMAND"]); // Refused before it runs: not counted.
+    t.advance_ms_by_steps(500, 100); // Active expiry deletes b.
+    t.cmd(other, &["PING"]);
+    let stats = text_of(t.cmd(conn, &["INFO", "stats"]));
+    assert!(stats.starts_with("# Stats\r\n"), "{stats}");
+    assert_eq!(info_number(&stats, "total_connections_received"), 2);
+    // SET, MGET, GET, SET, PING, and this INFO.
+    assert_eq!(info_number(&stats, "total_commands_processed"), 6);
+    assert_eq!(info_number(&stats, "keyspace_hits"), 2);
+    assert_eq!(info_number(&stats, "keyspace_misses"), 1);
+    assert_eq!(info_number(&stats, "expired_keys"), 1);
+    assert!(info_number(&stats, "total_net_input_bytes") > 0);
+    assert!(info_number(&stats, "total_net_output_bytes") > 0);
+    let clients = text_of(t.cmd(conn, &["INFO", "clients"]));
+    assert_eq!(info_number(&clients, "connected_clients"), 2);
+    assert_eq!(info_number(&clients, "blocked_clients"), 0);
+    let persistence = text_of(t.cmd(conn, &["INFO", "persistence"]));
+    assert_eq!(info_number(&persistence, "loading"), 0);
+    assert_eq!(info_number(&persistence, "aof_enabled"), 1);
+    assert_eq!(
+        info_number(&persistence, "aof_current_size"),
+        t.aof.len() as u64
+    );
+    let server = text_of(t.cmd(conn, &["INFO", "server"]));
+    assert_eq!(info_number(&server, "uptime_in_seconds"), 0);
+}
+
 #[test]
 fn role_of_a_single_master() {
     let mut t = TestNode::new();

@@ -194,9 +194,9 @@ fn restarted_node_resyncs_partially() {
 }
 
 fn sync_partial_ok(port: u16) -> u64 {
-    cluster::info_field(port, "replication", "sync_partial_ok")
+    cluster::info_field(port, "stats", "sync_partial_ok")
         .and_then(|v| v.parse().ok())
-        .expect("sync_partial_ok in INFO replication")
+        .expect("sync_partial_ok in INFO stats")
 }
 
 /// A master whose last writes reached only its own AOF (both replicas frozen with

@@ -286,14 +286,12 @@ pub fn info_replication(ctx: &Ctx<'_>, text: &mut String) {
     let _ = write!(
         text,
         "master_replid:{}\r\nmaster_replid2:{}\r\ncurrent_master_id:{}\r\nlast_master_id:{}\r\n\
-         master_repl_offset:{}\r\ncommit_offset:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\n",
+         master_repl_offset:{}\r\ncommit_offset:{}\r\n",
         status.current_master_id,
         status.last_master_id,
         status.current_master_id,
         status.last_master_id,
         status.aof_end.0,
         status.commit.0,
-        status.full_resyncs,
-        status.partial_resyncs
     );
 }

@@ -26,7 +26,7 @@ pub fn exists(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let count = req
         .args()
         .skip(1)
-        .filter(|key| ctx.store.get(key).is_some());
+        .filter(|key| ctx.store.read(key).is_some());
     resp::write_int(out, count.count() as i64);
     Flow::Continue
 }
@@ -185,14 +185,15 @@ pub fn pttl(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 /// Redis's convention: -2 no such key, -1 no expiry, else milliseconds left.
-fn remaining_ms(ctx: &Ctx<'_>, key: &[u8]) -> i64 {
-    match ctx.store.get(key) {
+fn remaining_ms(ctx: &mut Ctx<'_>, key: &[u8]) -> i64 {
+    let now = ctx.store.now;
+    match ctx.store.read(key) {
         None => -2,
         Some(entry) => match entry.expire_at {
             None => -1,
             Some(at) => {
-                debug_assert!(at >= ctx.store.now, "a live key cannot be expired");
-                (at.0 - ctx.store.now.0) as i64
+                debug_assert!(at >= now, "a live key cannot be expired");
+                (at.0 - now.0) as i64
             }
         },
     }
@@ -209,7 +210,7 @@ pub fn persist(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn type_(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let name = match ctx.store.get(req.arg(1)) {
+    let name = match ctx.store.read(req.arg(1)) {
         Some(_) => "string",
         None => "none",
     };

@@ -18,6 +18,7 @@ use crate::ids::{ConnectionId, Offset, Term};
 use crate::keyspace::{EntryRef, Keyspace};
 use crate::resp::{self, Protocol, Request};
 use crate::session::Session;
+use crate::stats::Stats;
 use crate::status::ClusterStatus;
 use crate::time::{Now, UnixMillis};
 
@@ -57,11 +58,21 @@ pub struct Store<'a> {
     pub aof_pending_start: Offset,
     pub term: Term,
     pub now: UnixMillis,
+    pub stats: &'a mut Stats,
 }
 
 impl Store<'_> {
+    /// A lookup that does not count in INFO's hits and misses: writes, and reads that
+    /// only help another command along.
     pub fn get(&self, key: &[u8]) -> Option<EntryRef<'_>> {
         self.keyspace.get(key, self.now)
+    }
+
+    /// A read command's lookup: counted in INFO's `keyspace_hits`/`keyspace_misses`.
+    pub fn read(&mut self, key: &[u8]) -> Option<EntryRef<'_>> {
+        let entry = self.keyspace.get(key, self.now);
+        self.stats.count_lookup(entry.is_some());
+        entry
     }
 
     /// Log `effect` as one AOF record, then apply exactly that effect.

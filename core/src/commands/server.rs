@@ -375,8 +375,11 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             })
     };
     let mut text = String::new();
-    let sections: [(&str, InfoSection); 4] = [
+    let sections: [(&str, InfoSection); 7] = [
         ("server", info_server),
+        ("clients", info_clients),
+        ("persistence", info_persistence),
+        ("stats", info_stats),
         ("replication", super::cluster::info_replication),
         ("cluster", super::cluster::info_cluster_section),
         ("keyspace", info_keyspace),
@@ -402,6 +405,54 @@ fn info_server(ctx: &Ctx<'_>, text: &mut String) {
     text.push_str("redis_mode:cluster\r\n");
     text.push_str(&format!("tcp_port:{port}\r\n"));
     text.push_str(&format!("run_id:{}\r\n", ctx.status.myself().name));
+    let uptime_s = ctx.store.stats.uptime_s(ctx.now.instant);
+    text.push_str(&format!("uptime_in_seconds:{uptime_s}\r\n"));
+    text.push_str(&format!("uptime_in_days:{}\r\n", uptime_s / 86_400));
+}
+
+fn info_clients(ctx: &Ctx<'_>, text: &mut String) {
+    let stats = &ctx.store.stats;
+    text.push_str("# Clients\r\n");
+    text.push_str(&format!(
+        "connected_clients:{}\r\n",
+        stats.connected_clients
+    ));
+    text.push_str(&format!("blocked_clients:{}\r\n", stats.blocked_clients));
+}
+
+/// The AOF is always on and never rewritten; its size is the logical end offset.
+fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
+    text.push_str("# Persistence\r\n");
+    text.push_str(&format!(
+        "loading:{}\r\n",
+        u8::from(ctx.store.stats.loading)
+    ));
+    text.push_str("aof_enabled:1\r\n");
+    text.push_str("aof_rewrite_in_progress:0\r\n");
+    text.push_str(&format!("aof_current_size:{}\r\n", ctx.status.aof_end.0));
+}
+
+fn info_stats(ctx: &Ctx<'_>, text: &mut String) {
+    let stats = &ctx.store.stats;
+    let fields = [
+        ("total_connections_received", stats.connections_received),
+        ("total_commands_processed", stats.commands_processed),
+        (
+            "instantaneous_ops_per_sec",
+            stats.ops_per_sec(ctx.now.instant),
+        ),
+        ("total_net_input_bytes", stats.net_input_bytes),
+        ("total_net_output_bytes", stats.net_output_bytes),
+        ("expired_keys", stats.expired_keys),
+        ("keyspace_hits", stats.keyspace_hits),
+        ("keyspace_misses", stats.keyspace_misses),
+        ("sync_full", ctx.status.full_resyncs),
+        ("sync_partial_ok", ctx.status.partial_resyncs),
+    ];
+    text.push_str("# Stats\r\n");
+    for (name, value) in fields {
+        text.push_str(&format!("{name}:{value}\r\n"));
+    }
 }
 
 fn info_keyspace(ctx: &Ctx<'_>, text: &mut String) {

@@ -13,10 +13,12 @@ pub fn get(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     Flow::Continue
 }
 
-fn write_value(ctx: &Ctx<'_>, key: &[u8], out: &mut Vec<u8>) {
-    match ctx.store.get(key) {
+/// The value at `key`, or null: a read, counted in INFO's hits and misses.
+fn write_value(ctx: &mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) {
+    let protocol = ctx.protocol();
+    match ctx.store.read(key) {
         Some(entry) => resp::write_bulk(out, entry.value),
-        None => resp::write_null(out, ctx.protocol()),
+        None => resp::write_null(out, protocol),
     }
 }
 
@@ -29,7 +31,7 @@ pub fn mget(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 }
 
 pub fn strlen(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let len = ctx.store.get(req.arg(1)).map_or(0, |e| e.value.len());
+    let len = ctx.store.read(req.arg(1)).map_or(0, |e| e.value.len());
     resp::write_int(out, len as i64);
     Flow::Continue
 }

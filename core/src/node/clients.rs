@@ -18,6 +18,7 @@ impl Node {
         let password_set = self.config.requirepass.is_some();
         let mut session = Box::new(Session::new(conn, !password_set));
         session.denied = self.config.protected_mode && !password_set && !loopback;
+        self.stats.connections_received += 1;
         let previous = self.clients.insert(conn, session);
         debug_assert!(
             previous.is_none(),
@@ -39,6 +40,7 @@ impl Node {
         let Some(mut session) = self.clients.remove(&conn) else {
             return; // Closed already: late bytes are dropped.
         };
+        self.stats.net_input_bytes += bytes.len() as u64;
         let mut reply = Vec::new();
         if session.denied {
             resp::write_error(&mut reply, commands::ERR_DENIED);
@@ -123,6 +125,7 @@ impl Node {
             self.redirect(spec, reply);
             return;
         }
+        self.stats.commands_processed += 1;
         let flow = self.run_handler(spec, session, reply);
         self.after_command(spec, session, flow, reply);
     }
@@ -168,6 +171,7 @@ impl Node {
                 aof_pending_start,
                 term: self.meta.term,
                 now: self.now.unix,
+                stats: &mut self.stats,
             },
             session,
             status: &self.status,
@@ -251,6 +255,7 @@ impl Node {
         }
         let conn = session.conn;
         if !reply.is_empty() {
+            self.stats.net_output_bytes += reply.len() as u64;
             out.push(Output::Reply { conn, bytes: reply });
         }
         if session.closing && session.blocked.is_none() {

@@ -29,6 +29,7 @@ use crate::output::{LogLevel, Output};
 use crate::peer::{self, Message};
 use crate::resp::Request;
 use crate::session::Session;
+use crate::stats::Stats;
 use crate::status::{member_name, ClusterStatus, MemberStatus};
 use crate::time::{Instant, Now};
 
@@ -87,10 +88,12 @@ pub struct Node {
     pub(crate) election_deadline: Instant,
     pub(crate) heartbeat_deadline: Instant,
     pub(crate) expiry_deadline: Instant,
+    pub(crate) stats: Stats,
 }
 
-/// How often active expiry runs, as Redis's `hz 10`.
-const EXPIRY_INTERVAL_MS: u64 = 100;
+/// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
+/// rides on the same tick.
+const EXPIRY_INTERVAL_MS: u64 = crate::stats::OPS_SAMPLE_INTERVAL_MS;
 
 impl Node {
     fn new(config: Config, seed: u64, keyspace_seed: (u64, u64)) -> Node {
@@ -145,6 +148,7 @@ impl Node {
             election_deadline: Instant(0),
             heartbeat_deadline: Instant(u64::MAX),
             expiry_deadline: Instant(0),
+            stats: Stats::default(),
         }
     }
 
@@ -157,6 +161,7 @@ impl Node {
             "records left over from a previous step"
         );
         self.now = now;
+        self.stats.started_at.get_or_insert(now.instant);
         match input {
             Input::ClientConnected { conn, loopback } => self.on_client_connected(conn, loopback),
             Input::ClientData { conn, bytes } => self.on_client_data(conn, bytes, out),
@@ -377,6 +382,7 @@ impl Node {
     /// their keyspaces stay equal to the replay of their AOFs.
     fn on_expiry_timeout(&mut self) {
         self.expiry_deadline = self.now.instant.add_ms(EXPIRY_INTERVAL_MS);
+        self.stats.sample_ops(self.now.instant);
         if self.status.role != Role::Master {
             return;
         }
@@ -384,6 +390,7 @@ impl Node {
         let budget = self.config.limits.expiry_keys_per_tick_max;
         self.keyspace
             .collect_expired(self.now.unix, budget, &mut expired);
+        self.stats.expired_keys += expired.len() as u64;
         for key in &expired {
             self.log_effect(Effect::Del { key });
         }
@@ -442,6 +449,9 @@ impl Node {
 
     /// Copy the figures commands report into the status.
     fn refresh_status(&mut self) {
+        self.stats.connected_clients = self.clients.len();
+        self.stats.blocked_clients = self.blocked_clients.len();
+        self.stats.loading = self.rebuild.is_some();
         self.status.term = self.meta.term;
         self.status.aof_end = self.aof.end;
         self.status.current_master_id = self.meta.current_master_id;
