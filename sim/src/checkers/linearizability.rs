@@ -10,7 +10,8 @@
 //! is visible only once committed, and a committed record is never cut, so a write of
 //! unknown outcome (a timeout, a lost connection) has one of these fates:
 //! - its records are in the final AOF: it took effect, with the answer its record
-//!   implies, at some point after its invocation;
+//!   implies, after its invocation and before any write recorded after it was
+//!   acknowledged (that write's commit covered it);
 //! - its records were cut, or no master ever applied it (the request never arrived,
 //!   was redirected, or changed nothing): it never took effect, and is left out;
 //! - a master appended records the simulator could not tie to it: it may have taken
@@ -53,7 +54,7 @@ use std::collections::BTreeMap;
 use bucket_core::meta::Reign;
 
 use super::Violation;
-use crate::history::{show, History, OpKind, Outcome, Value};
+use crate::history::{show, Applied, History, OpKind, Outcome, Value};
 
 pub const NAME: &str = "linearizability";
 /// Search steps per key before the answer is `Unknown`.
@@ -74,8 +75,10 @@ type State = Option<Vec<u8>>;
 /// What became of a write the simulator saw a master apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
-    /// Its records are in the final AOF: it took effect, with this answer.
-    Took(Value),
+    /// Its records are in the final AOF: it took effect, with this answer, and before
+    /// `by`: the earliest return of an acknowledged write recorded after it, since the
+    /// commit that acknowledged that write covered this one (`u64::MAX` if none).
+    Took { output: Value, by: u64 },
     /// Its records were cut: it never took effect.
     Lost,
     /// A master appended records while serving it that were not plainly its own.
@@ -91,15 +94,21 @@ pub type Fates = BTreeMap<usize, Fate>;
 /// covering that offset is the same reign (log matching: same reign and offset, same
 /// bytes) and the AOF reaches past it.
 pub fn fates(history: &History, final_reigns: &[Reign], final_end: u64) -> Fates {
-    let fate = |applied: &crate::history::Applied| {
+    let kept = |applied: &Applied| {
         let covering = final_reigns
             .iter()
             .rev()
             .find(|reign| reign.start.0 <= applied.offset);
-        let kept = applied.offset < final_end
-            && covering.is_some_and(|reign| reign.master_id.0 == applied.master_id);
-        if kept {
-            Fate::Took(applied.output.clone())
+        applied.offset < final_end
+            && covering.is_some_and(|reign| reign.master_id.0 == applied.master_id)
+    };
+    let by = acked_after(history, &kept);
+    let fate = |applied: &Applied| {
+        if kept(applied) {
+            Fate::Took {
+                output: applied.output.clone(),
+                by: by(applied.offset),
+            }
         } else {
             Fate::Lost
         }
@@ -113,10 +122,33 @@ pub fn fates(history: &History, final_reigns: &[Reign], final_end: u64) -> Fates
         .collect()
 }
 
+/// For an offset of the final AOF, the earliest return among the acknowledged writes
+/// recorded after it.
+fn acked_after(history: &History, kept: &impl Fn(&Applied) -> bool) -> impl Fn(u64) -> u64 {
+    let mut acked: Vec<(u64, u64)> = history
+        .applied
+        .iter()
+        .filter(|(_, applied)| kept(applied))
+        .filter_map(|(&op, applied)| {
+            let op = &history.ops[op];
+            let ret = op.ret.filter(|_| matches!(op.outcome, Outcome::Ok(_)));
+            ret.map(|ret| (applied.offset, ret))
+        })
+        .collect();
+    acked.sort_unstable();
+    // earliest_from[i]: the earliest return among acked[i..].
+    let mut earliest_from = vec![u64::MAX; acked.len() + 1];
+    for i in (0..acked.len()).rev() {
+        earliest_from[i] = earliest_from[i + 1].min(acked[i].1);
+    }
+    move |offset| earliest_from[acked.partition_point(|&(o, _)| o <= offset)]
+}
+
 #[derive(Clone, Debug)]
 struct LinOp {
     call: u64,
-    /// `u64::MAX` when the operation never returned (or its outcome is unknown).
+    /// The return, or for a write of unknown outcome the bound by which it must have
+    /// taken effect (`u64::MAX`: none).
     ret: u64,
     kind: OpKind,
     /// `None` when unknown: any effect the model allows, or none at all.
@@ -185,7 +217,7 @@ fn ops_of_key(history: &History, key: &[u8], fates: &Fates) -> Vec<LinOp> {
             ),
             Outcome::Unknown(_) | Outcome::Pending if op.kind.is_write() => {
                 match fates.get(&index) {
-                    Some(Fate::Took(output)) => (u64::MAX, Some(output.clone()), true),
+                    Some(Fate::Took { output, by }) => (*by, Some(output.clone()), true),
                     Some(Fate::Unclear) => (u64::MAX, None, false),
                     Some(Fate::Lost) | None => continue,
                 }
@@ -563,7 +595,7 @@ mod tests {
         for fates in [Fates::new(), Fates::from([(0, Fate::Lost)])] {
             assert_eq!(check(&history, &fates).unwrap_err().checker, NAME);
         }
-        let kept = Fates::from([(0, Fate::Took(Value::Ok))]);
+        let kept = Fates::from([(0, took(Value::Ok, u64::MAX))]);
         assert_eq!(check(&history, &kept), Ok(Verdict::Linearizable));
     }
 
@@ -585,11 +617,35 @@ mod tests {
             ],
             ..History::default()
         };
-        let took = |n| Fates::from([(1, Fate::Took(Value::Int(n)))]);
-        assert_eq!(check(&history, &took(1)).unwrap_err().checker, NAME);
-        assert_eq!(check(&history, &took(6)), Ok(Verdict::Linearizable));
+        let incr = |n| Fates::from([(1, took(Value::Int(n), u64::MAX))]);
+        assert_eq!(check(&history, &incr(1)).unwrap_err().checker, NAME);
+        assert_eq!(check(&history, &incr(6)), Ok(Verdict::Linearizable));
         let unclear = Fates::from([(1, Fate::Unclear)]);
         assert_eq!(check(&history, &unclear), Ok(Verdict::Linearizable));
+    }
+
+    fn took(output: Value, by: u64) -> Fate {
+        Fate::Took { output, by }
+    }
+
+    #[test]
+    fn a_kept_write_takes_effect_before_a_later_acked_write_returns() {
+        // SET a timed out, but its record precedes the acked SET b's in the final AOF:
+        // it took effect before SET b returned, so a read of b followed by a read of a
+        // is not linearizable, though it would be if SET a could come at any time.
+        let history = History {
+            ops: vec![
+                op(0, set("a"), 1, None, Outcome::Unknown("timed out".into())),
+                op(1, set("b"), 2, Some(3), Outcome::Ok(Value::Ok)),
+                op(2, OpKind::Get, 4, Some(5), bulk("b")),
+                op(2, OpKind::Get, 6, Some(7), bulk("a")),
+            ],
+            ..History::default()
+        };
+        let unbounded = Fates::from([(0, took(Value::Ok, u64::MAX))]);
+        assert_eq!(check(&history, &unbounded), Ok(Verdict::Linearizable));
+        let bounded = Fates::from([(0, took(Value::Ok, 3))]);
+        assert_eq!(check(&history, &bounded).unwrap_err().checker, NAME);
     }
 
     #[test]
@@ -599,17 +655,27 @@ mod tests {
             term: bucket_core::Term(1),
             start: bucket_core::Offset(start),
         };
-        let mut history = History::default();
-        let applied = crate::history::Applied {
+        let applied = |offset| Applied {
             master_id: 7,
-            offset: 50,
+            offset,
             output: Value::Ok,
         };
-        history.applied.insert(0, applied);
+        // Op 0 timed out; op 2, recorded after it, was acked at stamp 9.
+        let mut history = History {
+            ops: vec![
+                op(0, set("a"), 1, None, Outcome::Unknown("timed out".into())),
+                op(1, set("b"), 2, None, Outcome::Unknown("timed out".into())),
+                op(2, set("c"), 3, Some(9), Outcome::Ok(Value::Ok)),
+            ],
+            ..History::default()
+        };
+        history.applied.insert(0, applied(50));
+        history.applied.insert(2, applied(70));
         history.unclear.insert(1);
         let kept = fates(&history, &[reign(1, 0), reign(7, 40)], 100);
-        assert_eq!(kept[&0], Fate::Took(Value::Ok));
+        assert_eq!(kept[&0], took(Value::Ok, 9));
         assert_eq!(kept[&1], Fate::Unclear);
+        assert_eq!(kept[&2], took(Value::Ok, u64::MAX));
         // Cut back to before the record, or overwritten by another reign: lost.
         assert_eq!(
             fates(&history, &[reign(1, 0), reign(7, 40)], 50)[&0],
