@@ -5,6 +5,7 @@ pub mod convergence;
 pub mod determinism;
 pub mod durability;
 pub mod election;
+pub mod fates;
 pub mod linearizability;
 pub mod log_matching;
 pub mod reign;

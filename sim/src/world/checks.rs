@@ -6,7 +6,7 @@ use bucket_core::{Role, WriteQuorum};
 use super::{Event, World, DRIVER_CONTRACT};
 use crate::checkers::convergence::{self, NodeView};
 use crate::checkers::linearizability::{self, Verdict};
-use crate::checkers::{durability, log_matching, state, Violation};
+use crate::checkers::{durability, fates, log_matching, state, Violation};
 use crate::world::faults::CONVERGENCE_POLL_MS;
 
 /// What the end-of-run checks found, beyond a violation.
@@ -147,7 +147,7 @@ impl World {
                 .as_ref()
                 .expect("the master is live");
             let history = &self.clients.history;
-            let fates = linearizability::fates(history, node.reigns(), node.aof_end().0);
+            let fates = fates::fates(history, node.reigns(), node.aof_end().0);
             match linearizability::check(history, &fates) {
                 Ok(verdict) => findings.linearizability = Some(verdict),
                 Err(v) => self.fail(v),
