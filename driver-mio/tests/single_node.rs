@@ -20,6 +20,32 @@ fn set_then_get_returns_the_value() {
     assert_eq!(missing, None);
 }
 
+/// `INFO stats` and `INFO persistence`, as `redis-cli INFO` shows them.
+#[test]
+fn info_counts_hits_misses_and_the_aof() {
+    let server = TestServer::start_single("info", "");
+    let mut con = server.client();
+    let _: () = con.set("k", "v").unwrap();
+    let _: Option<String> = con.get("k").unwrap();
+    let _: Option<String> = con.get("nosuch").unwrap();
+    let stats: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
+    let field = |text: &str, name: &str| -> u64 {
+        let prefix = format!("{name}:");
+        let line = text.lines().find_map(|l| l.strip_prefix(&prefix));
+        line.and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    assert_eq!(field(&stats, "keyspace_hits"), 1, "{stats}");
+    assert_eq!(field(&stats, "keyspace_misses"), 1, "{stats}");
+    assert!(field(&stats, "total_commands_processed") >= 4, "{stats}");
+    let persistence: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(field(&persistence, "aof_enabled"), 1);
+    assert!(field(&persistence, "aof_current_size") > 0, "{persistence}");
+}
+
 #[test]
 fn ping_answers_pong() {
     let server = TestServer::start_single("ping", "");
