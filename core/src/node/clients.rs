@@ -205,6 +205,7 @@ impl Node {
                 timeout_ms,
             } => {
                 let deadline = (timeout_ms > 0).then(|| self.now.instant.add_ms(timeout_ms));
+                self.acks_wanted = true;
                 session.blocked = Some(Blocked::Wait {
                     target: session.last_write_end,
                     replicas,

@@ -340,6 +340,17 @@ impl Node {
         heard + 1 >= self.config.quorum()
     }
 
+    /// If a `WAIT` blocked in this step, heartbeat every replica now, which answers
+    /// with an ack (Redis's `REPLCONF GETACK`): in async mode replicas otherwise report
+    /// only on the regular heartbeats.
+    pub(super) fn request_acks(&mut self, out: &mut Vec<Output>) {
+        if std::mem::take(&mut self.acks_wanted) && self.status.role == Role::Master {
+            for peer in self.others().collect::<Vec<_>>() {
+                self.send_heartbeat(peer, out);
+            }
+        }
+    }
+
     pub(super) fn send_heartbeat(&self, peer: NodeId, out: &mut Vec<Output>) {
         let heartbeat = Message::Heartbeat {
             term: self.meta.term,
@@ -400,6 +411,7 @@ impl Node {
             out,
         );
         self.follow(from, session, out);
+        self.ack_heartbeat(from, session, out);
         self.learn_commit(from, commit);
     }
 

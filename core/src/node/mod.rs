@@ -89,6 +89,8 @@ pub struct Node {
     pub(crate) heartbeat_deadline: Instant,
     pub(crate) expiry_deadline: Instant,
     pub(crate) stats: Stats,
+    /// A `WAIT` blocked during this step: ask the replicas for acks at its end.
+    pub(crate) acks_wanted: bool,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -149,6 +151,7 @@ impl Node {
             heartbeat_deadline: Instant(u64::MAX),
             expiry_deadline: Instant(0),
             stats: Stats::default(),
+            acks_wanted: false,
         }
     }
 
@@ -180,6 +183,7 @@ impl Node {
         }
         self.flush_aof(out);
         self.release_blocked_clients(out);
+        self.request_acks(out);
         self.refresh_status();
         self.check_invariants();
     }

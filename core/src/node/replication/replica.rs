@@ -163,12 +163,7 @@ impl Node {
         upstream.retry_at = Instant(u64::MAX);
         let (master, session) = (upstream.master, upstream.session);
         self.status.master_link_up = true;
-        let ack = Message::Ack {
-            term: self.meta.term,
-            session,
-            end: self.aof.end,
-        };
-        self.send(master, &ack, out);
+        self.send_ack(master, session, out);
     }
 
     /// In majority mode a committed record is never cut.
@@ -307,12 +302,33 @@ impl Node {
             self.meta.reigns.extend(reigns);
             self.persist_meta(out);
         }
+        // In majority mode each ack may complete a commit, so it goes at once (after the
+        // sync `after_append` asked for). In async mode nothing waits on it but `WAIT`,
+        // which asks with a heartbeat: acks ride on heartbeats, as Redis replicas ack
+        // once a second and on `GETACK`, sparing the master a wakeup per write.
+        if self.config.write_quorum == WriteQuorum::Majority {
+            self.send_ack(from, session, out);
+        }
+    }
+
+    pub(crate) fn send_ack(&self, master: NodeId, session: u64, out: &mut Vec<Output>) {
         let ack = Message::Ack {
             term: self.meta.term,
             session,
             end: self.aof.end,
         };
-        self.send(from, &ack, out);
+        self.send(master, &ack, out);
+    }
+
+    /// On a heartbeat from the master feeding this node: report how far it holds.
+    pub(crate) fn ack_heartbeat(&self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+        let fed = self
+            .upstream
+            .as_ref()
+            .is_some_and(|u| u.master == master && u.session == session && u.is_live());
+        if fed {
+            self.send_ack(master, session, out);
+        }
     }
 }
 
