@@ -46,6 +46,34 @@ fn info_counts_hits_misses_and_the_aof() {
     assert!(field(&persistence, "aof_current_size") > 0, "{persistence}");
 }
 
+/// A client whose request and close arrive together is still seen to close, though
+/// the server stops reading a socket at a short read.
+#[test]
+fn a_client_that_sends_and_closes_at_once_is_reaped() {
+    use std::io::Write;
+    let server = TestServer::start_single("reaped", "");
+    let mut con = server.client();
+    for request in [&b"*2\r\n$3\r\nGET"[..], b"PING\r\n"] {
+        let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        raw.write_all(request).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let connected = |con: &mut redis::Connection| -> String {
+        let text: String = redis::cmd("INFO").arg("clients").query(con).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    while connected(&mut con) != "1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "closed clients linger"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn ping_answers_pong() {
     let server = TestServer::start_single("ping", "");
