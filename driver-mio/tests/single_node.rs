@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::cluster::info_field;
 use common::{run_to_exit, TempDir, TestServer};
 use redis::{Commands, Value};
 
@@ -28,22 +29,15 @@ fn info_counts_hits_misses_and_the_aof() {
     let _: () = con.set("k", "v").unwrap();
     let _: Option<String> = con.get("k").unwrap();
     let _: Option<String> = con.get("nosuch").unwrap();
-    let stats: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
-    let field = |text: &str, name: &str| -> u64 {
-        let prefix = format!("{name}:");
-        let line = text.lines().find_map(|l| l.strip_prefix(&prefix));
-        line.and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    let field = |section: &str, name: &str| -> u64 {
+        let value = info_field(server.port, section, name);
+        value.and_then(|v| v.parse().ok()).expect(name)
     };
-    assert_eq!(field(&stats, "keyspace_hits"), 1, "{stats}");
-    assert_eq!(field(&stats, "keyspace_misses"), 1, "{stats}");
-    assert!(field(&stats, "total_commands_processed") >= 4, "{stats}");
-    let persistence: String = redis::cmd("INFO")
-        .arg("persistence")
-        .query(&mut con)
-        .unwrap();
-    assert_eq!(field(&persistence, "aof_enabled"), 1);
-    assert!(field(&persistence, "aof_current_size") > 0, "{persistence}");
+    assert_eq!(field("stats", "keyspace_hits"), 1);
+    assert_eq!(field("stats", "keyspace_misses"), 1);
+    assert!(field("stats", "total_commands_processed") >= 4);
+    assert_eq!(field("persistence", "aof_enabled"), 1);
+    assert!(field("persistence", "aof_current_size") > 0);
 }
 
 /// A client whose request and close arrive together is still seen to close, though
@@ -52,20 +46,13 @@ fn info_counts_hits_misses_and_the_aof() {
 fn a_client_that_sends_and_closes_at_once_is_reaped() {
     use std::io::Write;
     let server = TestServer::start_single("reaped", "");
-    let mut con = server.client();
     for request in [&b"*2\r\n$3\r\nGET"[..], b"PING\r\n"] {
         let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
         raw.write_all(request).unwrap();
     }
+    // Only the connection asking is left, once the server has seen both closes.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let connected = |con: &mut redis::Connection| -> String {
-        let text: String = redis::cmd("INFO").arg("clients").query(con).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("connected_clients:"))
-            .unwrap_or_default()
-            .to_string()
-    };
-    while connected(&mut con) != "1" {
+    while info_field(server.port, "clients", "connected_clients").as_deref() != Some("1") {
         assert!(
             std::time::Instant::now() < deadline,
             "closed clients linger"

@@ -457,12 +457,6 @@ impl Clients {
         let op = client.current.as_ref().map(|current| current.op);
         op.filter(|_| on_conn && client.phase == Phase::Sent)
     }
-
-    pub fn client_of_conn(&self, conn: u64) -> Option<usize> {
-        self.clients
-            .iter()
-            .position(|c| c.connection.is_some_and(|x| x.conn == conn))
-    }
 }
 
 fn push_args(request: &mut Request, kind: &OpKind, key: &[u8]) {

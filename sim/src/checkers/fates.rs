@@ -90,6 +90,14 @@ fn acked_after(history: &History, kept: &impl Fn(&Applied) -> bool) -> impl Fn(u
 }
 
 #[cfg(test)]
+impl Fate {
+    /// Shorthand for the tests of this module and of the linearizability checker.
+    pub(crate) fn took(output: Value, by: u64) -> Fate {
+        Fate::Took { output, by }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::{Op, OpKind};
@@ -109,10 +117,6 @@ mod tests {
             ret_ms: ret,
             outcome,
         }
-    }
-
-    fn took(output: Value, by: u64) -> Fate {
-        Fate::Took { output, by }
     }
 
     #[test]
@@ -140,9 +144,9 @@ mod tests {
         history.applied.insert(2, applied(70));
         history.unclear.insert(1);
         let kept = fates(&history, &[reign(1, 0), reign(7, 40)], 100);
-        assert_eq!(kept[&0], took(Value::Ok, 9));
+        assert_eq!(kept[&0], Fate::took(Value::Ok, 9));
         assert_eq!(kept[&1], Fate::Unclear);
-        assert_eq!(kept[&2], took(Value::Ok, u64::MAX));
+        assert_eq!(kept[&2], Fate::took(Value::Ok, u64::MAX));
         // Cut back to before the record, or overwritten by another reign: lost.
         assert_eq!(
             fates(&history, &[reign(1, 0), reign(7, 40)], 50)[&0],

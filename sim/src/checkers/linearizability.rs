@@ -509,7 +509,7 @@ mod tests {
         for fates in [Fates::new(), Fates::from([(0, Fate::Lost)])] {
             assert_eq!(check(&history, &fates).unwrap_err().checker, NAME);
         }
-        let kept = Fates::from([(0, took(Value::Ok, u64::MAX))]);
+        let kept = Fates::from([(0, Fate::took(Value::Ok, u64::MAX))]);
         assert_eq!(check(&history, &kept), Ok(Verdict::Linearizable));
     }
 
@@ -531,15 +531,11 @@ mod tests {
             ],
             ..History::default()
         };
-        let incr = |n| Fates::from([(1, took(Value::Int(n), u64::MAX))]);
+        let incr = |n| Fates::from([(1, Fate::took(Value::Int(n), u64::MAX))]);
         assert_eq!(check(&history, &incr(1)).unwrap_err().checker, NAME);
         assert_eq!(check(&history, &incr(6)), Ok(Verdict::Linearizable));
         let unclear = Fates::from([(1, Fate::Unclear)]);
         assert_eq!(check(&history, &unclear), Ok(Verdict::Linearizable));
-    }
-
-    fn took(output: Value, by: u64) -> Fate {
-        Fate::Took { output, by }
     }
 
     #[test]
@@ -556,9 +552,9 @@ mod tests {
             ],
             ..History::default()
         };
-        let unbounded = Fates::from([(0, took(Value::Ok, u64::MAX))]);
+        let unbounded = Fates::from([(0, Fate::took(Value::Ok, u64::MAX))]);
         assert_eq!(check(&history, &unbounded), Ok(Verdict::Linearizable));
-        let bounded = Fates::from([(0, took(Value::Ok, 3))]);
+        let bounded = Fates::from([(0, Fate::took(Value::Ok, 3))]);
         assert_eq!(check(&history, &bounded).unwrap_err().checker, NAME);
     }
 }
