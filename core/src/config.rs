@@ -3,6 +3,16 @@
 
 use crate::ids::NodeId;
 
+/// The most that any node's clock may run fast or slow against real time, in parts per
+/// million. A master's read lease is shortened by this margin (etcd and the Raft thesis
+/// bound drift the same way), so a lease stays sound between two clocks that drift
+/// apart by up to twice this. The simulator draws clock drift within it.
+pub const CLOCK_DRIFT_PPM_MAX: u64 = 5_000;
+const _: () = assert!(
+    CLOCK_DRIFT_PPM_MAX < 100_000,
+    "a lease needs most of its length"
+);
+
 /// How a write is acknowledged to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteQuorum {
@@ -169,4 +179,15 @@ pub enum PlantedBug {
     /// Serve reads without confirming the reign: at a master whose lease ran out, and
     /// at a node that lost its reign (it answers from its own, possibly stale, data).
     StaleReadAfterReignLost,
+    /// Send a granted vote before the metadata that records it is persisted.
+    VoteSentBeforePersist,
+    /// Serve a read at the master without a lease or a heartbeat round: only the role.
+    LeaseReadWithoutLease,
+    /// Count an ack that arrives on a replication session other than the current one.
+    StaleSessionAckCounted,
+    /// Commit by counting replicas before a majority holds this reign's start record
+    /// (Raft's figure 8: an old term's records committed by counting).
+    CommitBeforeOwnReign,
+    /// After cutting a diverged suffix, keep the last term of the records cut.
+    LastTermKeptAfterCut,
 }

@@ -34,6 +34,8 @@ pub struct MemberStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicaStatus {
     pub node: NodeId,
+    /// The replication session the master feeds it on; acks of others are stale.
+    pub session: u64,
     /// The replica's durable end offset, from its last ack.
     pub acked: Offset,
     /// Milliseconds since its last ack.

@@ -130,7 +130,7 @@ impl Node {
         match self.status.role {
             Role::Master => self
                 .lease_start()
-                .is_some_and(|start| start.add_ms(min_ms) > self.now.instant),
+                .is_some_and(|start| start.add_ms(self.lease_ms()) > self.now.instant),
             _ => self
                 .master_heard_at
                 .is_some_and(|at| self.now.instant.since(at) < min_ms),
@@ -172,6 +172,7 @@ impl Node {
             return;
         }
         let forgetful = self.planted_vote_not_persisted();
+        let persists_from = out.len();
         if term > self.meta.term {
             self.adopt_term(term, out);
             if forgetful {
@@ -198,6 +199,10 @@ impl Node {
             granted,
         };
         self.send(from, &reply, out);
+        if granted && self.planted_vote_sent_before_persist() {
+            // Planted bug: the vote goes out ahead of the metadata that records it.
+            out[persists_from..].rotate_right(1);
+        }
     }
 
     pub(super) fn on_vote(
@@ -293,6 +298,7 @@ impl Node {
             .for_each(|p| p.heartbeat_acked_sent_at = None);
         self.backlog.reset(self.aof.end);
         self.status.commit = self.status.commit.min(self.aof.end);
+        self.commit_inherited = self.status.commit;
         log(
             out,
             LogLevel::Info,
@@ -460,8 +466,23 @@ impl Node {
         if self.status.role != Role::Master {
             return false;
         }
-        let min_ms = self.config.election_timeout_ms_min;
+        if self.planted_lease_read_without_lease() {
+            return true;
+        }
+        let lease_ms = self.lease_ms();
         self.lease_start()
-            .is_some_and(|start| start >= since || start.add_ms(min_ms) > self.now.instant)
+            .is_some_and(|start| start >= since || start.add_ms(lease_ms) > self.now.instant)
+    }
+
+    /// How long a lease lasts on this node's clock. A replica that acked refuses votes
+    /// for `election_timeout_ms_min` on its own clock; with each clock off real time by
+    /// at most `CLOCK_DRIFT_PPM_MAX`, the lease must end earlier by the factor
+    /// `(1 - d) / (1 + d)` to end before any such replica gives its vote away.
+    pub(super) fn lease_ms(&self) -> u64 {
+        const PPM: u64 = 1_000_000;
+        let drift = crate::config::CLOCK_DRIFT_PPM_MAX;
+        let lease_ms = self.config.election_timeout_ms_min * (PPM - drift) / (PPM + drift);
+        debug_assert!(lease_ms < self.config.election_timeout_ms_min);
+        lease_ms
     }
 }

@@ -78,6 +78,9 @@ pub struct Node {
     /// When this node last heard from a master of its current term (leader stickiness).
     pub(crate) master_heard_at: Option<Instant>,
     pub(crate) master_since: Instant,
+    /// Master side: the commit offset this reign inherited. Until a majority holds the
+    /// reign's start record the commit stays there (Raft: count only your own term).
+    pub(crate) commit_inherited: Offset,
     /// Master side: one progress per replica that asked to be fed.
     pub(crate) progress: BTreeMap<NodeId, Progress>,
     pub(crate) backlog: Backlog,
@@ -143,6 +146,7 @@ impl Node {
             votes: Vec::new(),
             master_heard_at: None,
             master_since: Instant(0),
+            commit_inherited: Offset(0),
             progress: BTreeMap::new(),
             backlog,
             upstream: None,
@@ -212,6 +216,11 @@ impl Node {
 
     pub fn aof_end(&self) -> Offset {
         self.aof.end
+    }
+
+    /// The term of the AOF's last record (zero for an empty AOF): what a vote compares.
+    pub fn last_term(&self) -> Term {
+        self.aof.last_term
     }
 
     pub fn keyspace(&self) -> &Keyspace {
@@ -502,11 +511,16 @@ impl Node {
                 .all(|w| w[0].term < w[1].term && w[0].start <= w[1].start),
             "reigns are ordered by term and offset"
         );
-        debug_assert!(self
+        assert!(self
             .meta
             .reigns
             .last()
             .is_none_or(|r| r.start < self.aof.end));
+        assert_eq!(
+            self.aof.last_term,
+            self.meta.reigns.last().map_or(Term(0), |r| r.term),
+            "every record after a reign's start is of that reign's term"
+        );
         if let Some(rebuild) = &self.rebuild {
             assert_eq!(self.status.role, Role::Replica, "only a replica rebuilds");
             assert!(rebuild.applied <= rebuild.target && rebuild.target == self.aof.end);
@@ -524,6 +538,10 @@ impl Node {
                     self.meta.voted_for,
                     Some(self.config.self_id),
                     "a master voted for itself"
+                );
+                assert!(
+                    self.status.commit == self.commit_inherited || self.status.commit > reign.start,
+                    "the commit offset moves only past this reign's start record"
                 );
             }
             Role::Candidate => assert_eq!(self.meta.voted_for, Some(self.config.self_id)),

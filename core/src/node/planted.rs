@@ -37,4 +37,24 @@ impl Node {
     pub(super) fn planted_stale_read(&self) -> bool {
         planted!(self, StaleReadAfterReignLost)
     }
+
+    pub(super) fn planted_vote_sent_before_persist(&self) -> bool {
+        planted!(self, VoteSentBeforePersist)
+    }
+
+    pub(super) fn planted_lease_read_without_lease(&self) -> bool {
+        planted!(self, LeaseReadWithoutLease)
+    }
+
+    pub(super) fn planted_stale_session_ack_counted(&self) -> bool {
+        planted!(self, StaleSessionAckCounted)
+    }
+
+    pub(super) fn planted_commit_before_own_reign(&self) -> bool {
+        planted!(self, CommitBeforeOwnReign)
+    }
+
+    pub(super) fn planted_last_term_kept_after_cut(&self) -> bool {
+        planted!(self, LastTermKeptAfterCut)
+    }
 }

@@ -197,10 +197,11 @@ impl Node {
         }
         let now = self.now.instant;
         let aof_end = self.aof.end;
+        let any_session = self.planted_stale_session_ack_counted();
         let Some(progress) = self
             .progress
             .get_mut(&from)
-            .filter(|p| p.session == session)
+            .filter(|p| p.session == session || any_session)
         else {
             return;
         };
@@ -230,11 +231,18 @@ impl Node {
             }
         }
         ends.sort_unstable_by(|a, b| b.cmp(a));
-        let candidate = ends[self.config.quorum() - 1];
+        let quorum = self.config.quorum();
+        let candidate = ends[quorum - 1];
         let reign_start = self.meta.reigns.last().expect("a master has a reign").start;
-        if candidate > reign_start && candidate > self.status.commit {
+        let counted = candidate > reign_start
+            || (candidate == reign_start && self.planted_commit_before_own_reign());
+        if counted && candidate > self.status.commit {
             self.status.commit = candidate;
+            assert!(
+                ends.iter().filter(|&&end| end >= candidate).count() >= quorum,
+                "a commit is held by a majority"
+            );
         }
-        debug_assert!(self.status.commit <= self.aof.end);
+        assert!(self.status.commit <= self.aof.end);
     }
 }

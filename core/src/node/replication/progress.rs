@@ -31,6 +31,7 @@ impl Progress {
     pub fn status(&self, node: NodeId, now: Instant) -> ReplicaStatus {
         ReplicaStatus {
             node,
+            session: self.session,
             acked: self.acked,
             lag_ms: now.since(self.acked_at),
             state: match self.feed {

@@ -190,7 +190,10 @@ impl Node {
         self.aof.end = offset;
         self.aof.durable_end = self.aof.durable_end.min(offset);
         self.meta.reigns.retain(|r| r.start < offset);
-        self.aof.last_term = self.meta.reigns.last().map_or(Term(0), |r| r.term);
+        if !self.planted_last_term_kept_after_cut() {
+            // Every record after a reign's start is of that reign's term.
+            self.aof.last_term = self.meta.reigns.last().map_or(Term(0), |r| r.term);
+        }
         self.status.commit = self.status.commit.min(offset);
         self.backlog.reset(offset);
         self.keyspace.clear();
