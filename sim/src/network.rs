@@ -5,6 +5,13 @@
 //! Operations, as raft-rs's test network names them: `send`, `drop` (a lost frame resets
 //! its link), `cut` (reset one link), `isolate` (cut a node off), `recover` (heal every
 //! partition).
+//!
+//! TCP never reorders or duplicates inside one connection, and this network does not
+//! either. Around connections it does what real ones do: a frame of a connection that
+//! was reset may still be read late (it sat in the receiver's buffers while a new
+//! connection came up), so it arrives after frames of the new session; and a frame may
+//! arrive twice, late (a retransmitting middlebox, a peer's reconnect logic). Frames on
+//! different links are independent, so they reorder freely across links.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -37,6 +44,12 @@ pub struct NetworkOptions {
     pub packet_loss_probability: f64,
     pub reconnect_backoff_ms_min: u64,
     pub reconnect_backoff_ms_max: u64,
+    /// Chance that a frame of a reset link is read late rather than lost.
+    pub late_frame_probability: f64,
+    /// Chance that a delivered frame arrives a second time, late.
+    pub duplicate_frame_probability: f64,
+    /// How late such frames come, at most.
+    pub late_frame_delay_ms_max: u64,
 }
 
 /// What became of one frame.
@@ -57,11 +70,18 @@ pub struct Network {
     blocked: Vec<bool>,
     alive: Vec<bool>,
     rng: ChaCha8Rng,
+    /// Late and duplicate frames draw from their own stream, so that turning them on
+    /// leaves every latency and loss of the run as it was.
+    late_rng: ChaCha8Rng,
     pub options: NetworkOptions,
 }
 
 impl Network {
-    pub fn new(node_count: usize, options: NetworkOptions, rng: ChaCha8Rng) -> Network {
+    pub fn new(
+        node_count: usize,
+        options: NetworkOptions,
+        (rng, late_rng): (ChaCha8Rng, ChaCha8Rng),
+    ) -> Network {
         assert!(node_count >= 1);
         assert!(options.one_way_delay_min_ms <= options.one_way_delay_mean_ms);
         assert!(options.one_way_delay_mean_ms <= options.one_way_delay_max_ms);
@@ -77,6 +97,7 @@ impl Network {
             blocked: vec![false; node_count * node_count],
             alive: vec![false; node_count],
             rng,
+            late_rng,
             options,
         }
     }
@@ -134,6 +155,26 @@ impl Network {
             return min_ms;
         }
         (min_ms + exponential_ms(&mut self.rng, mean_ms - min_ms)).min(max_ms)
+    }
+
+    /// A frame of a link that was reset: how late it is read, if it is not lost.
+    pub fn late_delivery_ms(&mut self) -> Option<u64> {
+        let p = self.options.late_frame_probability;
+        chance(&mut self.late_rng, p).then(|| self.late_delay_ms())
+    }
+
+    /// A frame being delivered: how much later its duplicate arrives, if it has one.
+    pub fn duplicate_delay_ms(&mut self) -> Option<u64> {
+        let p = self.options.duplicate_frame_probability;
+        chance(&mut self.late_rng, p).then(|| self.late_delay_ms())
+    }
+
+    fn late_delay_ms(&mut self) -> u64 {
+        between(
+            &mut self.late_rng,
+            1,
+            self.options.late_frame_delay_ms_max.max(1),
+        )
     }
 
     /// Whether a frame sent in `epoch` may still arrive.
@@ -264,8 +305,12 @@ mod tests {
             packet_loss_probability: loss,
             reconnect_backoff_ms_min: 10,
             reconnect_backoff_ms_max: 20,
+            late_frame_probability: 0.0,
+            duplicate_frame_probability: 0.0,
+            late_frame_delay_ms_max: 100,
         };
-        let mut net = Network::new(3, options, ChaCha8Rng::seed_from_u64(7));
+        let rngs = (ChaCha8Rng::seed_from_u64(7), ChaCha8Rng::seed_from_u64(8));
+        let mut net = Network::new(3, options, rngs);
         (0..3).for_each(|n| net.set_alive(n, true));
         net
     }

@@ -1,6 +1,7 @@
 //! Swarm options: each seed draws its own cluster size, fault rates, workload and
 //! durations, as TigerBeetle's VOPR does, and prints them with the seed.
 
+use bucket_core::config::CLOCK_DRIFT_PPM_MAX;
 use bucket_core::WriteQuorum;
 use rand_chacha::ChaCha8Rng;
 
@@ -80,6 +81,26 @@ pub struct Options {
     /// Chance that a node crashes right after granting a vote, and restarts soon: the
     /// fault that exposes a vote granted before it was durable.
     pub crash_after_vote_probability: f64,
+    /// Chance that a scheduled crash lands inside the victim's next step, between two
+    /// of its outputs (or after the last, before the step's own fsync), rather than
+    /// between steps.
+    pub crash_in_step_probability: f64,
+
+    /// Each node's clock runs fast or slow by up to this (drawn per node).
+    pub clock_drift_ppm_max: u64,
+    /// Mean time between steps of some node's wall clock (0 = none).
+    pub clock_step_interval_ms_mean: u64,
+    /// Largest wall-clock step, forward or back.
+    pub clock_step_ms_max: u64,
+    /// Mean time between process pauses (0 = none).
+    pub pause_interval_ms_mean: u64,
+    pub pause_duration_ms_mean: u64,
+
+    /// Chance that a frame of a reset link is read late instead of lost.
+    pub late_frame_probability: f64,
+    /// Chance that a frame arrives twice, the copy late.
+    pub duplicate_frame_probability: f64,
+    pub late_frame_delay_ms_max: u64,
 
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
@@ -152,6 +173,16 @@ impl Options {
             check_interval_ms: between(rng, 200, 1_000),
             // Drawn last, so that adding it did not change any earlier draw.
             crash_after_vote_probability: [0.0, 0.0, 0.1, 0.3][between(rng, 0, 3) as usize],
+            // Drawn after everything above, so that adding them changed no earlier draw.
+            crash_in_step_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            clock_drift_ppm_max: [0, 100, CLOCK_DRIFT_PPM_MAX][between(rng, 0, 2) as usize],
+            clock_step_interval_ms_mean: [0, 0, 5_000][between(rng, 0, 2) as usize],
+            clock_step_ms_max: between(rng, 1, 2_000),
+            pause_interval_ms_mean: [0, 2_000, 8_000][between(rng, 0, 2) as usize],
+            pause_duration_ms_mean: between(rng, 50, 3_000),
+            late_frame_probability: [0.0, 0.1, 0.5][between(rng, 0, 2) as usize],
+            duplicate_frame_probability: [0.0, 0.001, 0.01][between(rng, 0, 2) as usize],
+            late_frame_delay_ms_max: between(rng, 10, 3_000),
             planted_bug: None,
             echo_timeline: false,
         }
@@ -163,6 +194,8 @@ impl Options {
         options.node_count = 1;
         options.partition_interval_ms_mean = 0;
         options.packet_loss_probability = 0.0;
+        options.late_frame_probability = 0.0;
+        options.duplicate_frame_probability = 0.0;
         options
     }
 
@@ -170,6 +203,9 @@ impl Options {
         self.crash_interval_ms_mean > 0
             || self.partition_interval_ms_mean > 0 && self.partition_kinds.any()
             || self.packet_loss_probability > 0.0
+            || self.pause_interval_ms_mean > 0
+            || self.late_frame_probability > 0.0
+            || self.duplicate_frame_probability > 0.0
     }
 }
 
@@ -260,10 +296,15 @@ fn scale_faults(options: &mut Options, scale: f64) {
             ((mean_ms as f64 / scale) as u64).max(1)
         }
     };
+    let probability = |p: f64| (p * scale).min(1.0);
     options.crash_interval_ms_mean = interval(options.crash_interval_ms_mean);
     options.partition_interval_ms_mean = interval(options.partition_interval_ms_mean);
-    options.packet_loss_probability = (options.packet_loss_probability * scale).min(1.0);
-    options.disk_tail_loss_probability = (options.disk_tail_loss_probability * scale).min(1.0);
+    options.pause_interval_ms_mean = interval(options.pause_interval_ms_mean);
+    options.clock_step_interval_ms_mean = interval(options.clock_step_interval_ms_mean);
+    options.packet_loss_probability = probability(options.packet_loss_probability);
+    options.disk_tail_loss_probability = probability(options.disk_tail_loss_probability);
+    options.late_frame_probability = probability(options.late_frame_probability);
+    options.duplicate_frame_probability = probability(options.duplicate_frame_probability);
 }
 
 impl std::fmt::Display for Options {
@@ -290,12 +331,29 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} disk_tail_loss_probability={} disk_read_latency_ms={}",
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={}",
             self.crash_interval_ms_mean,
             self.restart_delay_ms_mean,
             self.crash_after_vote_probability,
+            self.crash_in_step_probability,
             self.disk_tail_loss_probability,
             self.disk_read_latency_ms
+        )?;
+        writeln!(
+            f,
+            "  clock_drift_ppm_max={} clock_step_interval_ms_mean={} clock_step_ms_max={} pause_interval_ms_mean={} pause_duration_ms_mean={}",
+            self.clock_drift_ppm_max,
+            self.clock_step_interval_ms_mean,
+            self.clock_step_ms_max,
+            self.pause_interval_ms_mean,
+            self.pause_duration_ms_mean
+        )?;
+        writeln!(
+            f,
+            "  late_frame_probability={} duplicate_frame_probability={} late_frame_delay_ms_max={}",
+            self.late_frame_probability,
+            self.duplicate_frame_probability,
+            self.late_frame_delay_ms_max
         )?;
         writeln!(
             f,

@@ -16,6 +16,8 @@ pub struct ReplayedAof {
     end: usize,
     /// CRC32 of `[0, end)`.
     hasher: crc32fast::Hasher,
+    /// The term of the last whole record (zero for none).
+    last_term: u64,
     /// (offset, master id) of each reign start -> CRC32 of the AOF up to its end.
     reigns: BTreeMap<(u64, u64), u32>,
 }
@@ -27,6 +29,7 @@ impl Default for ReplayedAof {
             keyspace: Keyspace::new((1, 2)),
             end: 0,
             hasher: crc32fast::Hasher::new(),
+            last_term: 0,
             reigns: BTreeMap::new(),
         }
     }
@@ -42,6 +45,10 @@ impl ReplayedAof {
 
     pub fn end(&self) -> usize {
         self.end
+    }
+
+    pub fn last_term(&self) -> u64 {
+        self.last_term
     }
 
     pub fn digest(&self) -> u64 {
@@ -60,11 +67,13 @@ impl ReplayedAof {
         let new = &aof[base..];
         let mut replayed_len = 0usize;
         let (keyspace, hasher, reigns) = (&mut self.keyspace, &mut self.hasher, &mut self.reigns);
+        let last_term = &mut self.last_term;
         let tail = scan_records(new, |offset, record| {
             let len = encoded_len(record);
             let start = offset as usize;
             hasher.update(&new[start..start + len]);
             apply(keyspace, &record.effect);
+            *last_term = record.term.0;
             if let Effect::ReignStart { master_id } = record.effect {
                 reigns.insert(
                     ((base + start) as u64, master_id.0),

@@ -19,6 +19,10 @@ const TAG_DISK: u64 = 0x6469_736b_0000_0000;
 const TAG_WORKLOAD: u64 = 0x776f_726b_6c6f_6164;
 const TAG_FAULTS: u64 = 0x6661_756c_7473_0000;
 const TAG_NODE: u64 = 0x6e6f_6465_0000_0000;
+const TAG_CLOCKS: u64 = 0x636c_6f63_6b73_0000;
+const TAG_PAUSES: u64 = 0x7061_7573_6573_0000;
+const TAG_CRASH_POINTS: u64 = 0x6372_6173_6870_0000;
+const TAG_LATE_FRAMES: u64 = 0x6c61_7465_6672_0000;
 
 /// The run's seed and every sub-seed derived from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +62,26 @@ impl Seeds {
     /// When nodes crash and restart and when partitions begin and heal.
     pub fn faults(&self) -> ChaCha8Rng {
         ChaCha8Rng::seed_from_u64(self.derive(TAG_FAULTS))
+    }
+
+    /// Each node's clock drift and origin, and when wall clocks are stepped.
+    pub fn clocks(&self) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.derive(TAG_CLOCKS))
+    }
+
+    /// Which nodes pause, when and for how long.
+    pub fn pauses(&self) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.derive(TAG_PAUSES))
+    }
+
+    /// Where inside a step a crash lands.
+    pub fn crash_points(&self) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.derive(TAG_CRASH_POINTS))
+    }
+
+    /// Which frames of reset links are read late, and which arrive twice.
+    pub fn late_frames(&self) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.derive(TAG_LATE_FRAMES))
     }
 
     /// The seed node `index` is built with in its `incarnation`-th life. Each restart

@@ -6,8 +6,10 @@
 mod attribution;
 mod checks;
 pub use checks::FinalFindings;
+pub mod clock;
 pub mod faults;
 mod outputs;
+mod pause;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -16,6 +18,7 @@ use bucket_core::config::{Limits, Member};
 use bucket_core::{Config, Input, Node, NodeId, Now, Output, Role};
 use rand_chacha::ChaCha8Rng;
 
+use crate::checkers::acks::AckLedger;
 use crate::checkers::election::ElectionSafety;
 use crate::checkers::reign::ReignGuard;
 use crate::checkers::Violation;
@@ -25,6 +28,7 @@ use crate::network::{Network, NetworkOptions};
 use crate::options::Options;
 use crate::seed::Seeds;
 use crate::trace::Trace;
+use clock::Clock;
 
 /// Unix time at virtual time zero: 2024-01-01T00:00:00Z.
 pub const UNIX_EPOCH_OFFSET_MS: u64 = 1_704_067_200_000;
@@ -46,7 +50,11 @@ pub enum Event {
     PeerFrame {
         from: usize,
         to: usize,
-        epoch: u64,
+        /// The link epoch it was sent in; `None` for a frame delivered outside its
+        /// link (one from an old connection, or a duplicate).
+        epoch: Option<u64>,
+        /// The receiver's life it was sent to: no other life can read it.
+        to_incarnation: u64,
         frame: Vec<u8>,
     },
     /// Tell `from` its link to `to` went down.
@@ -97,15 +105,19 @@ pub enum Event {
         client: usize,
     },
     Crash,
-    /// Crash this node now (a targeted fault), and restart it soon.
-    CrashNode {
-        node: usize,
-    },
     Restart {
         node: usize,
     },
     PartitionStart,
     PartitionHeal,
+    /// Pause a random running node (the fault schedule).
+    PauseStart,
+    Resume {
+        node: usize,
+        incarnation: u64,
+    },
+    /// Step a node's wall clock (the fault schedule).
+    ClockStep,
     /// `appendfsync everysec`'s background sync.
     FsyncTimer {
         node: usize,
@@ -151,6 +163,13 @@ pub struct Slot {
     role_last: Role,
     term_last: u64,
     pub config: Config,
+    /// The machine's clocks: they survive the node's crashes.
+    pub clock: Clock,
+    /// Paused until this true time: events for the node wait in `held`.
+    pub paused_until_ms: Option<u64>,
+    held: Vec<Event>,
+    /// The fault schedule picked this node to crash inside its next step.
+    crash_in_step: bool,
 }
 
 /// A client connection as the world sees it.
@@ -172,10 +191,16 @@ pub struct World {
     pub network: Network,
     pub clients: Clients,
     conns: BTreeMap<u64, ConnInfo>,
+    /// The operation whose request was last sent on each connection (a client has one
+    /// out at a time): a node may serve it after the client gave up (a paused node).
+    request_ops: BTreeMap<u64, usize>,
     pub trace: Trace,
     disk_rng: ChaCha8Rng,
     fault_rng: ChaCha8Rng,
+    pause_rng: ChaCha8Rng,
+    crash_point_rng: ChaCha8Rng,
     election: ElectionSafety,
+    acks: AckLedger,
     reign_guard: ReignGuard,
     pub violation: Option<Violation>,
     /// Faults are being injected (the faulty phase).
@@ -184,6 +209,8 @@ pub struct World {
     pub converged_at_ms: Option<u64>,
     pub events: u64,
     outputs: Vec<Output>,
+    /// A fault asked for the node being stepped to crash after the output in hand.
+    crash_now: bool,
 }
 
 pub fn node_config(options: &Options, index: usize) -> Config {
@@ -219,7 +246,11 @@ impl World {
             packet_loss_probability: options.packet_loss_probability,
             reconnect_backoff_ms_min: options.reconnect_backoff_ms_min,
             reconnect_backoff_ms_max: options.reconnect_backoff_ms_max,
+            late_frame_probability: options.late_frame_probability,
+            duplicate_frame_probability: options.duplicate_frame_probability,
+            late_frame_delay_ms_max: options.late_frame_delay_ms_max,
         };
+        let mut clock_rng = seeds.clocks();
         let slots = (0..options.node_count)
             .map(|i| Slot {
                 node: None,
@@ -228,11 +259,19 @@ impl World {
                 role_last: Role::Replica,
                 term_last: 0,
                 config: node_config(&options, i),
+                clock: clock::draw(&mut clock_rng, options.clock_drift_ppm_max),
+                paused_until_ms: None,
+                held: Vec::new(),
+                crash_in_step: false,
             })
             .collect();
         let mut world = World {
             seeds,
-            network: Network::new(options.node_count, network_options, seeds.network()),
+            network: Network::new(
+                options.node_count,
+                network_options,
+                (seeds.network(), seeds.late_frames()),
+            ),
             clients: Clients::new(&options, seeds.workload()),
             disks: vec![Disk::default(); options.node_count],
             slots,
@@ -240,10 +279,14 @@ impl World {
             seq: 0,
             queue: BinaryHeap::new(),
             conns: BTreeMap::new(),
+            request_ops: BTreeMap::new(),
             trace: Trace::default(),
             disk_rng: seeds.disk(),
             fault_rng: seeds.faults(),
+            pause_rng: seeds.pauses(),
+            crash_point_rng: seeds.crash_points(),
             election: ElectionSafety::default(),
+            acks: AckLedger::default(),
             reign_guard: ReignGuard::new(options.node_count),
             violation: None,
             faults_active: false,
@@ -251,6 +294,7 @@ impl World {
             converged_at_ms: None,
             events: 0,
             outputs: Vec::new(),
+            crash_now: false,
             options,
         };
         world.trace.echo = world.options.echo_timeline;
@@ -289,7 +333,9 @@ impl World {
             self.events <= EVENTS_MAX,
             "event budget exhausted: a runaway loop"
         );
-        self.dispatch(event);
+        if let Some(event) = self.hold_if_paused(event) {
+            self.dispatch(event);
+        }
         true
     }
 
@@ -327,8 +373,9 @@ impl World {
                 from,
                 to,
                 epoch,
+                to_incarnation,
                 frame,
-            } => self.on_peer_frame(from, to, epoch, &frame),
+            } => self.on_peer_frame(from, to, (epoch, to_incarnation), frame),
             Event::LinkDownNotice {
                 from,
                 to,
@@ -398,10 +445,12 @@ impl World {
                 self.execute_client_actions(client, actions);
             }
             Event::Crash => self.on_crash_timer(),
-            Event::CrashNode { node } => self.on_targeted_crash(node),
             Event::Restart { node } => self.restart(node),
             Event::PartitionStart => self.on_partition_timer(),
             Event::PartitionHeal => self.heal(),
+            Event::PauseStart => self.on_pause_timer(),
+            Event::Resume { node, incarnation } => self.on_resume(node, incarnation),
+            Event::ClockStep => self.on_clock_step_timer(),
             Event::FsyncTimer { node } => self.on_fsync_timer(node),
             Event::LivenessStart => self.start_liveness(),
             Event::Check => self.on_check_timer(),
@@ -414,8 +463,11 @@ impl World {
         slot.node.is_some() && slot.incarnation == incarnation
     }
 
-    pub fn now(&self) -> Now {
-        Now::new(self.now_ms, UNIX_EPOCH_OFFSET_MS + self.now_ms)
+    /// What node `index`'s clocks read now.
+    pub fn now_at(&self, index: usize) -> Now {
+        self.slots[index]
+            .clock
+            .now(self.now_ms, UNIX_EPOCH_OFFSET_MS)
     }
 
     fn on_tick(&mut self, node: usize, incarnation: u64) {
@@ -429,15 +481,43 @@ impl World {
         self.step_node(node, Input::Tick);
     }
 
-    fn on_peer_frame(&mut self, from: usize, to: usize, epoch: u64, frame: &[u8]) {
-        if !self.network.is_current(from, to, epoch) || self.slots[to].node.is_none() {
-            return; // The link reset since: the frame was lost with it.
+    fn on_peer_frame(
+        &mut self,
+        from: usize,
+        to: usize,
+        (epoch, to_incarnation): (Option<u64>, u64),
+        frame: Vec<u8>,
+    ) {
+        if !self.is_incarnation(to, to_incarnation) {
+            return; // The receiving process died: its sockets died with it.
         }
+        let current = epoch.is_none_or(|e| self.network.is_current(from, to, e));
+        if !current {
+            // The link reset since. Usually the frame is lost with it; sometimes it
+            // was already in the receiver's buffers and is read late, after frames
+            // of the new connection.
+            if let Some(delay_ms) = self.network.late_delivery_ms() {
+                let event = Event::PeerFrame {
+                    from,
+                    to,
+                    epoch: None,
+                    to_incarnation,
+                    frame,
+                };
+                self.schedule(self.now_ms + delay_ms, event);
+            }
+            return;
+        }
+        let kind = if epoch.is_none() {
+            "late-frame"
+        } else {
+            "peer-frame"
+        };
         self.trace
-            .event(self.now_ms, "peer-frame", &[from as u64, to as u64], frame);
+            .event(self.now_ms, kind, &[from as u64, to as u64], &frame);
         let input = Input::PeerMessage {
             peer: NodeId(from as u32),
-            frame,
+            frame: &frame,
         };
         self.step_node(to, input);
     }
@@ -505,7 +585,7 @@ impl World {
 
     /// Step one node with one input, observe it, and execute its outputs.
     pub fn step_node(&mut self, index: usize, input: Input<'_>) {
-        let now = self.now();
+        let now = self.now_at(index);
         let write_in_flight = self.write_in_flight(index, &input);
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
@@ -515,10 +595,11 @@ impl World {
             .expect("only live nodes are stepped");
         node.step(now, input, &mut outputs);
         self.observe(index);
-        self.execute_outputs(index, &mut outputs);
         if let Some(write) = write_in_flight {
-            self.attribute(index, write);
+            self.attribute(index, write, &outputs);
         }
+        self.execute_outputs(index, &mut outputs);
+        self.check_acks(index);
         self.schedule_tick(index, matches!(input, Input::Tick));
         self.outputs = outputs;
     }
@@ -532,7 +613,10 @@ impl World {
             self.slots[index].tick_at_ms = None;
             return;
         }
-        let mut at_ms = deadline_ms.max(self.now_ms);
+        let mut at_ms = self.slots[index]
+            .clock
+            .true_ms_at(deadline_ms)
+            .max(self.now_ms);
         if was_tick && at_ms == self.now_ms {
             at_ms += 1; // A timer that did not advance must not spin at one instant.
         }
@@ -571,6 +655,20 @@ impl World {
                 self.now_ms,
                 format!("node {index}: {role:?} in term {term}"),
             );
+        }
+    }
+
+    /// After a master's step and its outputs: the replicas it counts, it counts for what
+    /// they acked in their current session.
+    fn check_acks(&mut self, index: usize) {
+        let Some(node) = self.slots[index].node.as_ref() else {
+            return;
+        };
+        if node.role() != Role::Master {
+            return;
+        }
+        if let Err(v) = self.acks.check(index, &node.status().replicas) {
+            self.fail(v);
         }
     }
 
@@ -643,10 +741,15 @@ impl World {
                     self.now_ms + latency_ms,
                     Event::ClientConnect { node, conn, client },
                 ),
-                client::Action::Send { conn, node, bytes } => self.schedule(
-                    self.now_ms + latency_ms,
-                    Event::ClientData { node, conn, bytes },
-                ),
+                client::Action::Send { conn, node, bytes } => {
+                    if let Some(op) = self.clients.op_in_flight(client, conn) {
+                        self.request_ops.insert(conn, op);
+                    }
+                    self.schedule(
+                        self.now_ms + latency_ms,
+                        Event::ClientData { node, conn, bytes },
+                    )
+                }
                 client::Action::Close { conn, node } => {
                     self.schedule(self.now_ms + latency_ms, Event::ClientClose { node, conn })
                 }

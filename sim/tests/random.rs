@@ -242,3 +242,34 @@ fn planted_stale_read_after_reign_lost_is_caught() {
         Some(WriteQuorum::Majority),
     );
 }
+
+#[test]
+fn planted_vote_sent_before_persist_is_caught() {
+    assert_planted_bug_caught(PlantedBug::VoteSentBeforePersist, None);
+}
+
+#[test]
+fn planted_lease_read_without_lease_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::LeaseReadWithoutLease,
+        Some(WriteQuorum::Majority),
+    );
+}
+
+#[test]
+fn planted_stale_session_ack_counted_is_caught() {
+    assert_planted_bug_caught(PlantedBug::StaleSessionAckCounted, None);
+}
+
+#[test]
+fn planted_commit_before_own_reign_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::CommitBeforeOwnReign,
+        Some(WriteQuorum::Majority),
+    );
+}
+
+#[test]
+fn planted_last_term_kept_after_cut_is_caught() {
+    assert_planted_bug_caught(PlantedBug::LastTermKeptAfterCut, None);
+}

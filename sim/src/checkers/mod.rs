@@ -1,6 +1,7 @@
 //! The invariant checkers, one per file. Each takes plain data (what the world
 //! observed), so its unit tests can feed it a hand-made bad history.
 
+pub mod acks;
 pub mod convergence;
 pub mod determinism;
 pub mod durability;

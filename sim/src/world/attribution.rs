@@ -6,7 +6,7 @@
 
 use bucket_core::aof::record::decode;
 use bucket_core::aof::Effect;
-use bucket_core::{Input, Role};
+use bucket_core::{Input, Output, Role};
 
 use super::World;
 use crate::history::{Applied, OpKind, Value};
@@ -28,36 +28,36 @@ impl World {
         if node.role() != Role::Master {
             return None;
         }
-        let client = self.conns.get(&conn.0)?.client;
-        let op = self.clients.op_in_flight(client, conn.0)?;
+        let op = *self.request_ops.get(&conn.0)?;
         let is_write = self.clients.history.ops[op].kind.is_write();
         is_write.then(|| WriteInFlight {
             op,
-            aof_before: self.disks[index].aof_len(),
+            aof_before: node.aof_end().0,
         })
     }
 
-    /// After the step: if the master appended records for the write, note where.
-    pub(super) fn attribute(&mut self, index: usize, write: WriteInFlight) {
-        let Some(node) = self.slots[index].node.as_ref() else {
-            return;
-        };
+    /// After the step, before its outputs run: if the master logged records for the
+    /// write, note where. The step's outputs are read rather than the disk, because a
+    /// crash inside the step may stop the append while the frames that carry the same
+    /// records to replicas already left.
+    pub(super) fn attribute(&mut self, index: usize, write: WriteInFlight, outputs: &[Output]) {
+        let node = self.slots[index].node.as_ref().expect("stepped");
         let Some(reign) = node.reigns().last() else {
             return;
         };
-        let aof = self.disks[index].aof();
-        let Some(appended) = aof.get(write.aof_before as usize..) else {
-            return;
-        };
-        if appended.is_empty() {
+        let appended = outputs.iter().find_map(|output| match output {
+            Output::AppendAof { offset, bytes } if offset.0 == write.aof_before => Some(bytes),
+            _ => None,
+        });
+        let Some(appended) = appended else {
             return; // Nothing changed: a DEL of a missing key, an INCR that failed.
-        }
+        };
         if reign.start.0 > write.aof_before {
             self.clients.history.unclear.insert(write.op);
             return;
         }
         let op = &self.clients.history.ops[write.op];
-        // The first record is the write's own; the disk holds only whole records.
+        // The first record is the write's own; appends hold only whole records.
         let output = decode(appended)
             .ok()
             .and_then(|(record, _)| implied_output(&op.kind, &op.key, &record.effect));

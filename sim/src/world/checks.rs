@@ -3,11 +3,15 @@
 
 use bucket_core::{Role, WriteQuorum};
 
-use super::{Event, World, DRIVER_CONTRACT};
+use super::{Event, World};
 use crate::checkers::convergence::{self, NodeView};
 use crate::checkers::linearizability::{self, Verdict};
 use crate::checkers::{durability, fates, log_matching, state, Violation};
 use crate::world::faults::CONVERGENCE_POLL_MS;
+
+/// A node's idea of its AOF (its end, its last record's term) against the disk: what
+/// its votes and handshakes rest on.
+pub const POSITION: &str = "AOF position";
 
 /// What the end-of-run checks found, beyond a violation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,11 +46,19 @@ impl World {
                     node.aof_end().0,
                     disk.aof_len()
                 );
-                return Err(Violation::new(DRIVER_CONTRACT, detail));
+                return Err(Violation::new(POSITION, detail));
             }
             let replayed = disk
                 .replayed()
                 .map_err(|e| Violation::new(state::NAME, format!("node {i}'s AOF is {e}")))?;
+            if node.last_term().0 != replayed.last_term() {
+                let detail = format!(
+                    "node {i} believes its last record is of term {} but the disk's is of term {}",
+                    node.last_term().0,
+                    replayed.last_term()
+                );
+                return Err(Violation::new(POSITION, detail));
+            }
             let applied = node.applied_end().0 as usize;
             state::check(i, node.keyspace().digest(), &replayed, disk.aof(), applied)?;
         }

@@ -93,6 +93,13 @@ impl World {
         self.slots[index].node = None;
         self.slots[index].incarnation += 1;
         self.slots[index].tick_at_ms = None;
+        self.slots[index].paused_until_ms = None;
+        self.slots[index].crash_in_step = false;
+        // What queued for the paused process is handled as for any dead one (dropped,
+        // or refused), so that the bookkeeping of each event still runs.
+        for event in std::mem::take(&mut self.slots[index].held) {
+            self.schedule(self.now_ms, event);
+        }
         self.slots[index].role_last = bucket_core::Role::Replica;
         let loss = self.disks[index].crash(&mut self.disk_rng, tail_loss_probability);
         self.trace.note(
@@ -155,35 +162,61 @@ impl World {
             .collect();
         if !alive.is_empty() {
             let victim = alive[between(&mut self.fault_rng, 0, alive.len() as u64 - 1) as usize];
-            self.crash(victim);
-            let down_ms = exponential_ms(
-                &mut self.fault_rng,
-                self.options.restart_delay_ms_mean.max(1),
-            );
-            self.schedule(self.now_ms + down_ms, Event::Restart { node: victim });
+            if chance(
+                &mut self.crash_point_rng,
+                self.options.crash_in_step_probability,
+            ) {
+                // It crashes inside its next step, and is restarted from there.
+                self.slots[victim].crash_in_step = true;
+            } else {
+                self.crash(victim);
+                self.schedule_restart(victim);
+            }
         }
         let next_ms = exponential_ms(&mut self.fault_rng, self.options.crash_interval_ms_mean);
         self.schedule(self.now_ms + next_ms, Event::Crash);
     }
 
-    /// A node just granted a vote: maybe crash it before anything else it wrote became
-    /// durable, and bring it back while the election may still be going on.
-    pub(super) fn maybe_crash_after_vote(&mut self, index: usize) {
+    fn schedule_restart(&mut self, index: usize) {
+        let mean_ms = self.options.restart_delay_ms_mean.max(1);
+        let down_ms = exponential_ms(&mut self.fault_rng, mean_ms);
+        self.schedule(self.now_ms + down_ms, Event::Restart { node: index });
+    }
+
+    /// Where inside this step node `index` crashes, if it was picked to: before output
+    /// `k` of `outputs_len` (`k == outputs_len`: after the last, before the step's own
+    /// fsync and replies).
+    pub(super) fn crash_point(&mut self, index: usize, outputs_len: usize) -> Option<usize> {
+        if !std::mem::take(&mut self.slots[index].crash_in_step) {
+            return None;
+        }
+        Some(between(&mut self.crash_point_rng, 0, outputs_len as u64) as usize)
+    }
+
+    /// The crash that `crash_point` or a granted vote armed lands now, mid-step. After
+    /// a vote it comes back soon, while the election may still be going on.
+    pub(super) fn crash_inside_step(&mut self, index: usize, after_vote: bool) {
+        self.trace
+            .note(self.now_ms, format!("node {index}: crash inside a step"));
+        self.crash(index);
+        if after_vote {
+            let down_ms = between(&mut self.fault_rng, 10, 100);
+            self.schedule(self.now_ms + down_ms, Event::Restart { node: index });
+        } else {
+            self.schedule_restart(index);
+        }
+    }
+
+    /// A node is sending a vote it granted: maybe crash it right after the frame leaves,
+    /// before its later outputs run, and bring it back while the election may still be
+    /// going on. A vote persisted before it was sent survives; one sent first does not.
+    pub(super) fn maybe_crash_after_vote(&mut self) {
         let p = self.options.crash_after_vote_probability;
         if !self.faults_active || p == 0.0 || !chance(&mut self.fault_rng, p) {
             return;
         }
         // The vote is on the wire already: it arrives although its sender dies.
-        self.schedule(self.now_ms + 1, Event::CrashNode { node: index });
-    }
-
-    pub(super) fn on_targeted_crash(&mut self, index: usize) {
-        if !self.faults_active {
-            return;
-        }
-        self.crash(index);
-        let down_ms = between(&mut self.fault_rng, 10, 100);
-        self.schedule(self.now_ms + down_ms, Event::Restart { node: index });
+        self.crash_now = true;
     }
 
     pub(super) fn on_partition_timer(&mut self) {
@@ -285,6 +318,15 @@ impl World {
                 exponential_ms(&mut self.fault_rng, self.options.partition_interval_ms_mean);
             self.schedule(self.now_ms + at_ms, Event::PartitionStart);
         }
+        if self.options.pause_interval_ms_mean > 0 {
+            let at_ms = exponential_ms(&mut self.pause_rng, self.options.pause_interval_ms_mean);
+            self.schedule(self.now_ms + at_ms, Event::PauseStart);
+        }
+        if self.options.clock_step_interval_ms_mean > 0 {
+            let mean_ms = self.options.clock_step_interval_ms_mean;
+            let at_ms = exponential_ms(&mut self.pause_rng, mean_ms);
+            self.schedule(self.now_ms + at_ms, Event::ClockStep);
+        }
         self.schedule(self.now_ms + self.options.check_interval_ms, Event::Check);
         self.schedule(
             self.now_ms + self.options.faulty_phase_ms,
@@ -303,6 +345,8 @@ impl World {
         );
         self.heal();
         self.network.options.packet_loss_probability = 0.0;
+        self.network.options.late_frame_probability = 0.0;
+        self.network.options.duplicate_frame_probability = 0.0;
         self.clients.issuing = false;
         for node in 0..self.slots.len() {
             self.restart(node);

@@ -8,12 +8,28 @@ use crate::network::Sent;
 use crate::options::AppendFsync;
 
 impl World {
-    /// Execute and consume `outputs`, moving their buffers on rather than copying.
+    /// Execute and consume `outputs` in order, as the daemon does, moving their buffers
+    /// on rather than copying. Replies wait for the end of the step (after its fsync
+    /// under `appendfsync always`), as the daemon flushes them at the end of its pass;
+    /// peer frames leave at once, which the contract allows and which is never safer.
+    ///
+    /// A crash may land between any two outputs: what was executed stays done (a
+    /// `PersistMeta` is durable, a frame is on the wire, appended bytes sit unsynced),
+    /// and the rest, the held replies included, never happens.
     pub(super) fn execute_outputs(&mut self, index: usize, outputs: &mut Vec<Output>) {
         let mut appended = false;
-        for output in outputs.drain(..) {
+        let crash_before = self.crash_point(index, outputs.len());
+        let mut replies = Vec::new();
+        for (i, output) in outputs.drain(..).enumerate() {
+            if crash_before == Some(i) || self.crash_now {
+                break;
+            }
             self.hash_output(index, &output);
             appended |= matches!(output, Output::AppendAof { .. });
+            if matches!(output, Output::Reply { .. } | Output::Close { .. }) {
+                replies.push(output);
+                continue;
+            }
             if let Output::Log {
                 level: LogLevel::Error,
                 message,
@@ -35,10 +51,18 @@ impl World {
                 return;
             }
         }
-        // `appendfsync always`: one sync per pass that wrote, before its replies leave
-        // (replies are delivered later in simulated time, so syncing here is in time).
+        let after_vote = std::mem::take(&mut self.crash_now);
+        if crash_before.is_some() || after_vote {
+            self.crash_inside_step(index, after_vote);
+            return;
+        }
+        // `appendfsync always`: one sync per pass that wrote, before its replies leave.
         if appended && self.options.appendfsync == AppendFsync::Always {
             self.disks[index].sync();
+        }
+        for reply in replies {
+            let result = self.execute_output(index, reply);
+            debug_assert!(result.is_ok(), "replies and closes always execute");
         }
     }
 
@@ -149,25 +173,38 @@ impl World {
             Ok(Some(len)) if len == frame.len() => {}
             other => return Err(format!("sent a malformed frame to node {peer}: {other:?}")),
         }
-        // Decoded only when the targeted crash is in play: it is the only reader.
-        let vote_granted = self.options.crash_after_vote_probability > 0.0
-            && matches!(
-                bucket_core::peer::decode(&frame),
-                Ok(bucket_core::peer::Message::Vote {
-                    granted: true,
-                    pre_vote: false,
-                    ..
-                })
-            );
+        let message = bucket_core::peer::decode(&frame)
+            .map_err(|e| format!("sent an undecodable frame to node {peer}: {e}"))?;
+        self.acks.observe_sent(index, peer, &message);
+        let vote_granted = matches!(
+            message,
+            bucket_core::peer::Message::Vote {
+                granted: true,
+                pre_vote: false,
+                ..
+            }
+        );
         if vote_granted {
-            self.maybe_crash_after_vote(index);
+            self.maybe_crash_after_vote();
         }
         match self.network.send(index, peer, self.now_ms) {
             Sent::Deliver { at_ms, epoch } => {
+                let to_incarnation = self.slots[peer].incarnation;
+                if let Some(delay_ms) = self.network.duplicate_delay_ms() {
+                    let copy = Event::PeerFrame {
+                        from: index,
+                        to: peer,
+                        epoch: None,
+                        to_incarnation,
+                        frame: frame.clone(),
+                    };
+                    self.schedule(at_ms + delay_ms, copy);
+                }
                 let event = Event::PeerFrame {
                     from: index,
                     to: peer,
-                    epoch,
+                    epoch: Some(epoch),
+                    to_incarnation,
                     frame,
                 };
                 self.schedule(at_ms, event);
