@@ -7,6 +7,8 @@
 //! cargo run -p sim --release -- --bench           simulated time per wall second
 //! ```
 //! Pin drawn options with `--nodes N`, `--async` or `--majority`, `--fsync-always`.
+//! For sweeps, `--profile sweep` in place of `--release` keeps the core's debug
+//! assertions on at release speed (the test profile has them on too).
 
 use std::process::ExitCode;
 use std::sync::Mutex;
