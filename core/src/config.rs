@@ -169,4 +169,7 @@ pub enum PlantedBug {
     /// Serve reads without confirming the reign: at a master whose lease ran out, and
     /// at a node that lost its reign (it answers from its own, possibly stale, data).
     StaleReadAfterReignLost,
+    /// A replica runs active expiry on its own clock and drops expired keys from its
+    /// keyspace without a record, instead of waiting for the master's deletes.
+    ReplicaExpiresOnOwnClock,
 }

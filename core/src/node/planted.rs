@@ -37,4 +37,8 @@ impl Node {
     pub(super) fn planted_stale_read(&self) -> bool {
         planted!(self, StaleReadAfterReignLost)
     }
+
+    pub(super) fn planted_replica_expires_on_own_clock(&self) -> bool {
+        planted!(self, ReplicaExpiresOnOwnClock)
+    }
 }
