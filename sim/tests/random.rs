@@ -242,3 +242,8 @@ fn planted_stale_read_after_reign_lost_is_caught() {
         Some(WriteQuorum::Majority),
     );
 }
+
+#[test]
+fn planted_replica_expires_on_own_clock_is_caught() {
+    assert_planted_bug_caught(PlantedBug::ReplicaExpiresOnOwnClock, None);
+}
