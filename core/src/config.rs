@@ -190,4 +190,7 @@ pub enum PlantedBug {
     CommitBeforeOwnReign,
     /// After cutting a diverged suffix, keep the last term of the records cut.
     LastTermKeptAfterCut,
+    /// A replica runs active expiry on its own clock and drops expired keys from its
+    /// keyspace without a record, instead of waiting for the master's deletes.
+    ReplicaExpiresOnOwnClock,
 }

@@ -8,9 +8,10 @@
 use bucket_core::resp::{parse_reply, Reply, Request};
 use rand_chacha::ChaCha8Rng;
 
-use crate::history::{show, History, Op, OpKind, Outcome, Value};
-use crate::options::{Options, WorkloadMix};
+use crate::history::{History, Op, Outcome, Value, LONG_TTL_MS};
+use crate::options::Options;
 use crate::seed::{between, chance, exponential_ms};
+use crate::workload::{self, Values, Workload};
 
 /// Pause before retrying after `-CLUSTERDOWN` or a lost connection.
 pub const RETRY_DELAY_MS: u64 = 100;
@@ -77,8 +78,8 @@ pub struct Client {
     current: Option<Current>,
     /// The node this client believes is master.
     target: usize,
-    /// Operations issued: makes SET values unique.
-    issued: u64,
+    /// The values this client writes, unique within the run.
+    values: Values,
     pub timer_ms: Option<u64>,
 }
 
@@ -91,8 +92,7 @@ pub struct Clients {
     /// Logical clock for invocations and completions.
     stamp: u64,
     node_count: usize,
-    key_count: usize,
-    mix: WorkloadMix,
+    workload: Workload,
     think_time_ms_mean: u64,
     request_timeout_ms: u64,
     /// No new operations after this (the liveness phase lets the cluster settle).
@@ -110,15 +110,24 @@ impl Clients {
             conn_next: 1,
             stamp: 0,
             node_count: options.node_count,
-            key_count: options.key_count.max(1),
-            mix: options.workload,
+            workload: Workload {
+                key_count: options.key_count.max(1),
+                volatile_key_count: options.volatile_key_count,
+                mix: options.workload,
+            },
             think_time_ms_mean: options.think_time_ms_mean.max(1),
             request_timeout_ms: options.request_timeout_ms,
             issuing: true,
             reads_anywhere: options.write_quorum == bucket_core::WriteQuorum::Async,
         };
-        assert!(clients.mix.total() > 0, "the workload mix is empty");
-        for _ in 0..options.client_count {
+        assert!(options.workload.total() > 0, "the workload mix is empty");
+        // The modelled keys' long expiries must outlast the run (see `workload`).
+        let run_ms = options.faulty_phase_ms + options.liveness_phase_ms;
+        assert!(
+            (run_ms as i64) < LONG_TTL_MS / 2,
+            "a run longer than a long expiry"
+        );
+        for id in 0..options.client_count {
             let target = between(&mut clients.rng, 0, options.node_count as u64 - 1) as usize;
             clients.clients.push(Client {
                 connection: None,
@@ -126,7 +135,7 @@ impl Clients {
                 phase: Phase::Idle,
                 current: None,
                 target,
-                issued: 0,
+                values: Values::new(id),
                 timer_ms: None,
             });
         }
@@ -172,14 +181,18 @@ impl Clients {
         if !self.issuing {
             return;
         }
-        let (kind, key) = self.draw_op(id);
+        let client = &mut self.clients[id];
+        let (kind, key) = self
+            .workload
+            .draw(&mut self.rng, &mut client.values, now_ms);
         let mut request = Request::new();
-        push_args(&mut request, &kind, &key);
+        for arg in workload::args(&kind, &key) {
+            request.push(&arg);
+        }
         let mut bytes = Vec::new();
         request.encode(&mut bytes);
         let call = self.stamp_next();
         let client = &mut self.clients[id];
-        client.issued += 1;
         self.history.ops.push(Op {
             client: id,
             key,
@@ -203,38 +216,6 @@ impl Clients {
             }
         }
         self.attempt(id, now_ms, out);
-    }
-
-    fn draw_op(&mut self, id: usize) -> (OpKind, Vec<u8>) {
-        let key = format!("k{}", between(&mut self.rng, 0, self.key_count as u64 - 1));
-        let m = self.mix;
-        let mut pick = between(&mut self.rng, 0, m.total() as u64 - 1) as u32;
-        let mut kinds = [
-            (m.get, OpKind::Get),
-            (m.set, OpKind::Set(Vec::new())),
-            (m.incr, OpKind::Incr),
-            (m.del, OpKind::Del),
-            (m.wait, OpKind::Wait),
-        ]
-        .into_iter();
-        let kind = loop {
-            let (weight, kind) = kinds.next().expect("pick < total");
-            if pick < weight {
-                break kind;
-            }
-            pick -= weight;
-        };
-        let kind = match kind {
-            // Unique and still an integer, so INCR works on it: client and sequence in
-            // separate digit ranges, a million INCRs apart.
-            OpKind::Set(_) => {
-                let value =
-                    (id as u64 + 1) * 1_000_000_000_000 + self.clients[id].issued * 1_000_000;
-                OpKind::Set(value.to_string().into_bytes())
-            }
-            other => other,
-        };
-        (kind, key.into_bytes())
     }
 
     /// Send the current operation to the target, connecting first if needed.
@@ -459,25 +440,6 @@ impl Clients {
     }
 }
 
-fn push_args(request: &mut Request, kind: &OpKind, key: &[u8]) {
-    match kind {
-        OpKind::Get => request.push(b"GET"),
-        OpKind::Set(_) => request.push(b"SET"),
-        OpKind::Incr => request.push(b"INCR"),
-        OpKind::Del => request.push(b"DEL"),
-        OpKind::Wait => {
-            request.push(b"WAIT");
-            request.push(b"1");
-            request.push(b"50");
-            return;
-        }
-    }
-    request.push(key);
-    if let OpKind::Set(value) = kind {
-        request.push(value);
-    }
-}
-
 fn value_of(reply: Reply) -> Value {
     match reply {
         Reply::Simple(s) if s == "OK" => Value::Ok,
@@ -486,6 +448,7 @@ fn value_of(reply: Reply) -> Value {
         Reply::Nil => Value::Nil,
         Reply::Integer(n) => Value::Int(n),
         Reply::Error(e) => Value::Error(e),
+        Reply::Array(items) => Value::Array(items.into_iter().map(value_of).collect()),
         other => Value::Error(format!("unexpected reply {other:?}")),
     }
 }
@@ -501,27 +464,6 @@ pub fn client_addr(node: usize) -> String {
 
 pub fn cluster_addr(node: usize) -> String {
     format!("node{node}:16379")
-}
-
-/// An operation as the timeline shows it.
-pub fn describe(op: &Op) -> String {
-    let what = match &op.kind {
-        OpKind::Get => format!("GET {}", show(&op.key)),
-        OpKind::Set(v) => format!("SET {} {}", show(&op.key), show(v)),
-        OpKind::Incr => format!("INCR {}", show(&op.key)),
-        OpKind::Del => format!("DEL {}", show(&op.key)),
-        OpKind::Wait => "WAIT 1 50".to_string(),
-    };
-    let outcome = match &op.outcome {
-        Outcome::Ok(Value::Bulk(b)) => format!("\"{}\"", show(b)),
-        Outcome::Ok(Value::Int(n)) => format!("(integer) {n}"),
-        Outcome::Ok(other) => format!("{other:?}"),
-        other => format!("{other:?}"),
-    };
-    format!(
-        "client {} {what} -> {outcome} (invoked at {} ms)",
-        op.client, op.call_ms
-    )
 }
 
 #[cfg(test)]

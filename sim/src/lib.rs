@@ -14,6 +14,7 @@ pub mod options;
 pub mod replayed;
 pub mod seed;
 pub mod trace;
+pub mod workload;
 pub mod world;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

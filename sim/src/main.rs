@@ -145,6 +145,7 @@ fn bench(node_count: usize) -> ExitCode {
         incr: 1,
         del: 0,
         wait: 0,
+        ..sim::options::WorkloadMix::default()
     };
     // Ten simulated minutes, so that start-up does not weigh on the figure.
     options.faulty_phase_ms = 600_000;

@@ -37,19 +37,59 @@ impl PartitionKinds {
     }
 }
 
-/// The mix of client operations, as relative weights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The mix of client operations, as relative weights (see `workload` for what each
+/// weight draws).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkloadMix {
     pub get: u32,
     pub set: u32,
     pub incr: u32,
     pub del: u32,
     pub wait: u32,
+    /// SET with NX/XX, GET, KEEPTTL or an expiry.
+    pub set_with: u32,
+    pub set_nx_get_set: u32,
+    /// DECR, INCRBY, DECRBY.
+    pub counter: u32,
+    pub append: u32,
+    pub get_del: u32,
+    /// MSET and MGET.
+    pub multi: u32,
+    /// EXISTS, STRLEN, TYPE.
+    pub read: u32,
+    /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
+    pub expire: u32,
+    pub persist: u32,
+    /// TTL and PTTL.
+    pub ttl: u32,
+    /// DBSIZE, SCAN, KEYS.
+    pub keyspace: u32,
 }
 
 impl WorkloadMix {
     pub fn total(&self) -> u32 {
-        self.get + self.set + self.incr + self.del + self.wait
+        let basic = self.get + self.set + self.incr + self.del + self.wait;
+        let strings = self.set_with + self.set_nx_get_set + self.counter + self.append;
+        let more = self.get_del + self.multi + self.read;
+        let expiry = self.expire + self.persist + self.ttl + self.keyspace;
+        basic + strings + more + expiry
+    }
+
+    /// Draw the weights added after the first five, each 0 to 3, so that a seed may
+    /// leave any of them out (swarm testing).
+    fn draw_more(&mut self, rng: &mut ChaCha8Rng) {
+        let mut weight = || between(rng, 0, 3) as u32;
+        self.set_with = weight();
+        self.set_nx_get_set = weight();
+        self.counter = weight();
+        self.append = weight();
+        self.get_del = weight();
+        self.multi = weight();
+        self.read = weight();
+        self.expire = weight();
+        self.persist = weight();
+        self.ttl = weight();
+        self.keyspace = weight();
     }
 }
 
@@ -105,6 +145,9 @@ pub struct Options {
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
     pub key_count: usize,
+    /// Keys that get short expiries, apart from the `key_count` keys that the
+    /// linearizability checker models (see `workload`).
+    pub volatile_key_count: usize,
     pub workload: WorkloadMix,
     /// Mean pause between one client's operations.
     pub think_time_ms_mean: u64,
@@ -144,8 +187,9 @@ impl Options {
             incr: between(rng, 0, 5) as u32,
             del: between(rng, 0, 2) as u32,
             wait: between(rng, 0, 1) as u32,
+            ..WorkloadMix::default()
         };
-        Options {
+        let mut options = Options {
             node_count,
             write_quorum: draw_write_quorum(rng),
             appendfsync: draw_appendfsync(rng),
@@ -164,6 +208,7 @@ impl Options {
             disk_read_latency_ms: between(rng, 0, 5),
             client_count: between(rng, 1, 8) as usize,
             key_count: between(rng, 1, 6) as usize,
+            volatile_key_count: 0,
             workload: mix,
             think_time_ms_mean: between(rng, 5, 100),
             client_latency_ms: between(rng, 0, 2),
@@ -185,7 +230,11 @@ impl Options {
             late_frame_delay_ms_max: between(rng, 10, 3_000),
             planted_bug: None,
             echo_timeline: false,
-        }
+        };
+        // Drawn after everything above, so that adding them changed no earlier draw.
+        options.workload.draw_more(rng);
+        options.volatile_key_count = between(rng, 0, 3) as usize;
+        options
     }
 
     /// A calm single-node run: used by scenarios and by today's single-node swarm.
@@ -357,9 +406,10 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  clients={} keys={} mix={:?} think_time_ms_mean={} request_timeout_ms={}",
+            "  clients={} keys={} volatile_keys={} mix={:?} think_time_ms_mean={} request_timeout_ms={}",
             self.client_count,
             self.key_count,
+            self.volatile_key_count,
             self.workload,
             self.think_time_ms_mean,
             self.request_timeout_ms

@@ -758,7 +758,7 @@ impl World {
                 }
                 client::Action::Finished { op } => {
                     let history = &self.clients.history;
-                    let describe = || client::describe(&history.ops[op]);
+                    let describe = || crate::workload::describe(&history.ops[op]);
                     self.trace.note_op(self.now_ms, op, describe);
                 }
             }
@@ -788,7 +788,8 @@ impl World {
     /// The readable timeline so far.
     pub fn timeline(&self) -> String {
         let history = &self.clients.history;
-        self.trace.timeline(|op| client::describe(&history.ops[op]))
+        self.trace
+            .timeline(|op| crate::workload::describe(&history.ops[op]))
     }
 
     pub fn pending_events(&self) -> usize {

@@ -273,3 +273,8 @@ fn planted_commit_before_own_reign_is_caught() {
 fn planted_last_term_kept_after_cut_is_caught() {
     assert_planted_bug_caught(PlantedBug::LastTermKeptAfterCut, None);
 }
+
+#[test]
+fn planted_replica_expires_on_own_clock_is_caught() {
+    assert_planted_bug_caught(PlantedBug::ReplicaExpiresOnOwnClock, None);
+}

@@ -27,6 +27,7 @@ fn calm(node_count: usize, quorum: WriteQuorum, appendfsync: AppendFsync) -> Opt
         incr: 1,
         del: 1,
         wait: 0,
+        ..sim::options::WorkloadMix::default()
     };
     options.think_time_ms_mean = 20;
     options.one_way_delay_min_ms = 1;

@@ -396,7 +396,7 @@ impl Node {
     fn on_expiry_timeout(&mut self) {
         self.expiry_deadline = self.now.instant.add_ms(EXPIRY_INTERVAL_MS);
         self.stats.sample_ops(self.now.instant);
-        if self.status.role != Role::Master {
+        if self.status.role != Role::Master && !self.planted_replica_expires_on_own_clock() {
             return;
         }
         let mut expired = Vec::new();
@@ -405,7 +405,12 @@ impl Node {
             .collect_expired(self.now.unix, budget, &mut expired);
         self.stats.expired_keys += expired.len() as u64;
         for key in &expired {
-            self.log_effect(Effect::Del { key });
+            if self.status.role == Role::Master {
+                self.log_effect(Effect::Del { key });
+            } else {
+                // The planted bug: a delete no record carries.
+                self.keyspace.remove(key);
+            }
         }
     }
 

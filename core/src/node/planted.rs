@@ -57,4 +57,8 @@ impl Node {
     pub(super) fn planted_last_term_kept_after_cut(&self) -> bool {
         planted!(self, LastTermKeptAfterCut)
     }
+
+    pub(super) fn planted_replica_expires_on_own_clock(&self) -> bool {
+        planted!(self, ReplicaExpiresOnOwnClock)
+    }
 }

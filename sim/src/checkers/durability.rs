@@ -1,10 +1,11 @@
 //! Durability: every write acknowledged OK is in the final converged AOF.
 //!
-//! The workload makes this checkable: every SET writes a value no other SET uses, and
-//! INCR is logged as the value it produced, so an acked SET or INCR must have left a
-//! record with its key and value in the final master's AOF (a later write may have
-//! overwritten the value since; the record stays). DEL is not checked: its record names
-//! no value.
+//! The workload makes this checkable: every SET (SETNX, GETSET, MSET) writes a value no
+//! other write uses, and INCR and its family are logged as the value they produced, so
+//! an acked write of these must have left a record with its key and value in the final
+//! master's AOF (a later write, or an expiry, may have removed the value since; the
+//! record stays). DEL, APPEND and the expiry commands are not checked: their records
+//! name no value the client chose.
 //!
 //! In majority mode a missing write is a violation; in async mode (Redis's semantics) a
 //! failover may lose acked writes, and they are counted and reported instead.
@@ -15,7 +16,10 @@ use bucket_core::aof::{scan_records, Effect};
 use bucket_core::WriteQuorum;
 
 use super::Violation;
-use crate::history::{show, History, OpKind, Outcome, Value};
+use crate::history::{
+    show, ExpireCondition, ExpiryUnit, History, Op, OpKind, Outcome, SetOptions, Span, Value,
+};
+use crate::world::UNIX_EPOCH_OFFSET_MS;
 
 pub const NAME: &str = "durability";
 
@@ -35,13 +39,51 @@ pub fn written(aof: &[u8]) -> Written<'_> {
     out
 }
 
-/// The (key, value) an acked operation must have left in the AOF.
-fn acked_write(kind: &OpKind, outcome: &Outcome) -> Option<Vec<u8>> {
-    match (kind, outcome) {
-        (OpKind::Set(value), Outcome::Ok(Value::Ok)) => Some(value.clone()),
-        (OpKind::Incr, Outcome::Ok(Value::Int(n))) => Some(n.to_string().into_bytes()),
-        _ => None,
-    }
+/// The (key, value) pairs an acked operation must have left in the AOF. A SET whose
+/// expiry is past logs a delete, and an APPEND's value is the model's to know: neither
+/// is checked here.
+fn acked_writes(op: &Op) -> Vec<(&[u8], Vec<u8>)> {
+    let Outcome::Ok(answer) = &op.outcome else {
+        return Vec::new();
+    };
+    let key = op.key.as_slice();
+    let wrote = match (&op.kind, answer) {
+        (OpKind::Set(value), Value::Ok) => value.clone(),
+        (OpKind::SetWith { value, options }, answer) if set_wrote(options, answer) => value.clone(),
+        (OpKind::SetNx(value), Value::Int(1)) => value.clone(),
+        (OpKind::GetSet(value), Value::Bulk(_) | Value::Nil) => value.clone(),
+        (OpKind::Incr | OpKind::Counter(_), Value::Int(n)) => n.to_string().into_bytes(),
+        (OpKind::MSet(pairs), Value::Ok) => {
+            return pairs
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.clone()))
+                .collect();
+        }
+        _ => return Vec::new(),
+    };
+    vec![(key, wrote)]
+}
+
+/// Whether a SET with options that answered `answer` wrote its value. An absolute
+/// expiry within the run may have passed by the time the master ran the SET, which then
+/// logged a delete: such a SET is not checked.
+fn set_wrote(options: &SetOptions, answer: &Value) -> bool {
+    let maybe_past = options.expiry.is_some_and(|e| {
+        let absolute = matches!(e.unit, ExpiryUnit::UnixSeconds | ExpiryUnit::UnixMillis);
+        absolute && e.span(UNIX_EPOCH_OFFSET_MS) != Span::Long
+    });
+    let existed = match answer {
+        Value::Ok => return !maybe_past,
+        Value::Bulk(_) if options.get => true,
+        Value::Nil if options.get => false,
+        _ => return false, // Not set (NX or XX said no), or an error.
+    };
+    let blocked = match options.condition {
+        Some(ExpireCondition::Nx) => existed,
+        Some(ExpireCondition::Xx) => !existed,
+        _ => false,
+    };
+    !blocked && !maybe_past
 }
 
 /// Returns how many acked writes are missing from `present` (what the final AOF
@@ -49,17 +91,16 @@ fn acked_write(kind: &OpKind, outcome: &Outcome) -> Option<Vec<u8>> {
 pub fn check(history: &History, present: &Written, mode: WriteQuorum) -> Result<usize, Violation> {
     let mut missing = Vec::new();
     for op in &history.ops {
-        let Some(value) = acked_write(&op.kind, &op.outcome) else {
-            continue;
-        };
-        if !present.contains(&(op.key.as_slice(), value.as_slice())) {
-            missing.push(format!(
-                "client {} {} = {} acked at {} ms",
-                op.client,
-                show(&op.key),
-                show(&value),
-                op.ret_ms.unwrap_or(0)
-            ));
+        for (key, value) in acked_writes(op) {
+            if !present.contains(&(key, value.as_slice())) {
+                missing.push(format!(
+                    "client {} {} = {} acked at {} ms",
+                    op.client,
+                    show(key),
+                    show(&value),
+                    op.ret_ms.unwrap_or(0)
+                ));
+            }
         }
     }
     if mode == WriteQuorum::Majority && !missing.is_empty() {
@@ -79,7 +120,6 @@ pub fn check(history: &History, present: &Written, mode: WriteQuorum) -> Result<
 mod tests {
     use super::*;
     use crate::checkers::log_matching::tests::aof;
-    use crate::history::Op;
 
     fn set_op(value: &[u8], outcome: Outcome) -> Op {
         Op {

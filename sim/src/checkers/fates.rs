@@ -20,10 +20,11 @@ use crate::history::{Applied, History, Outcome, Value};
 /// What became of a write the simulator saw a master apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
-    /// Its records are in the final AOF: it took effect, with this answer, and before
-    /// `by`: the earliest return of an acknowledged write recorded after it, since the
-    /// commit that acknowledged that write covered this one (`u64::MAX` if none).
-    Took { output: Value, by: u64 },
+    /// Its records are in the final AOF: it took effect, with this answer (`None`: one
+    /// its record does not imply), and before `by`: the earliest return of an
+    /// acknowledged write recorded after it, since the commit that acknowledged that
+    /// write covered this one (`u64::MAX` if none).
+    Took { output: Option<Value>, by: u64 },
     /// Its records were cut: it never took effect.
     Lost,
     /// A master appended records while serving it that were not plainly its own.
@@ -93,7 +94,10 @@ fn acked_after(history: &History, kept: &impl Fn(&Applied) -> bool) -> impl Fn(u
 impl Fate {
     /// Shorthand for the tests of this module and of the linearizability checker.
     pub(crate) fn took(output: Value, by: u64) -> Fate {
-        Fate::Took { output, by }
+        Fate::Took {
+            output: Some(output),
+            by,
+        }
     }
 }
 
@@ -129,7 +133,7 @@ mod tests {
         let applied = |offset| Applied {
             master_id: 7,
             offset,
-            output: Value::Ok,
+            output: Some(Value::Ok),
         };
         // Op 0 timed out; op 2, recorded after it, was acked at stamp 9.
         let mut history = History {

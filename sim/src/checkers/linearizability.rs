@@ -1,5 +1,6 @@
-//! Linearizability of the client history, one register per key (GET, SET, INCR, DEL),
-//! with the Wing–Gong–Lowe search as Porcupine does it: depth-first over the order in
+//! Linearizability of the client history, one register per modelled key (the model is
+//! `register`; the volatile keys, whose expiries are the master's, are left out), with
+//! the Wing–Gong–Lowe search as Porcupine does it: depth-first over the order in
 //! which operations take effect, pruned by memoizing (operations linearized, register
 //! value). An operation whose outcome is unknown may take effect at any point after its
 //! invocation, or never. A step budget turns a search too large to finish into
@@ -10,12 +11,14 @@
 //! a lost write fails it, as it should), and it removes the branching that unknown
 //! writes cause, so long histories finish within the budget.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::fates::{Fate, Fates};
+use super::register::{self, State};
 use super::Violation;
 use crate::history::{show, History, OpKind, Outcome, Value};
+use crate::workload::{is_volatile, show_request, show_value};
 
 /// A fast, fixed hasher for the memo set: membership only, never iterated, so its
 /// order cannot leak into results; SipHash was a tenth of a run's time.
@@ -55,9 +58,6 @@ pub enum Verdict {
     },
 }
 
-/// The register: a key's value, or absent.
-type State = Option<Vec<u8>>;
-
 #[derive(Clone, Debug)]
 struct LinOp {
     call: u64,
@@ -73,78 +73,32 @@ struct LinOp {
     call_ms: u64,
 }
 
-/// Apply `op` to `state`; `None` if the model cannot produce the op's output.
-fn model_step(state: &State, op: &LinOp) -> Option<State> {
-    let output = op.output.as_ref();
-    match &op.kind {
-        OpKind::Get => {
-            let matches = match (state, output?) {
-                (None, Value::Nil) => true,
-                (Some(v), Value::Bulk(got)) => v == got,
-                _ => false,
-            };
-            matches.then(|| state.clone())
-        }
-        OpKind::Set(value) => match output {
-            None | Some(Value::Ok) => Some(Some(value.clone())),
-            Some(_) => None,
-        },
-        OpKind::Incr => incr_step(state, output),
-        OpKind::Del => match output {
-            None => Some(None),
-            Some(Value::Int(n)) if *n == state.is_some() as i64 => Some(None),
-            Some(_) => None,
-        },
-        OpKind::Wait => Some(state.clone()),
-    }
-}
-
-fn incr_step(state: &State, output: Option<&Value>) -> Option<State> {
-    let current = match state {
-        None => Some(0i64),
-        Some(v) => std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok()),
-    };
-    match (current.and_then(|m| m.checked_add(1)), output) {
-        (Some(next), None) => Some(Some(next.to_string().into_bytes())),
-        (Some(next), Some(Value::Int(n))) if *n == next => {
-            Some(Some(next.to_string().into_bytes()))
-        }
-        (None, None) | (None, Some(Value::Error(_))) => Some(state.clone()),
-        _ => None,
-    }
-}
-
-/// The operations on one key that the model checks, sorted by invocation.
-fn ops_of_key(history: &History, key: &[u8], fates: &Fates) -> Vec<LinOp> {
+/// The operations on one key that the model checks, sorted by invocation, each as it
+/// bears on that key (see `register::projected`).
+fn ops_of_key(history: &History, key: &[u8], indexes: &[usize], fates: &Fates) -> Vec<LinOp> {
     let mut ops: Vec<LinOp> = Vec::new();
-    for (index, op) in history.ops.iter().enumerate() {
-        if op.key != key {
-            continue;
-        }
+    for &index in indexes {
+        let op = &history.ops[index];
         let (ret, output, must) = match &op.outcome {
             Outcome::Ok(value) => (
                 op.ret.expect("a completed op has a return"),
-                Some(value.clone()),
+                Some(value),
                 true,
             ),
             Outcome::Unknown(_) | Outcome::Pending if op.kind.is_write() => {
                 match fates.get(&index) {
-                    Some(Fate::Took { output, by }) => (*by, Some(output.clone()), true),
+                    Some(Fate::Took { output, by }) => (*by, output.as_ref(), true),
                     Some(Fate::Unclear) => (u64::MAX, None, false),
                     Some(Fate::Lost) | None => continue,
                 }
             }
             _ => continue, // Failed, lost, or a read that never answered: no effect.
         };
-        if op.kind == OpKind::Wait {
-            continue;
-        }
+        let (kind, output) = register::projected(&op.kind, key, output);
         ops.push(LinOp {
             call: op.call,
             ret,
-            kind: op.kind.clone(),
+            kind,
             output,
             must,
             client: op.client,
@@ -189,9 +143,10 @@ fn state_hash(state: &State) -> u64 {
     let mut hasher = WordHasher::default();
     match state {
         None => hasher.write_u64(0),
-        Some(value) => {
-            hasher.write_u64(1 + value.len() as u64);
-            hasher.write(value);
+        Some(register) => {
+            let len = register.value.len() as u64;
+            hasher.write_u64(1 + (len << 1 | register.ttl as u64));
+            hasher.write(&register.value);
         }
     }
     hasher.finish()
@@ -292,7 +247,7 @@ impl<'a> Search<'a> {
                 continue;
             }
             if !is_set(&self.linearized, i) {
-                if let Some(state) = model_step(&top.state, op) {
+                if let Some(state) = register::step(&top.state, &op.kind, op.output.as_ref()) {
                     let set_hash = top.set_hash ^ zobrist_word(i);
                     let key = MemoKey {
                         set_hash,
@@ -337,7 +292,7 @@ impl<'a> Search<'a> {
     }
 }
 
-fn check_key(ops: &[LinOp]) -> KeyVerdict {
+fn check_key(key: &[u8], ops: &[LinOp]) -> KeyVerdict {
     let mut search = Search::new(ops);
     let required = search.completed.len();
     let mut visited: MemoSet<MemoKey> = MemoSet::default();
@@ -352,7 +307,7 @@ fn check_key(ops: &[LinOp]) -> KeyVerdict {
     let mut depth_max = 0usize;
     for _ in 0..STEPS_PER_KEY_MAX {
         let Some(top) = stack.last() else {
-            return KeyVerdict::Not(stuck_detail(ops, depth_max));
+            return KeyVerdict::Not(stuck_detail(key, ops, depth_max));
         };
         if top.done == required {
             return KeyVerdict::Linearizable;
@@ -369,16 +324,19 @@ fn check_key(ops: &[LinOp]) -> KeyVerdict {
     KeyVerdict::Budget
 }
 
-fn stuck_detail(ops: &[LinOp], depth_max: usize) -> String {
+fn stuck_detail(key: &[u8], ops: &[LinOp], depth_max: usize) -> String {
     let first_returns: Vec<String> = ops
         .iter()
         .filter(|op| op.must)
         .take(depth_max + 3)
         .skip(depth_max.saturating_sub(2))
         .map(|op| {
+            let output = op.output.as_ref().map_or("unknown".into(), show_value);
             format!(
-                "client {} {:?} -> {:?} at {} ms",
-                op.client, op.kind, op.output, op.call_ms
+                "client {} {} -> {output} at {} ms",
+                op.client,
+                show_request(&op.kind, key),
+                op.call_ms
             )
         })
         .collect();
@@ -392,13 +350,16 @@ fn stuck_detail(ops: &[LinOp], depth_max: usize) -> String {
 /// Checks `history` against the register model; `fates` says what became of the
 /// writes masters applied (see `fates`).
 pub fn check(history: &History, fates: &Fates) -> Result<Verdict, Violation> {
-    let mut keys: Vec<&[u8]> = history.ops.iter().map(|op| op.key.as_slice()).collect();
-    keys.sort();
-    keys.dedup();
+    let mut ops_by_key: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (index, op) in history.ops.iter().enumerate() {
+        for key in op.keys().into_iter().filter(|key| !is_volatile(key)) {
+            ops_by_key.entry(key).or_default().push(index);
+        }
+    }
     let mut unknown = Vec::new();
-    for key in keys {
-        let ops = ops_of_key(history, key, fates);
-        match check_key(&ops) {
+    for (key, indexes) in ops_by_key {
+        let ops = ops_of_key(history, key, &indexes, fates);
+        match check_key(key, &ops) {
             KeyVerdict::Linearizable => {}
             KeyVerdict::Budget => unknown.push(show(key)),
             KeyVerdict::Not(detail) => {
@@ -493,6 +454,42 @@ mod tests {
         };
         let fates = Fates::from([(3, Fate::Unclear)]);
         assert_eq!(check(&history, &fates), Ok(Verdict::Linearizable));
+    }
+
+    #[test]
+    fn multi_key_ops_are_checked_on_each_key_and_volatile_keys_not_at_all() {
+        let pair = |k: &str, v: &str| (k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        let mset = OpKind::MSet(vec![pair("k", "1"), pair("j", "2")]);
+        let mget = OpKind::MGet(vec![b"j".to_vec(), b"k".to_vec()]);
+        let read = |j: Value, k: Value| Outcome::Ok(Value::Array(vec![j, k]));
+        let mut history = History {
+            ops: vec![
+                op(0, mset, 1, Some(2), Outcome::Ok(Value::Ok)),
+                op(
+                    1,
+                    mget.clone(),
+                    3,
+                    Some(4),
+                    read(Value::Bulk(b"2".to_vec()), bulk_value("1")),
+                ),
+            ],
+            ..History::default()
+        };
+        assert_eq!(check(&history, &Fates::new()), Ok(Verdict::Linearizable));
+        // A volatile key's stale read is not the model's to judge...
+        let mut stale = op(1, OpKind::Get, 5, Some(6), Outcome::Ok(Value::Nil));
+        stale.key = b"v0".to_vec();
+        history.ops.push(stale);
+        assert_eq!(check(&history, &Fates::new()), Ok(Verdict::Linearizable));
+        // ...but a modelled key's is, inside an MGET too.
+        let stale = op(1, mget, 7, Some(8), read(Value::Nil, bulk_value("1")));
+        history.ops.push(stale);
+        let error = check(&history, &Fates::new()).unwrap_err();
+        assert!(error.detail.starts_with("key j:"), "{}", error.detail);
+    }
+
+    fn bulk_value(v: &str) -> Value {
+        Value::Bulk(v.as_bytes().to_vec())
     }
 
     #[test]

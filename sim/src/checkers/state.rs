@@ -70,6 +70,47 @@ mod tests {
     }
 
     #[test]
+    fn a_keyspace_that_differs_only_in_an_expiry_fires() {
+        // A replica that drops or moves an expiry on its own clock: the digest covers
+        // expiry times, so the value alone matching is not enough.
+        let expire_at = Some(bucket_core::UnixMillis(1_000));
+        let bytes = aof(&[(
+            1,
+            Effect::Set {
+                key: b"a",
+                value: b"1",
+                expire_at,
+            },
+        )]);
+        let replayed = ReplayedAof::of(&bytes).unwrap();
+        for expiry in [None, Some(bucket_core::UnixMillis(2_000))] {
+            let mut keyspace = Keyspace::new((5, 6));
+            keyspace.set(b"a", b"1", expiry);
+            let error = check(0, keyspace.digest(), &replayed, &bytes, bytes.len()).unwrap_err();
+            assert_eq!(error.checker, NAME, "{expiry:?}");
+        }
+        let mut expired_and_dropped = Keyspace::new((5, 6));
+        expired_and_dropped.set(b"a", b"1", expire_at);
+        check(
+            0,
+            expired_and_dropped.digest(),
+            &replayed,
+            &bytes,
+            bytes.len(),
+        )
+        .unwrap();
+        expired_and_dropped.remove(b"a");
+        let error = check(
+            0,
+            expired_and_dropped.digest(),
+            &replayed,
+            &bytes,
+            bytes.len(),
+        );
+        assert_eq!(error.unwrap_err().checker, NAME);
+    }
+
+    #[test]
     fn the_replay_with_a_torn_tail_passes() {
         let mut bytes = aof(&[
             (

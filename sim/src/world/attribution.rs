@@ -8,8 +8,8 @@ use bucket_core::aof::record::decode;
 use bucket_core::aof::Effect;
 use bucket_core::{Input, Output, Role};
 
-use super::World;
-use crate::history::{Applied, OpKind, Value};
+use super::{World, UNIX_EPOCH_OFFSET_MS};
+use crate::history::{Applied, Expiry, OpKind, Span, Value};
 
 /// A write in flight to a master: its history index and the master's AOF end before
 /// the step that serves it.
@@ -78,23 +78,42 @@ impl World {
     }
 }
 
-/// The answer the write's first record implies, if the record is the write's own.
-fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Value> {
-    match (kind, effect) {
-        (
-            OpKind::Set(value),
-            Effect::Set {
-                key: k, value: v, ..
-            },
-        ) if *k == key && v == value => Some(Value::Ok),
-        (
-            OpKind::Incr,
-            Effect::SetKeepTtl { key: k, value } | Effect::Set { key: k, value, .. },
-        ) if *k == key => {
-            let n = std::str::from_utf8(value).ok()?.parse().ok()?;
-            Some(Value::Int(n))
+/// What the write's first record says of it: `None` if the record is not plainly the
+/// write's own (an MSET's records may be cut apart, so its first says nothing of the
+/// rest); `Some(answer)` if it is, with the answer it implies, if it implies one (a
+/// GETDEL's delete does not say what it read).
+fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Option<Value>> {
+    let (k, value) = match *effect {
+        Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
+        Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
+        Effect::FlushAll | Effect::ReignStart { .. } => return None,
+    };
+    if k != key {
+        return None;
+    }
+    let int = |n: usize| Some(Some(Value::Int(n as i64)));
+    let past =
+        |expiry: Option<Expiry>| expiry.is_some_and(|e| e.span(UNIX_EPOCH_OFFSET_MS) == Span::Past);
+    match (kind, effect, value) {
+        (OpKind::Set(v), Effect::Set { .. }, Some(value)) if value == v => Some(Some(Value::Ok)),
+        (OpKind::SetWith { value: v, options }, _, Some(value)) if value == v => {
+            Some((!options.get).then_some(Value::Ok))
         }
-        (OpKind::Del, Effect::Del { key: k }) if *k == key => Some(Value::Int(1)),
+        (OpKind::SetWith { options, .. }, Effect::Del { .. }, None) if past(options.expiry) => {
+            Some((!options.get).then_some(Value::Ok))
+        }
+        (OpKind::SetNx(v), Effect::Set { .. }, Some(value)) if value == v => int(1),
+        (OpKind::GetSet(v), Effect::Set { .. }, Some(value)) if value == v => Some(None),
+        (OpKind::Incr | OpKind::Counter(_), _, Some(value)) => {
+            let n = std::str::from_utf8(value).ok()?.parse().ok()?;
+            Some(Some(Value::Int(n)))
+        }
+        (OpKind::Append(suffix), _, Some(value)) if value.ends_with(suffix) => int(value.len()),
+        (OpKind::Del | OpKind::Unlink, Effect::Del { .. }, _) => int(1),
+        (OpKind::GetDel, Effect::Del { .. }, _) => Some(None),
+        (OpKind::Expire { .. }, Effect::Expire { .. }, _) => int(1),
+        (OpKind::Expire { expiry, .. }, Effect::Del { .. }, _) if past(Some(*expiry)) => int(1),
+        (OpKind::Persist, Effect::Persist { .. }, _) => int(1),
         _ => None,
     }
 }
