@@ -193,4 +193,7 @@ pub enum PlantedBug {
     /// A replica runs active expiry on its own clock and drops expired keys from its
     /// keyspace without a record, instead of waiting for the master's deletes.
     ReplicaExpiresOnOwnClock,
+    /// Count appended AOF bytes as durable (and ack them) before the driver reports the
+    /// fsync that makes them so.
+    DurableBeforeFsyncReport,
 }

@@ -21,6 +21,10 @@ pub enum Input<'a> {
     PeerLinkDown { peer: NodeId },
     /// Time passed. Timers fire from here.
     Tick,
+    /// The AOF is durable up to `offset`: every byte in `[0, offset)` of the AOF as it
+    /// stands now survives a crash. The answer to `Output::SyncAof`; a driver reports
+    /// once per fsync, however many requests that fsync covered.
+    AofDurable { offset: Offset },
     /// Bytes of this node's own AOF that it asked for with `Output::StreamAof`.
     /// `offset` is where `bytes` start; `done` is true on the last chunk of the range.
     AofRead {

@@ -9,15 +9,26 @@
 //!
 //! 1. Build the node: [`Node::recover`] with the metadata file's bytes and the AOF's
 //!    bytes (empty for a fresh node). If the recovery report names a torn tail, cut the
-//!    AOF file to `aof_len_valid` before anything else.
+//!    AOF file to `aof_len_valid`; then fsync the AOF before the first step, because
+//!    the node counts everything it recovered as durable (bytes a crash left in the
+//!    page cache are not on disk until then).
 //! 2. For every event, call [`Node::step`]`(now, input, &mut outputs)`: a client's bytes,
-//!    a peer's frame, a link going up or down, an AOF range that was read, or a `Tick`
-//!    when [`Node::deadline`] has passed. `now` never goes backwards.
-//! 3. Execute the outputs in order. `PersistMeta` and `SyncAof` are barriers: nothing
-//!    after them may run before they are durable, so a vote never leaves the node before
-//!    the vote is on disk.
-//! 4. Replies and peer messages may be buffered and flushed at the end of a loop pass, as
-//!    long as every AOF write and sync of that pass is issued first (group commit).
+//!    a peer's frame, a link going up or down, an AOF range that was read, the AOF
+//!    becoming durable, or a `Tick` when [`Node::deadline`] has passed. `now` never
+//!    goes backwards.
+//! 3. Execute the outputs in order. `PersistMeta` is a barrier: it is durable before any
+//!    later output runs, so a vote never leaves the node before the vote is on disk.
+//! 4. Durability is an input, not a barrier. `AppendAof` bytes may sit in the page
+//!    cache; `SyncAof` asks for them to be made durable. Write each loop pass's AOF bytes
+//!    once, fsync once if any step of the pass asked (or the `appendfsync` policy says
+//!    so), then step the node with `Input::AofDurable { offset }`, the AOF length the
+//!    fsync covered. A truncation after the fsync began lowers what it may report. The
+//!    node waits for that report before anything that needs the bytes durable: a
+//!    replica's ack in majority mode, the master counting itself toward a commit.
+//!    Replies and peer frames may go out before the fsync: what needs it waits inside
+//!    the node (the master sends records to replicas before its own fsync, Raft thesis
+//!    §10.2.1). Under `appendfsync always` the driver still holds each pass's replies
+//!    until its fsync, as Redis does.
 //! 5. Drain every output after every step. The node keeps no outbox of its own.
 //! 6. `StreamAof` asks for a range of the node's own AOF; answer with `AofRead` chunks in
 //!    order, the last one marked `done`. Its `peer` may be the node itself: a replica

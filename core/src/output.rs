@@ -1,7 +1,8 @@
 //! What to do: the node's only way to act on the world.
 //!
-//! The driver executes outputs in order. `PersistMeta` and `SyncAof` are barriers:
-//! nothing after them runs before they are durable.
+//! The driver executes outputs in order. `PersistMeta` is a barrier: nothing after it
+//! runs before it is durable. `SyncAof` is not: it asks for an fsync, and the answer
+//! comes back later as `Input::AofDurable`.
 
 use crate::ids::{ConnectionId, NodeId, Offset};
 
@@ -19,7 +20,10 @@ pub enum Output {
     AppendAof { offset: Offset, bytes: Vec<u8> },
     /// Cut the AOF back to `offset` (a diverged suffix, or a torn tail at recovery).
     TruncateAof { offset: Offset },
-    /// Make every AOF byte written so far durable before executing later outputs.
+    /// Make every AOF byte appended so far durable, then report it with
+    /// `Input::AofDurable`. Not a barrier: later outputs (replies included) may run
+    /// before the fsync, and one fsync may answer every request of a loop pass. Whatever
+    /// must wait for durability waits inside the node for the report.
     SyncAof,
     /// Write this metadata (term, vote, reign chain) atomically and durably before
     /// executing later outputs.

@@ -1574,8 +1574,9 @@ fn protected_mode_denies_remote_clients_without_a_password() {
 }
 
 #[test]
-fn majority_mode_on_one_node_replies_at_once() {
-    // One node is its own majority: writes and reads are answered in the same step.
+fn majority_mode_on_one_node_replies_after_the_fsync_report() {
+    // One node is its own majority: a write is answered once the driver reports it
+    // durable, never before.
     let mut config = config();
     config.write_quorum = bucket_core::WriteQuorum::Majority;
     let mut t = TestNode::with_config(config, 7);
@@ -1583,7 +1584,12 @@ fn majority_mode_on_one_node_replies_at_once() {
     let mut input = encode(&["SET", "a", "1"]);
     input.extend_from_slice(&encode(&["INCR", "a"]));
     input.extend_from_slice(&encode(&["GET", "a"]));
-    assert_eq!(t.send_replies(conn, &input), vec![ok(), int(2), bulk("2")]);
+    let out = t.send(conn, &input);
+    let sync_at = out.iter().position(|o| *o == Output::SyncAof);
+    let reply_at = out.iter().position(|o| matches!(o, Output::Reply { .. }));
+    assert!(sync_at.expect("asks for an fsync") < reply_at.expect("replies"));
+    let replies = parse_replies(&TestNode::reply_bytes(&out, conn));
+    assert_eq!(replies, vec![ok(), int(2), bulk("2")]);
 }
 
 #[test]

@@ -516,7 +516,11 @@ impl Server {
     /// One AOF write and the policy's fsync, then replies and peer frames go out.
     fn end_pass(&mut self) -> io::Result<()> {
         let now_ms = self.now_ms();
-        self.io.files.end_pass(now_ms)?;
+        if let Some(offset) = self.io.files.end_pass(now_ms)? {
+            // What waited for this fsync (acks, majority commits) is released now, and
+            // goes out with the rest of the pass.
+            self.step(Input::AofDurable { offset })?;
+        }
         self.io.flush_touched();
         let io = &mut self.io;
         io.peers
@@ -543,7 +547,7 @@ impl Io {
         match output {
             Output::AppendAof { offset, bytes } => self.files.append(offset, &bytes),
             Output::TruncateAof { offset } => self.files.truncate(offset)?,
-            Output::SyncAof => self.files.sync_now()?,
+            Output::SyncAof => self.files.request_sync(),
             Output::PersistMeta { bytes } => self.files.persist_meta(&bytes)?,
             Output::Reply { conn, bytes } => self.reply(conn, bytes),
             Output::Close { conn } => self.close_client(conn),

@@ -14,7 +14,12 @@
 //!   until the running one ends (as Redis postpones). A failed background sync is fatal
 //!   at the next pass, like any disk failure.
 //! - `appendfsync no`: never, except for barriers.
-//! - `Output::SyncAof` is a barrier under every policy: the loop syncs at once.
+//! - `Output::SyncAof` asks for an fsync under every policy: the pass ends with one
+//!   `fdatasync` however many steps asked, and the loop reports the offset it covered to
+//!   the node (`Input::AofDurable`) before the pass's replies and frames go out.
+//! - Recovery fsyncs the AOF it recovered before the node's first step: the node counts
+//!   all of it durable, and a crash between a `write` and its `fdatasync` may have left
+//!   some of it only in the page cache.
 //! - Metadata is written to `meta.tmp`, synced, renamed over `meta`, and the directory is
 //!   synced, so a crash leaves either the old or the new metadata.
 
@@ -46,6 +51,8 @@ pub struct DataDir {
     pending: Vec<u8>,
     /// Something was written or truncated since the last sync (or sync signal).
     unsynced: bool,
+    /// The node asked for an fsync (`SyncAof`) in this pass.
+    sync_wanted: bool,
     policy: AppendFsync,
     everysec: Option<EverysecSyncer>,
 }
@@ -71,6 +78,7 @@ impl DataDir {
             aof_end_written,
             pending: Vec::with_capacity(64 * 1024),
             unsynced: false,
+            sync_wanted: false,
             policy,
             everysec,
         })
@@ -170,22 +178,33 @@ impl DataDir {
         File::open(&self.path)?.sync_all()
     }
 
-    /// The end of a loop pass: one write, then the policy's sync.
-    pub fn end_pass(&mut self, now_ms: u64) -> io::Result<()> {
+    /// `SyncAof`: this pass ends with an fsync.
+    pub fn request_sync(&mut self) {
+        self.sync_wanted = true;
+    }
+
+    /// The end of a loop pass: one write, then one fsync if the node asked for one (or
+    /// the policy's sync). Returns the offset an fsync of this pass made durable, which
+    /// the node must be told.
+    pub fn end_pass(&mut self, now_ms: u64) -> io::Result<Option<Offset>> {
         self.write_pending()?;
+        let always = self.unsynced && self.policy == AppendFsync::Always;
+        if std::mem::take(&mut self.sync_wanted) || always {
+            self.sync_now()?;
+            return Ok(Some(Offset(self.aof_end_written)));
+        }
         if !self.unsynced {
-            return Ok(());
+            return Ok(None);
         }
         match self.policy {
-            AppendFsync::Always => self.sync_now(),
             AppendFsync::Everysec => {
                 let syncer = self.everysec.as_mut().expect("everysec has a syncer");
                 if syncer.signal_if_due(now_ms) {
                     self.unsynced = false;
                 }
-                Ok(())
+                Ok(None)
             }
-            AppendFsync::No => Ok(()),
+            AppendFsync::Always | AppendFsync::No => Ok(None),
         }
     }
 
@@ -260,6 +279,8 @@ pub fn recover(config: Config, seed: u64, dir: &mut DataDir) -> Result<(Node, Re
     if recovery.aof_len_valid < len_file {
         cut_tail(dir, &recovery, len_file).map_err(|e| io_error(dir.aof_path(), e))?;
     }
+    // The node counts what it recovered as durable: make it so.
+    dir.sync_now().map_err(|e| io_error(dir.aof_path(), e))?;
     Ok((node, recovery))
 }
 

@@ -102,6 +102,12 @@ impl Disk {
         self.aof_synced_len = self.aof.len();
     }
 
+    /// An fsync that began when the AOF was `len` bytes long completed.
+    pub fn sync_to(&mut self, len: u64) {
+        let len = (len as usize).min(self.aof.len());
+        self.aof_synced_len = self.aof_synced_len.max(len);
+    }
+
     /// `PersistMeta`: atomic and durable.
     pub fn persist_meta(&mut self, bytes: &[u8]) {
         self.meta = Some(bytes.to_vec());

@@ -141,6 +141,8 @@ pub struct Options {
     /// Chance that a frame arrives twice, the copy late.
     pub duplicate_frame_probability: f64,
     pub late_frame_delay_ms_max: u64,
+    /// How long an fsync the node asked for takes, at most (drawn per fsync).
+    pub fsync_latency_ms_max: u64,
 
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
@@ -228,12 +230,14 @@ impl Options {
             late_frame_probability: [0.0, 0.1, 0.5][between(rng, 0, 2) as usize],
             duplicate_frame_probability: [0.0, 0.001, 0.01][between(rng, 0, 2) as usize],
             late_frame_delay_ms_max: between(rng, 10, 3_000),
+            fsync_latency_ms_max: 0,
             planted_bug: None,
             echo_timeline: false,
         };
         // Drawn after everything above, so that adding them changed no earlier draw.
         options.workload.draw_more(rng);
         options.volatile_key_count = between(rng, 0, 3) as usize;
+        options.fsync_latency_ms_max = [0, 1, 5, 20][between(rng, 0, 3) as usize];
         options
     }
 
@@ -399,10 +403,11 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  late_frame_probability={} duplicate_frame_probability={} late_frame_delay_ms_max={}",
+            "  late_frame_probability={} duplicate_frame_probability={} late_frame_delay_ms_max={} fsync_latency_ms_max={}",
             self.late_frame_probability,
             self.duplicate_frame_probability,
-            self.late_frame_delay_ms_max
+            self.late_frame_delay_ms_max,
+            self.fsync_latency_ms_max
         )?;
         writeln!(
             f,

@@ -9,6 +9,7 @@ mod client_io;
 pub use checks::FinalFindings;
 pub mod clock;
 pub mod faults;
+mod fsync;
 mod outputs;
 mod pause;
 
@@ -123,6 +124,11 @@ pub enum Event {
     FsyncTimer {
         node: usize,
     },
+    /// The fsync a node asked for with `SyncAof` completed.
+    FsyncDone {
+        node: usize,
+        incarnation: u64,
+    },
     LivenessStart,
     Check,
     ConvergenceCheck,
@@ -171,6 +177,8 @@ pub struct Slot {
     held: Vec<Event>,
     /// The fault schedule picked this node to crash inside its next step.
     crash_in_step: bool,
+    /// The fsync the node asked for, while it runs.
+    fsync: Option<fsync::FsyncInFlight>,
 }
 
 /// A client connection as the world sees it.
@@ -264,6 +272,7 @@ impl World {
                 paused_until_ms: None,
                 held: Vec::new(),
                 crash_in_step: false,
+                fsync: None,
             })
             .collect();
         let mut world = World {
@@ -453,6 +462,7 @@ impl World {
             Event::Resume { node, incarnation } => self.on_resume(node, incarnation),
             Event::ClockStep => self.on_clock_step_timer(),
             Event::FsyncTimer { node } => self.on_fsync_timer(node),
+            Event::FsyncDone { node, incarnation } => self.on_fsync_done(node, incarnation),
             Event::LivenessStart => self.start_liveness(),
             Event::Check => self.on_check_timer(),
             Event::ConvergenceCheck => self.on_convergence_check(),

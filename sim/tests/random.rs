@@ -278,3 +278,11 @@ fn planted_last_term_kept_after_cut_is_caught() {
 fn planted_replica_expires_on_own_clock_is_caught() {
     assert_planted_bug_caught(PlantedBug::ReplicaExpiresOnOwnClock, None);
 }
+
+#[test]
+fn planted_durable_before_fsync_report_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::DurableBeforeFsyncReport,
+        Some(WriteQuorum::Majority),
+    );
+}

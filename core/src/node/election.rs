@@ -171,13 +171,10 @@ impl Node {
             self.send(from, &reply, out);
             return;
         }
-        let forgetful = self.planted_vote_not_persisted();
         let persists_from = out.len();
-        if term > self.meta.term {
-            self.adopt_term(term, out);
-            if forgetful {
-                out.pop(); // Planted bug: the term adopted for this vote is not persisted.
-            }
+        let newer_term = term > self.meta.term;
+        if newer_term {
+            self.enter_term(term, out);
         }
         let free = self.meta.voted_for.is_none_or(|v| v == from);
         let granted = term == self.meta.term && free && log_ok;
@@ -188,10 +185,12 @@ impl Node {
                 "a master never votes for another"
             );
             self.meta.voted_for = Some(from);
-            if !forgetful {
-                self.persist_meta(out);
-            }
             self.reset_election_deadline();
+        }
+        // One write covers both the new term and the vote in it: each is on disk before
+        // the reply states it. (Planted bug: neither is.)
+        if (newer_term || granted) && !self.planted_vote_not_persisted() {
+            self.persist_meta(out);
         }
         let reply = Message::Vote {
             term: self.meta.term,
@@ -232,8 +231,14 @@ impl Node {
         }
     }
 
-    /// A newer term exists: follow it, with no vote cast in it yet.
+    /// A newer term exists: follow it, with no vote cast in it yet, durably.
     pub(super) fn adopt_term(&mut self, term: Term, out: &mut Vec<Output>) {
+        self.enter_term(term, out);
+        self.persist_meta(out);
+    }
+
+    /// Follow a newer term in memory; the caller persists it before anything says so.
+    fn enter_term(&mut self, term: Term, out: &mut Vec<Output>) {
         assert!(term > self.meta.term, "terms only grow");
         self.meta.term = term;
         self.meta.voted_for = None;
@@ -241,7 +246,6 @@ impl Node {
             self.step_down(out);
         }
         self.forget_master();
-        self.persist_meta(out);
     }
 
     /// Stop being master or candidate.

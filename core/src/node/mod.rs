@@ -44,7 +44,9 @@ pub(crate) struct AofPosition {
     pub last_term: Term,
     /// Records logged during the current step, not yet handed to the driver.
     pub pending: Vec<u8>,
-    /// Where the AOF is known durable (majority mode syncs before counting a record).
+    /// Where the AOF is known durable: from the driver's `AofDurable` reports in majority
+    /// mode (nothing counts toward a commit before it), the end itself in async mode,
+    /// where only the driver's `appendfsync` policy decides.
     pub durable_end: Offset,
 }
 
@@ -177,6 +179,7 @@ impl Node {
             Input::PeerLinkUp { peer } => self.on_peer_link_up(peer, out),
             Input::PeerLinkDown { peer } => self.on_peer_link_down(peer),
             Input::Tick => self.on_tick(out),
+            Input::AofDurable { offset } => self.on_aof_durable(offset, out),
             Input::AofRead {
                 peer,
                 session,
@@ -451,12 +454,44 @@ impl Node {
         self.advance_commit();
     }
 
-    /// After records are appended: in majority mode they are synced before they count.
+    /// After records are appended: in majority mode they count only once the driver
+    /// reports them durable, so ask for the fsync (one per loop pass, however many
+    /// appends ask).
     fn after_append(&mut self, out: &mut Vec<Output>) {
-        if self.config.write_quorum == WriteQuorum::Majority {
-            out.push(Output::SyncAof);
+        match self.config.write_quorum {
+            WriteQuorum::Majority => out.push(Output::SyncAof),
+            WriteQuorum::Async => self.aof.durable_end = self.aof.end,
         }
-        self.aof.durable_end = self.aof.end;
+        if self.planted_durable_before_fsync_report() {
+            // Planted bug: the appended bytes count (and a replica acks them) at once.
+            self.aof.durable_end = self.aof.end;
+            if self.status.role != Role::Master {
+                self.ack_durable(out);
+            }
+        }
+    }
+
+    /// The driver's fsync covered the AOF up to `offset`: a master counts itself that
+    /// far toward the commit, a replica fed live acks it (once per fsync, not per
+    /// record).
+    fn on_aof_durable(&mut self, offset: Offset, out: &mut Vec<Output>) {
+        if offset > self.aof.end {
+            // A report can never cover bytes the AOF does not hold: a driver bug.
+            let message = format!(
+                "the AOF was reported durable to {} but ends at {}",
+                offset.0, self.aof.end.0
+            );
+            log(out, LogLevel::Error, message);
+            return;
+        }
+        if offset <= self.aof.durable_end {
+            return;
+        }
+        self.aof.durable_end = offset;
+        match self.status.role {
+            Role::Master => self.advance_commit(),
+            _ => self.ack_durable(out),
+        }
     }
 
     fn persist_meta(&mut self, out: &mut Vec<Output>) {

@@ -61,4 +61,8 @@ impl Node {
     pub(super) fn planted_replica_expires_on_own_clock(&self) -> bool {
         planted!(self, ReplicaExpiresOnOwnClock)
     }
+
+    pub(super) fn planted_durable_before_fsync_report(&self) -> bool {
+        planted!(self, DurableBeforeFsyncReport)
+    }
 }

@@ -197,10 +197,17 @@ impl Cluster {
             .as_mut()
             .expect("running")
             .step(now, input, &mut out);
-        self.execute(i, out);
+        if self.execute(i, out) && self.nodes[i].is_some() {
+            // The driver's fsync of this pass: report what it covered (the contract's
+            // step 4). The harness's disks never lose a byte, so it is all of it.
+            let offset = bucket_core::Offset(self.disks[i].aof.len() as u64);
+            self.input(i, Input::AofDurable { offset });
+        }
     }
 
-    fn execute(&mut self, i: usize, outputs: Vec<Output>) {
+    /// Execute a step's outputs; returns whether the node asked for an fsync.
+    fn execute(&mut self, i: usize, outputs: Vec<Output>) -> bool {
+        let mut sync_asked = false;
         for output in outputs {
             match output {
                 Output::Send { peer, frame } => {
@@ -231,9 +238,11 @@ impl Cluster {
                 Output::Log { message, .. } => {
                     self.logs.push(format!("{} n{i}: {message}", self.now_ms))
                 }
-                Output::SyncAof | Output::Close { .. } | Output::ResetPeer { .. } => {}
+                Output::SyncAof => sync_asked = true,
+                Output::Close { .. } | Output::ResetPeer { .. } => {}
             }
         }
+        sync_asked
     }
 
     /// Hand a file range back in two chunks, so records split across chunks are tested.

@@ -132,8 +132,28 @@ impl TestNode {
         Now::new(self.instant_ms, self.unix_ms)
     }
 
-    /// Step once and keep the AOF bytes; returns every output.
+    /// Step once, keep the AOF bytes, and answer each fsync the node asks for with its
+    /// durability report, as a driver does at the end of its loop pass; returns every
+    /// output, the reports' included.
     pub fn step(&mut self, input: Input<'_>) -> Vec<Output> {
+        // Each report may release replies that run further requests, which ask again.
+        const REPORTS_MAX: usize = 64;
+        let mut out = self.step_once(input);
+        let mut asked = out.contains(&Output::SyncAof);
+        for _ in 0..REPORTS_MAX {
+            if !asked {
+                break;
+            }
+            let offset = bucket_core::Offset(self.aof.len() as u64);
+            let more = self.step_once(Input::AofDurable { offset });
+            asked = more.contains(&Output::SyncAof);
+            out.extend(more);
+        }
+        assert!(!asked, "a node asks for fsyncs without end");
+        out
+    }
+
+    fn step_once(&mut self, input: Input<'_>) -> Vec<Output> {
         let mut out = Vec::new();
         let aof_end_before = self.node.aof_end().0;
         self.node.step(self.now(), input, &mut out);

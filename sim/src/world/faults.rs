@@ -33,6 +33,8 @@ impl World {
                 return;
             }
         };
+        // The daemon fsyncs what it recovered before the node's first step.
+        self.disks[index].sync();
         if recovery.torn_bytes > 0 {
             self.disks[index].cut_torn_tail(recovery.aof_len_valid);
             self.trace.note(
@@ -95,6 +97,7 @@ impl World {
         self.slots[index].tick_at_ms = None;
         self.slots[index].paused_until_ms = None;
         self.slots[index].crash_in_step = false;
+        self.slots[index].fsync = None;
         // What queued for the paused process is handled as for any dead one (dropped,
         // or refused), so that the bookkeeping of each event still runs.
         for event in std::mem::take(&mut self.slots[index].held) {

@@ -84,7 +84,7 @@ impl World {
                 return self.disks[index].append(offset.0, &bytes)
             }
             Output::TruncateAof { offset } => return self.truncate(index, offset.0),
-            Output::SyncAof => self.disks[index].sync(),
+            Output::SyncAof => self.request_fsync(index),
             Output::PersistMeta { bytes } => self.disks[index].persist_meta(&bytes),
             Output::StreamAof {
                 peer,
@@ -236,6 +236,7 @@ impl World {
             self.now_ms,
             format!("node {index}: truncate AOF {aof_len} -> {offset}"),
         );
+        self.lower_fsync(index, offset);
         self.disks[index].truncate(offset)
     }
 

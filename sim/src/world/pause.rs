@@ -24,7 +24,8 @@ impl World {
             | Event::ClientConnect { node, .. }
             | Event::ClientData { node, .. }
             | Event::ClientClose { node, .. }
-            | Event::FsyncTimer { node } => Some(node),
+            | Event::FsyncTimer { node }
+            | Event::FsyncDone { node, .. } => Some(node),
             Event::PeerFrame { to, .. } => Some(to),
             Event::LinkDownNotice { from, .. } | Event::LinkReconnect { from, .. } => Some(from),
             _ => None,

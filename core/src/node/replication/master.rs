@@ -49,9 +49,15 @@ impl Node {
         };
         self.send(from, &accept, out);
         let feed = self.start_feed(from, session, offset, out);
+        // The replica holds `offset`, but in majority mode it counts only for what it
+        // acks durable, which its first ack, right after the accept, tells.
+        let acked = match self.config.write_quorum {
+            crate::config::WriteQuorum::Majority => Offset(0),
+            crate::config::WriteQuorum::Async => offset,
+        };
         let progress = Progress {
             session,
-            acked: offset,
+            acked,
             acked_at: self.now.instant,
             feed,
         };

@@ -247,17 +247,11 @@ impl Node {
         }
         let mut partial = std::mem::take(partial);
         partial.extend_from_slice(bytes);
-        self.append_from_master(from, session, partial, out);
+        self.append_from_master(from, partial, out);
     }
 
     /// Apply and log every whole record in `buffer`; keep the incomplete rest.
-    fn append_from_master(
-        &mut self,
-        from: NodeId,
-        session: u64,
-        mut buffer: Vec<u8>,
-        out: &mut Vec<Output>,
-    ) {
+    fn append_from_master(&mut self, from: NodeId, mut buffer: Vec<u8>, out: &mut Vec<Output>) {
         let start = self.aof.end;
         let mut reigns = Vec::new();
         let mut last_term = self.aof.last_term;
@@ -305,20 +299,35 @@ impl Node {
             self.meta.reigns.extend(reigns);
             self.persist_meta(out);
         }
-        // In majority mode each ack may complete a commit, so it goes at once (after the
-        // sync `after_append` asked for). In async mode nothing waits on it but `WAIT`,
-        // which asks with a heartbeat: acks ride on heartbeats, as Redis replicas ack
-        // once a second and on `GETACK`, sparing the master a wakeup per write.
-        if self.config.write_quorum == WriteQuorum::Majority {
-            self.send_ack(from, session, out);
+        // In majority mode each ack may complete a commit, so it goes as soon as the
+        // driver reports the records durable (`ack_durable`). In async mode nothing
+        // waits on it but `WAIT`, which asks with a heartbeat: acks ride on heartbeats,
+        // as Redis replicas ack once a second and on `GETACK`, sparing the master a
+        // wakeup per write.
+    }
+
+    /// The driver reported more of the AOF durable: in majority mode, tell the master
+    /// feeding this node live.
+    pub(crate) fn ack_durable(&self, out: &mut Vec<Output>) {
+        if self.config.write_quorum != WriteQuorum::Majority {
+            return;
+        }
+        if let Some(upstream) = self.upstream.as_ref().filter(|u| u.is_live()) {
+            self.send_ack(upstream.master, upstream.session, out);
         }
     }
 
+    /// Ack what this node holds: in majority mode only what is durable, since the master
+    /// counts the ack toward a commit.
     pub(crate) fn send_ack(&self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+        let end = match self.config.write_quorum {
+            WriteQuorum::Majority => self.aof.durable_end,
+            WriteQuorum::Async => self.aof.end,
+        };
         let ack = Message::Ack {
             term: self.meta.term,
             session,
-            end: self.aof.end,
+            end,
         };
         self.send(master, &ack, out);
     }
