@@ -35,6 +35,8 @@ use crate::peers::{self, PeerEvent, PeerToken, Peers, StreamRoom};
 use crate::{log_debug, log_info, log_warn, signals};
 
 pub const LISTENER: Token = Token(usize::MAX - 1);
+/// The fsync thread wakes the loop with this token when an fsync ends.
+pub const WAKER: Token = Token(usize::MAX);
 /// The loop wakes at least this often, to notice a stop signal and idle clients.
 pub const POLL_TIMEOUT_MS_MAX: u64 = 100;
 /// One read from a client socket; reused across reads.
@@ -47,6 +49,7 @@ const IDLE_CHECK_INTERVAL_MS: u64 = 1_000;
 const MAXCLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
 
 const _: () = assert!(LISTENER.0 > peers::CLUSTER_LISTENER.0);
+const _: () = assert!(WAKER.0 > LISTENER.0);
 const _: () = assert!(READ_BUFFER_BYTES >= 16 * 1024);
 
 /// Monotonic milliseconds since the process started, and the wall clock.
@@ -135,6 +138,8 @@ impl Server {
     ) -> io::Result<Server> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
+        let mut files = files;
+        files.start_syncer(std::sync::Arc::new(mio::Waker::new(&registry, WAKER)?))?;
         let mut listener = client_listener;
         registry.register(&mut listener, LISTENER, Interest::READABLE)?;
         let peers = Peers::new(config, cluster_listener, &registry)?;
@@ -190,6 +195,7 @@ impl Server {
             for event in events.iter() {
                 self.on_event(event)?;
             }
+            self.report_durable()?;
             self.on_timers()?;
             self.advance_streams()?;
             self.end_pass()?;
@@ -229,6 +235,7 @@ impl Server {
     fn on_event(&mut self, event: &Event) -> io::Result<()> {
         match event.token() {
             LISTENER => self.accept_clients(),
+            WAKER => Ok(()), // An fsync ended: `report_durable` reads it each pass.
             peers::CLUSTER_LISTENER => {
                 let now_ms = self.now_ms();
                 self.io.peers.accept(now_ms, &self.io.registry)
@@ -511,6 +518,15 @@ impl Server {
         };
         self.chunk_buf = buf;
         stepped
+    }
+
+    /// The fsync thread finished: tell the node, whose acks and commits it releases go
+    /// out with this pass.
+    fn report_durable(&mut self) -> io::Result<()> {
+        match self.io.files.take_durable()? {
+            Some(offset) => self.step(Input::AofDurable { offset }),
+            None => Ok(()),
+        }
     }
 
     /// One AOF write and the policy's fsync, then replies and peer frames go out.

@@ -14,9 +14,11 @@
 //!   until the running one ends (as Redis postpones). A failed background sync is fatal
 //!   at the next pass, like any disk failure.
 //! - `appendfsync no`: never, except for barriers.
-//! - `Output::SyncAof` asks for an fsync under every policy: the pass ends with one
-//!   `fdatasync` however many steps asked, and the loop reports the offset it covered to
-//!   the node (`Input::AofDurable`) before the pass's replies and frames go out.
+//! - `Output::SyncAof` asks for an fsync under every policy. At the end of the pass, if
+//!   none is running, the fsync thread (`syncer.rs`) starts one covering everything
+//!   written, however many steps asked; the loop goes on, and reports the offset to the
+//!   node (`Input::AofDurable`) when the thread is done. Under `always` the pass's own
+//!   fsync, inline before its replies, answers the requests too.
 //! - Recovery fsyncs the AOF it recovered before the node's first step: the node counts
 //!   all of it durable, and a crash between a `write` and its `fdatasync` may have left
 //!   some of it only in the page cache.
@@ -34,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use bucket_core::{Config, Node, Offset, Recovery};
 
 use crate::config::AppendFsync;
+use crate::syncer::Syncer;
 use crate::{log_info, log_warn};
 
 pub const AOF_FILE_NAME: &str = "appendonly.aof";
@@ -51,8 +54,10 @@ pub struct DataDir {
     pending: Vec<u8>,
     /// Something was written or truncated since the last sync (or sync signal).
     unsynced: bool,
-    /// The node asked for an fsync (`SyncAof`) in this pass.
+    /// The node asked for an fsync (`SyncAof`) that has not started yet.
     sync_wanted: bool,
+    /// The fsync thread for the node's requests (none in unit tests: inline fsyncs).
+    syncer: Option<Syncer>,
     policy: AppendFsync,
     everysec: Option<EverysecSyncer>,
 }
@@ -79,6 +84,7 @@ impl DataDir {
             pending: Vec::with_capacity(64 * 1024),
             unsynced: false,
             sync_wanted: false,
+            syncer: None,
             policy,
             everysec,
         })
@@ -155,6 +161,9 @@ impl DataDir {
         self.aof.set_len(offset.0)?;
         self.aof_end_written = offset.0;
         self.unsynced = true;
+        if let Some(syncer) = self.syncer.as_mut() {
+            syncer.lower(offset.0);
+        }
         Ok(())
     }
 
@@ -178,18 +187,40 @@ impl DataDir {
         File::open(&self.path)?.sync_all()
     }
 
-    /// `SyncAof`: this pass ends with an fsync.
+    /// Hand the node's fsync requests to a thread that wakes `waker` when each ends.
+    pub fn start_syncer(&mut self, waker: std::sync::Arc<mio::Waker>) -> io::Result<()> {
+        self.syncer = Some(Syncer::start(self.aof.try_clone()?, waker)?);
+        Ok(())
+    }
+
+    /// `SyncAof`: an fsync starts at the end of this pass, or after the running one.
     pub fn request_sync(&mut self) {
         self.sync_wanted = true;
     }
 
-    /// The end of a loop pass: one write, then one fsync if the node asked for one (or
-    /// the policy's sync). Returns the offset an fsync of this pass made durable, which
-    /// the node must be told.
+    /// The offset the fsync thread made durable since the last call, if it finished one.
+    pub fn take_durable(&mut self) -> io::Result<Option<Offset>> {
+        let done = match self.syncer.as_mut() {
+            Some(syncer) => syncer.take_done()?,
+            None => None,
+        };
+        Ok(done.map(Offset))
+    }
+
+    /// The end of a loop pass: one write, then the fsync the node asked for (handed to
+    /// the thread, or inline) or the policy's sync. Returns the offset an inline fsync
+    /// made durable, which the node must be told.
     pub fn end_pass(&mut self, now_ms: u64) -> io::Result<Option<Offset>> {
         self.write_pending()?;
         let always = self.unsynced && self.policy == AppendFsync::Always;
-        if std::mem::take(&mut self.sync_wanted) || always {
+        let threaded = self.syncer.is_some() && !always;
+        if self.sync_wanted && threaded {
+            let syncer = self.syncer.as_mut().expect("threaded");
+            if syncer.is_idle() {
+                syncer.begin(self.aof_end_written);
+                self.sync_wanted = false;
+            }
+        } else if std::mem::take(&mut self.sync_wanted) || always {
             self.sync_now()?;
             return Ok(Some(Offset(self.aof_end_written)));
         }

@@ -10,3 +10,4 @@ pub mod files;
 pub mod peer_codec;
 pub mod peers;
 pub mod signals;
+pub mod syncer;
