@@ -80,6 +80,19 @@ pub struct Options {
     /// Chance that a node crashes right after granting a vote, and restarts soon: the
     /// fault that exposes a vote granted before it was durable.
     pub crash_after_vote_probability: f64,
+    /// On a crash that loses unsynced bytes, the chance that part of them read back as
+    /// zeros.
+    pub disk_zero_fill_probability: f64,
+    /// On a crash after a truncation not yet synced, the chance the file comes back as
+    /// it was at the last sync.
+    pub disk_truncation_undo_probability: f64,
+    /// At a restart in the faulty phase, the chance that a bit of the synced AOF flipped
+    /// while the node was down (recovery must refuse it).
+    pub disk_bit_flip_probability: f64,
+    /// Chance that one fsync fails in the faulty phase: the node stops, and restarts.
+    pub fsync_failure_probability: f64,
+    /// Mean time the `everysec` background fsync takes (0: it returns at once).
+    pub fsync_latency_ms_mean: u64,
 
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
@@ -150,8 +163,14 @@ impl Options {
             faulty_phase_ms: between(rng, 20_000, 120_000),
             liveness_phase_ms: 20_000,
             check_interval_ms: between(rng, 200, 1_000),
-            // Drawn last, so that adding it did not change any earlier draw.
+            // Drawn after the others, so that adding them did not change any earlier
+            // draw; new options go at the end.
             crash_after_vote_probability: [0.0, 0.0, 0.1, 0.3][between(rng, 0, 3) as usize],
+            disk_zero_fill_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            disk_truncation_undo_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            disk_bit_flip_probability: [0.0, 0.1, 0.3][between(rng, 0, 2) as usize],
+            fsync_failure_probability: [0.0, 0.0, 0.0002, 0.001][between(rng, 0, 3) as usize],
+            fsync_latency_ms_mean: [0, 10, 100, 700][between(rng, 0, 3) as usize],
             planted_bug: None,
             echo_timeline: false,
         }
@@ -170,6 +189,7 @@ impl Options {
         self.crash_interval_ms_mean > 0
             || self.partition_interval_ms_mean > 0 && self.partition_kinds.any()
             || self.packet_loss_probability > 0.0
+            || self.fsync_failure_probability > 0.0
     }
 }
 
@@ -263,7 +283,13 @@ fn scale_faults(options: &mut Options, scale: f64) {
     options.crash_interval_ms_mean = interval(options.crash_interval_ms_mean);
     options.partition_interval_ms_mean = interval(options.partition_interval_ms_mean);
     options.packet_loss_probability = (options.packet_loss_probability * scale).min(1.0);
-    options.disk_tail_loss_probability = (options.disk_tail_loss_probability * scale).min(1.0);
+    let probability = |p: f64| (p * scale).min(1.0);
+    options.disk_tail_loss_probability = probability(options.disk_tail_loss_probability);
+    options.disk_zero_fill_probability = probability(options.disk_zero_fill_probability);
+    options.disk_truncation_undo_probability =
+        probability(options.disk_truncation_undo_probability);
+    options.disk_bit_flip_probability = probability(options.disk_bit_flip_probability);
+    options.fsync_failure_probability = probability(options.fsync_failure_probability);
 }
 
 impl std::fmt::Display for Options {
@@ -296,6 +322,15 @@ impl std::fmt::Display for Options {
             self.crash_after_vote_probability,
             self.disk_tail_loss_probability,
             self.disk_read_latency_ms
+        )?;
+        writeln!(
+            f,
+            "  disk_zero_fill_probability={} disk_truncation_undo_probability={} disk_bit_flip_probability={} fsync_failure_probability={} fsync_latency_ms_mean={}",
+            self.disk_zero_fill_probability,
+            self.disk_truncation_undo_probability,
+            self.disk_bit_flip_probability,
+            self.fsync_failure_probability,
+            self.fsync_latency_ms_mean
         )?;
         writeln!(
             f,

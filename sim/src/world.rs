@@ -6,6 +6,7 @@
 mod attribution;
 mod checks;
 pub use checks::FinalFindings;
+mod disk_faults;
 pub mod faults;
 mod outputs;
 
@@ -106,9 +107,16 @@ pub enum Event {
     },
     PartitionStart,
     PartitionHeal,
-    /// `appendfsync everysec`'s background sync.
+    /// `appendfsync everysec`'s background sync is due.
     FsyncTimer {
         node: usize,
+        incarnation: u64,
+    },
+    /// The background sync that began at `started_ms` returns.
+    FsyncDone {
+        node: usize,
+        incarnation: u64,
+        started_ms: u64,
     },
     LivenessStart,
     Check,
@@ -402,7 +410,12 @@ impl World {
             Event::Restart { node } => self.restart(node),
             Event::PartitionStart => self.on_partition_timer(),
             Event::PartitionHeal => self.heal(),
-            Event::FsyncTimer { node } => self.on_fsync_timer(node),
+            Event::FsyncTimer { node, incarnation } => self.on_fsync_timer(node, incarnation),
+            Event::FsyncDone {
+                node,
+                incarnation,
+                started_ms,
+            } => self.on_fsync_done(node, incarnation, started_ms),
             Event::LivenessStart => self.start_liveness(),
             Event::Check => self.on_check_timer(),
             Event::ConvergenceCheck => self.on_convergence_check(),

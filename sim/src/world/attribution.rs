@@ -40,6 +40,8 @@ impl World {
     /// After the step: if the master appended records for the write, note where.
     pub(super) fn attribute(&mut self, index: usize, write: WriteInFlight) {
         let Some(node) = self.slots[index].node.as_ref() else {
+            // It stopped mid-step (a failed fsync): what it appended may have survived.
+            self.clients.history.unclear.insert(write.op);
             return;
         };
         let Some(reign) = node.reigns().last() else {

@@ -10,10 +10,10 @@ use crate::options::AppendFsync;
 impl World {
     /// Execute and consume `outputs`, moving their buffers on rather than copying.
     pub(super) fn execute_outputs(&mut self, index: usize, outputs: &mut Vec<Output>) {
-        let mut appended = false;
+        // The first event this step's outputs schedule: a failed fsync unsends from here.
+        let seq_first = self.seq + 1;
         for output in outputs.drain(..) {
             self.hash_output(index, &output);
-            appended |= matches!(output, Output::AppendAof { .. });
             if let Output::Log {
                 level: LogLevel::Error,
                 message,
@@ -27,22 +27,31 @@ impl World {
                 self.fail(Violation::new(CORE_ASSERTION, detail));
                 return;
             }
-            if let Err(detail) = self.execute_output(index, output) {
+            if let Err(detail) = self.execute_output(index, output, seq_first) {
                 self.fail(Violation::new(
                     DRIVER_CONTRACT,
                     format!("node {index}: {detail}"),
                 ));
                 return;
             }
+            if self.slots[index].node.is_none() {
+                return; // It stopped on a failed fsync: nothing after runs.
+            }
         }
-        // `appendfsync always`: one sync per pass that wrote, before its replies leave
-        // (replies are delivered later in simulated time, so syncing here is in time).
-        if appended && self.options.appendfsync == AppendFsync::Always {
-            self.disks[index].sync();
+        // `appendfsync always`: one sync per pass that wrote or truncated, before its
+        // replies leave (replies are delivered later in simulated time, so syncing here
+        // is in time).
+        if self.options.appendfsync == AppendFsync::Always {
+            self.sync_at_step_end(index, seq_first);
         }
     }
 
-    fn execute_output(&mut self, index: usize, output: Output) -> Result<(), String> {
+    fn execute_output(
+        &mut self,
+        index: usize,
+        output: Output,
+        seq_first: u64,
+    ) -> Result<(), String> {
         match output {
             Output::Reply { conn, bytes } => self.deliver_reply(conn.0, bytes),
             Output::Close { conn } => self.close_from_node(index, conn.0),
@@ -60,7 +69,7 @@ impl World {
                 return self.disks[index].append(offset.0, &bytes)
             }
             Output::TruncateAof { offset } => return self.truncate(index, offset.0),
-            Output::SyncAof => self.disks[index].sync(),
+            Output::SyncAof => self.sync_barrier(index, seq_first),
             Output::PersistMeta { bytes } => self.disks[index].persist_meta(&bytes),
             Output::StreamAof {
                 peer,
