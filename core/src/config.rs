@@ -174,6 +174,9 @@ pub enum PlantedBug {
     AckBeforeQuorum,
     /// At recovery, replay a torn tail record as if it were whole.
     TornTailReplayed,
+    /// At recovery, take a checksum failure before the tail (corruption) for a harmless
+    /// torn tail, and cut the AOF there instead of refusing to start.
+    ChecksumFailureAsTornTail,
     /// Keep a diverged suffix instead of truncating it when a new master says so.
     DivergedSuffixKept,
     /// Serve reads without confirming the reign: at a master whose lease ran out, and

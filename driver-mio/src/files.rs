@@ -310,7 +310,8 @@ pub fn recover(config: Config, seed: u64, dir: &mut DataDir) -> Result<(Node, Re
     if recovery.aof_len_valid < len_file {
         cut_tail(dir, &recovery, len_file).map_err(|e| io_error(dir.aof_path(), e))?;
     }
-    // The node counts what it recovered as durable: make it so.
+    // The node counts what it recovered as durable, but a process that died (on a
+    // failed fsync, or killed) may have left bytes that are only in the page cache.
     dir.sync_now().map_err(|e| io_error(dir.aof_path(), e))?;
     Ok((node, recovery))
 }
@@ -465,6 +466,25 @@ mod tests {
         dir.persist_meta(b"two").unwrap();
         assert_eq!(dir.read_meta().unwrap().as_deref(), Some(&b"two"[..]));
         assert!(!path.join(META_TMP_FILE_NAME).exists());
+        fs::remove_dir_all(&path).unwrap();
+    }
+
+    #[test]
+    fn a_failed_background_sync_stays_fatal() {
+        let path = temp_dir("everysec-failure");
+        let dir = DataDir::open(&path, AppendFsync::Everysec).unwrap();
+        dir.check_background().unwrap();
+        // What the fsync thread records when `fdatasync` fails (EIO cannot be caused
+        // here). Every later check fails: a retried fsync that succeeds proves nothing.
+        let syncer = dir.everysec.as_ref().unwrap();
+        *syncer.failure.lock().unwrap() = Some("Input/output error (os error 5)".into());
+        for _ in 0..2 {
+            let error = dir.check_background().unwrap_err();
+            assert!(
+                error.to_string().contains("background fsync failed"),
+                "{error}"
+            );
+        }
         fs::remove_dir_all(&path).unwrap();
     }
 

@@ -141,8 +141,23 @@ pub struct Options {
     /// Chance that a frame arrives twice, the copy late.
     pub duplicate_frame_probability: f64,
     pub late_frame_delay_ms_max: u64,
-    /// How long an fsync the node asked for takes, at most (drawn per fsync).
+    /// How long an fsync the node asked for (`SyncAof`) takes, at most (drawn per
+    /// fsync, uniformly).
     pub fsync_latency_ms_max: u64,
+
+    /// On a crash that loses unsynced bytes, the chance that part of them read back as
+    /// zeros.
+    pub disk_zero_fill_probability: f64,
+    /// On a crash after a truncation not yet synced, the chance the file comes back as
+    /// it was at the last sync.
+    pub disk_truncation_undo_probability: f64,
+    /// At a restart in the faulty phase, the chance that a bit of the synced AOF flipped
+    /// while the node was down (recovery must refuse it).
+    pub disk_bit_flip_probability: f64,
+    /// Chance that one fsync fails in the faulty phase: the node stops, and restarts.
+    pub fsync_failure_probability: f64,
+    /// Mean time the `everysec` background fsync takes (0: it returns at once).
+    pub fsync_latency_ms_mean: u64,
 
     pub client_count: usize,
     /// Keys the clients share; few keys mean more contention.
@@ -218,7 +233,8 @@ impl Options {
             faulty_phase_ms: between(rng, 20_000, 120_000),
             liveness_phase_ms: 20_000,
             check_interval_ms: between(rng, 200, 1_000),
-            // Drawn last, so that adding it did not change any earlier draw.
+            // Drawn after the others, so that adding them did not change any earlier
+            // draw; new options go at the end.
             crash_after_vote_probability: [0.0, 0.0, 0.1, 0.3][between(rng, 0, 3) as usize],
             // Drawn after everything above, so that adding them changed no earlier draw.
             crash_in_step_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
@@ -231,6 +247,11 @@ impl Options {
             duplicate_frame_probability: [0.0, 0.001, 0.01][between(rng, 0, 2) as usize],
             late_frame_delay_ms_max: between(rng, 10, 3_000),
             fsync_latency_ms_max: 0,
+            disk_zero_fill_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            disk_truncation_undo_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
+            disk_bit_flip_probability: [0.0, 0.1, 0.3][between(rng, 0, 2) as usize],
+            fsync_failure_probability: [0.0, 0.0, 0.0002, 0.001][between(rng, 0, 3) as usize],
+            fsync_latency_ms_mean: [0, 10, 100, 700][between(rng, 0, 3) as usize],
             planted_bug: None,
             echo_timeline: false,
         };
@@ -259,6 +280,7 @@ impl Options {
             || self.pause_interval_ms_mean > 0
             || self.late_frame_probability > 0.0
             || self.duplicate_frame_probability > 0.0
+            || self.fsync_failure_probability > 0.0
     }
 }
 
@@ -358,6 +380,11 @@ fn scale_faults(options: &mut Options, scale: f64) {
     options.disk_tail_loss_probability = probability(options.disk_tail_loss_probability);
     options.late_frame_probability = probability(options.late_frame_probability);
     options.duplicate_frame_probability = probability(options.duplicate_frame_probability);
+    options.disk_zero_fill_probability = probability(options.disk_zero_fill_probability);
+    options.disk_truncation_undo_probability =
+        probability(options.disk_truncation_undo_probability);
+    options.disk_bit_flip_probability = probability(options.disk_bit_flip_probability);
+    options.fsync_failure_probability = probability(options.fsync_failure_probability);
 }
 
 impl std::fmt::Display for Options {
@@ -408,6 +435,15 @@ impl std::fmt::Display for Options {
             self.duplicate_frame_probability,
             self.late_frame_delay_ms_max,
             self.fsync_latency_ms_max
+        )?;
+        writeln!(
+            f,
+            "  disk_zero_fill_probability={} disk_truncation_undo_probability={} disk_bit_flip_probability={} fsync_failure_probability={} fsync_latency_ms_mean={}",
+            self.disk_zero_fill_probability,
+            self.disk_truncation_undo_probability,
+            self.disk_bit_flip_probability,
+            self.fsync_failure_probability,
+            self.fsync_latency_ms_mean
         )?;
         writeln!(
             f,

@@ -8,6 +8,7 @@ mod checks;
 mod client_io;
 pub use checks::FinalFindings;
 pub mod clock;
+mod disk_faults;
 pub mod faults;
 mod fsync;
 mod outputs;
@@ -120,11 +121,12 @@ pub enum Event {
     },
     /// Step a node's wall clock (the fault schedule).
     ClockStep,
-    /// `appendfsync everysec`'s background sync.
+    /// `appendfsync everysec`'s background sync is due.
     FsyncTimer {
         node: usize,
+        incarnation: u64,
     },
-    /// The fsync a node asked for with `SyncAof` completed.
+    /// The fsync running at a node (asked for with `SyncAof`, or everysec's) returns.
     FsyncDone {
         node: usize,
         incarnation: u64,
@@ -461,7 +463,7 @@ impl World {
             Event::PauseStart => self.on_pause_timer(),
             Event::Resume { node, incarnation } => self.on_resume(node, incarnation),
             Event::ClockStep => self.on_clock_step_timer(),
-            Event::FsyncTimer { node } => self.on_fsync_timer(node),
+            Event::FsyncTimer { node, incarnation } => self.on_fsync_timer(node, incarnation),
             Event::FsyncDone { node, incarnation } => self.on_fsync_done(node, incarnation),
             Event::LivenessStart => self.start_liveness(),
             Event::Check => self.on_check_timer(),
@@ -610,7 +612,7 @@ impl World {
             self.attribute(index, write, &outputs);
         }
         self.execute_outputs(index, &mut outputs);
-        self.check_acks(index);
+        self.check_after_step(index);
         self.schedule_tick(index, matches!(input, Input::Tick));
         self.outputs = outputs;
     }
@@ -666,20 +668,6 @@ impl World {
                 self.now_ms,
                 format!("node {index}: {role:?} in term {term}"),
             );
-        }
-    }
-
-    /// After a master's step and its outputs: the replicas it counts, it counts for what
-    /// they acked in their current session.
-    fn check_acks(&mut self, index: usize) {
-        let Some(node) = self.slots[index].node.as_ref() else {
-            return;
-        };
-        if node.role() != Role::Master {
-            return;
-        }
-        if let Err(v) = self.acks.check(index, &node.status().replicas) {
-            self.fail(v);
         }
     }
 

@@ -12,7 +12,9 @@ use bucket_core::config::PlantedBug;
 use bucket_core::WriteQuorum;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
+use sim::checkers::Violation;
 use sim::options::AppendFsync;
+use sim::world::faults::RECOVERY;
 use sim::{check_determinism, run, Overrides, RunReport};
 
 /// Cluster seeds per run of `cargo test -p sim`, split over `CLUSTER_PARTS` tests so
@@ -190,8 +192,8 @@ proptest! {
 }
 
 /// Run seeds with `bug` on every node until a checker fires; it must within
-/// `PLANTED_BUG_SEEDS_MAX` seeds.
-fn assert_planted_bug_caught(bug: PlantedBug, quorum: Option<WriteQuorum>) {
+/// `PLANTED_BUG_SEEDS_MAX` seeds. Returns the violation.
+fn assert_planted_bug_caught(bug: PlantedBug, quorum: Option<WriteQuorum>) -> Violation {
     let overrides = Overrides {
         planted_bug: Some(bug),
         write_quorum: quorum,
@@ -199,9 +201,9 @@ fn assert_planted_bug_caught(bug: PlantedBug, quorum: Option<WriteQuorum>) {
     };
     for seed in 0..PLANTED_BUG_SEEDS_MAX {
         let report = run(seed, &overrides);
-        if let Some(violation) = &report.violation {
+        if let Some(violation) = report.violation {
             println!("{bug:?} caught at seed {seed}: {violation}");
-            return;
+            return violation;
         }
     }
     panic!("{bug:?} was not caught within {PLANTED_BUG_SEEDS_MAX} seeds");
@@ -228,6 +230,12 @@ fn planted_ack_before_quorum_is_caught() {
 #[test]
 fn planted_torn_tail_replayed_is_caught() {
     assert_planted_bug_caught(PlantedBug::TornTailReplayed, None);
+}
+
+#[test]
+fn planted_checksum_failure_as_torn_tail_is_caught() {
+    let violation = assert_planted_bug_caught(PlantedBug::ChecksumFailureAsTornTail, None);
+    assert_eq!(violation.checker, RECOVERY, "{violation}");
 }
 
 #[test]

@@ -20,6 +20,11 @@ const REGRESSIONS: &[(u64, &str)] = &[
         "a replica's keyspace rebuild lived in its upstream feed, so a new term or a link \
          going down dropped it half-done and the node kept a partial keyspace",
     ),
+    (
+        5,
+        "a crash left a torn record followed by zeros (a zero-filled tail), and AOF replay \
+         called it corruption instead of a torn tail, so the node's AOF read as corrupt",
+    ),
 ];
 
 #[test]

@@ -1,6 +1,8 @@
 //! Replay: walking a stream of records and applying their effects to a keyspace.
 
-use crate::aof::record::{decode, decode_frame, DecodeError, Effect, Record, CORRUPT_CHECKSUM};
+use crate::aof::record::{
+    decode, decode_frame, DecodeError, Effect, Record, CORRUPT_CHECKSUM, RECORD_HEADER_LEN,
+};
 use crate::keyspace::Keyspace;
 
 /// Apply one effect to a keyspace. Deterministic, and needs no clock: an expired key is
@@ -47,8 +49,10 @@ pub enum Tail {
 /// stream ends.
 ///
 /// An incomplete final frame, or a frame whose checksum fails and which extends exactly
-/// to the end of the bytes (a half-written last write), is a torn tail. Any other failure
-/// is corruption, and no record after it is visited.
+/// to the end of the bytes (a half-written last write), is a torn tail. So is a frame
+/// that fails and runs into zeros that last to the end (a file system extended the file
+/// but the data from there on never landed). Any other failure is corruption, and no
+/// record after it is visited.
 pub fn scan_records<'a>(bytes: &'a [u8], mut f: impl FnMut(u64, &Record<'a>)) -> Tail {
     let mut start = 0usize;
     while start < bytes.len() {
@@ -70,12 +74,22 @@ pub fn scan_records<'a>(bytes: &'a [u8], mut f: impl FnMut(u64, &Record<'a>)) ->
 /// Classify a decode failure of the record at `offset`, whose bytes run to the end of
 /// the stream as `rest`.
 fn tail_after_error(rest: &[u8], offset: u64, error: &DecodeError) -> Tail {
+    // A file system may extend a file before a crash lets its data land, leaving zeros
+    // from some point to the end: only the bytes before them were written.
+    let landed_len = rest
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |last| last + 1);
+    let claimed_len = frame_len_claimed(rest);
     match *error {
         DecodeError::Incomplete => Tail::Torn { offset },
-        // A file system may extend a file before a crash lets its data land, leaving
-        // zeros where the last write should be: that is a torn tail too.
-        DecodeError::Corrupt(_) if rest.iter().all(|&b| b == 0) => Tail::Torn { offset },
-        DecodeError::Corrupt(CORRUPT_CHECKSUM) if frame_len_claimed(rest) == Some(rest.len()) => {
+        // Not even the header landed (all zeros, or a header cut short by them).
+        DecodeError::Corrupt(_) if landed_len < RECORD_HEADER_LEN => Tail::Torn { offset },
+        // A half-written last write: it ends the file, or its end never landed. A
+        // whole frame with a valid checksum and a bad body is corruption, not this.
+        DecodeError::Corrupt(CORRUPT_CHECKSUM)
+            if claimed_len == Some(rest.len()) || claimed_len > Some(landed_len) =>
+        {
             Tail::Torn { offset }
         }
         DecodeError::Corrupt(reason) => {
@@ -89,14 +103,14 @@ fn tail_after_error(rest: &[u8], offset: u64, error: &DecodeError) -> Tail {
 fn frame_len_claimed(buf: &[u8]) -> Option<usize> {
     let header = buf.get(..4)?;
     let body_len = u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize;
-    Some(crate::aof::record::RECORD_HEADER_LEN + body_len)
+    Some(RECORD_HEADER_LEN + body_len)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aof::record::tests::{frame, owned_effect, OwnedEffect};
-    use crate::aof::record::{encode, encoded_len, RECORD_HEADER_LEN};
+    use crate::aof::record::{encode, encoded_len};
     use crate::ids::{MasterId, Term};
     use crate::time::UnixMillis;
     use proptest::prelude::*;
@@ -226,6 +240,13 @@ mod tests {
         bad_crc_last_then_junk.push(0);
         let mut zero_header = bytes.clone();
         zero_header.extend_from_slice(&[0; RECORD_HEADER_LEN]);
+        let zeros_from = |cut: usize| {
+            let mut zeroed = bytes[..cut].to_vec();
+            zeroed.resize(bytes.len() + 32, 0);
+            zeroed
+        };
+        let mut bad_crc_last_then_zeros = bad_crc_last.clone();
+        bad_crc_last_then_zeros.extend_from_slice(&[0; 32]);
         let mut bad_tag_last = bytes.clone();
         bad_tag_last.extend_from_slice(&frame(&[1, 0, 0, 0, 0, 0, 0, 0, 99]));
         let checksum = CORRUPT_CHECKSUM;
@@ -279,6 +300,37 @@ mod tests {
                     offset: bytes.len() as u64,
                 },
                 3,
+            ),
+            (
+                "zeros from inside the last record's body to past its end",
+                zeros_from(last + RECORD_HEADER_LEN + 2),
+                Tail::Torn {
+                    offset: last as u64,
+                },
+                2,
+            ),
+            (
+                "zeros from inside the last record's header",
+                zeros_from(last + 2),
+                Tail::Torn {
+                    offset: last as u64,
+                },
+                2,
+            ),
+            (
+                "zeros from inside a middle record",
+                zeros_from(offsets[1] as usize + RECORD_HEADER_LEN + 1),
+                Tail::Torn { offset: offsets[1] },
+                1,
+            ),
+            (
+                "bad checksum on a whole last record, then zeros",
+                bad_crc_last_then_zeros,
+                Tail::Corrupt {
+                    offset: last as u64,
+                    reason: checksum,
+                },
+                2,
             ),
             (
                 "valid checksum, unknown tag",

@@ -221,6 +221,11 @@ impl Node {
         self.aof.end
     }
 
+    /// Where the node holds its AOF durable: what it counts toward a commit, or acks.
+    pub fn durable_end(&self) -> Offset {
+        self.aof.durable_end
+    }
+
     /// The term of the AOF's last record (zero for an empty AOF): what a vote compares.
     pub fn last_term(&self) -> Term {
         self.aof.last_term

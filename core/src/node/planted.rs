@@ -30,6 +30,10 @@ impl Node {
         planted!(self, TornTailReplayed)
     }
 
+    pub(super) fn planted_checksum_failure_as_torn_tail(&self) -> bool {
+        planted!(self, ChecksumFailureAsTornTail)
+    }
+
     pub(super) fn planted_diverged_suffix_kept(&self) -> bool {
         planted!(self, DivergedSuffixKept)
     }

@@ -2,7 +2,7 @@
 //! that replicas use, so a restarted node is exactly the replay of its AOF.
 
 use super::Node;
-use crate::aof::record::{Effect, Record};
+use crate::aof::record::{Effect, Record, CORRUPT_CHECKSUM};
 use crate::aof::replay::{self, Tail};
 use crate::config::Config;
 use crate::ids::{Offset, Term};
@@ -105,6 +105,12 @@ impl Node {
                 aof.len() as u64
             }
             Tail::Torn { offset } => offset,
+            // Planted bug: cut at a corrupt record as if it were a torn last write.
+            Tail::Corrupt { offset, reason }
+                if reason == CORRUPT_CHECKSUM && self.planted_checksum_failure_as_torn_tail() =>
+            {
+                offset
+            }
             Tail::Corrupt { offset, reason } => {
                 return Err(RecoverError::CorruptAof {
                     offset: Offset(offset),

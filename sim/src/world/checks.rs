@@ -13,6 +13,10 @@ use crate::world::faults::CONVERGENCE_POLL_MS;
 /// its votes and handshakes rest on.
 pub const POSITION: &str = "AOF position";
 
+/// In majority mode a node counts bytes durable (toward a commit, in an ack) only once
+/// the disk holds them synced.
+pub const DURABLE_ACCOUNTING: &str = "durable accounting";
+
 /// What the end-of-run checks found, beyond a violation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalFindings {
@@ -23,6 +27,29 @@ pub struct FinalFindings {
 }
 
 impl World {
+    /// After a step and its outputs: a master counts each replica for what it acked in
+    /// its current session, and no node counts as durable what its disk has not synced.
+    pub(super) fn check_after_step(&mut self, index: usize) {
+        let Some(node) = self.slots[index].node.as_ref() else {
+            return;
+        };
+        let synced = self.disks[index].aof_synced_len();
+        let majority = self.slots[index].config.write_quorum == WriteQuorum::Majority;
+        if majority && node.durable_end().0 > synced {
+            let detail = format!(
+                "node {index} counts its AOF durable to {} but the disk has synced {synced}",
+                node.durable_end().0
+            );
+            self.fail(Violation::new(DURABLE_ACCOUNTING, detail));
+            return;
+        }
+        if node.role() == Role::Master {
+            if let Err(v) = self.acks.check(index, &node.status().replicas) {
+                self.fail(v);
+            }
+        }
+    }
+
     pub(super) fn on_check_timer(&mut self) {
         if let Err(v) = self.check_state() {
             self.fail(v);

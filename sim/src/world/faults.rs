@@ -1,10 +1,10 @@
 //! Booting, crashing and restarting nodes; partitions; the swarm's fault schedule and
 //! the liveness phase.
 
-use bucket_core::Node;
-
+use super::disk_faults::EVERYSEC_INTERVAL_MS;
 use super::{Event, World};
 use crate::checkers::Violation;
+use crate::disk::{CrashFaults, CrashLoss};
 use crate::options::AppendFsync;
 use crate::seed::{between, chance, exponential_ms};
 
@@ -19,22 +19,9 @@ impl World {
             self.slots[index].node.is_none(),
             "node {index} is already up"
         );
-        let slot = &self.slots[index];
-        let seed = self.seeds.node(index, slot.incarnation);
-        let disk = &self.disks[index];
-        let recovered = Node::recover(slot.config.clone(), seed, disk.meta(), disk.aof());
-        let (node, recovery) = match recovered {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail(Violation::new(
-                    RECOVERY,
-                    format!("node {index} cannot start: {e}"),
-                ));
-                return;
-            }
+        let Some((node, recovery)) = self.recover_node(index) else {
+            return; // A violation was recorded.
         };
-        // The daemon fsyncs what it recovered before the node's first step.
-        self.disks[index].sync();
         if recovery.torn_bytes > 0 {
             self.disks[index].cut_torn_tail(recovery.aof_len_valid);
             self.trace.note(
@@ -45,6 +32,8 @@ impl World {
                 ),
             );
         }
+        // The daemon fsyncs what it recovered before the node's first step.
+        self.disks[index].sync();
         if node.aof_end().0 != self.disks[index].aof_len() {
             let detail = format!(
                 "node {index} recovered to {} but its AOF is {} bytes",
@@ -77,17 +66,23 @@ impl World {
             self.schedule_reconnect(index, peer);
         }
         if self.options.appendfsync == AppendFsync::Everysec {
-            self.schedule(self.now_ms + 1_000, Event::FsyncTimer { node: index });
+            let event = Event::FsyncTimer {
+                node: index,
+                incarnation,
+            };
+            self.schedule(self.now_ms + EVERYSEC_INTERVAL_MS, event);
         }
     }
 
-    /// The power goes out at node `index`: its unsynced AOF tail may be lost (in part,
-    /// possibly mid-record), its links drop, its clients are disconnected.
+    /// The power goes out at node `index`: what its AOF holds beyond the last sync may
+    /// be lost (see `crate::disk`), its links drop, its clients are disconnected.
     pub fn crash(&mut self, index: usize) {
         let p = self.options.disk_tail_loss_probability;
         self.crash_with(index, p);
     }
 
+    /// A crash with the given chance of losing unsynced bytes; the other disk faults
+    /// as the options drew them.
     pub fn crash_with(&mut self, index: usize, tail_loss_probability: f64) {
         if self.slots[index].node.is_none() {
             return;
@@ -104,13 +99,15 @@ impl World {
             self.schedule(self.now_ms, event);
         }
         self.slots[index].role_last = bucket_core::Role::Replica;
-        let loss = self.disks[index].crash(&mut self.disk_rng, tail_loss_probability);
+        let faults = CrashFaults {
+            tail_loss_probability,
+            zero_fill_probability: self.options.disk_zero_fill_probability,
+            truncation_undo_probability: self.options.disk_truncation_undo_probability,
+        };
+        let loss = self.disks[index].crash(&mut self.disk_rng, &faults);
         self.trace.note(
             self.now_ms,
-            format!(
-                "node {index}: CRASH (lost {} of {} unsynced AOF bytes)",
-                loss.lost_bytes, loss.unsynced_bytes
-            ),
+            format!("node {index}: CRASH ({})", describe(&loss)),
         );
         self.network.set_alive(index, false);
         for (from, to) in self.network.links_of(index) {
@@ -300,14 +297,6 @@ impl World {
         self.trace.note(self.now_ms, "network: healed".to_string());
     }
 
-    pub(super) fn on_fsync_timer(&mut self, index: usize) {
-        if self.slots[index].node.is_none() {
-            return; // Its next boot starts the timer again.
-        }
-        self.disks[index].sync();
-        self.schedule(self.now_ms + 1_000, Event::FsyncTimer { node: index });
-    }
-
     /// The swarm's schedule: faults for the faulty phase, then the liveness phase.
     pub fn start_swarm(&mut self) {
         self.faults_active = true;
@@ -356,4 +345,22 @@ impl World {
         }
         self.schedule(self.now_ms + CONVERGENCE_POLL_MS, Event::ConvergenceCheck);
     }
+}
+
+/// What a crash did to the AOF, for the timeline.
+fn describe(loss: &CrashLoss) -> String {
+    let mut text = format!(
+        "lost {} of {} unsynced AOF bytes",
+        loss.lost_bytes, loss.unsynced_bytes
+    );
+    if loss.zeroed_bytes > 0 {
+        text.push_str(&format!(", {} read back as zeros", loss.zeroed_bytes));
+    }
+    if loss.restored_bytes > 0 {
+        text.push_str(&format!(
+            ", an unsynced truncation undone ({} bytes back)",
+            loss.restored_bytes
+        ));
+    }
+    text
 }

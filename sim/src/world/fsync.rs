@@ -1,21 +1,23 @@
-//! The node's fsync requests (`Output::SyncAof`), executed as the daemon does: one fsync
-//! at a time per node, covering the AOF as it was when the fsync began, completing after
-//! the disk's latency and reported back as `Input::AofDurable`. Requests made while one
-//! runs are served together by the next (group commit). A truncation while an fsync
-//! runs lowers what it may report; a crash loses it.
+//! A node's fsyncs, as the daemon runs them: the ones the node asks for (`SyncAof`),
+//! and `appendfsync everysec`'s. One runs at a time per node. It covers the AOF as it
+//! was when it began (`Disk::begin_background_sync`) and returns after a drawn latency;
+//! a node's request is then answered with `Input::AofDurable`. Requests made while one
+//! runs are served together by the next one (group commit). A truncation meanwhile
+//! lowers what it covers, a crash loses it, and it may fail: the node then stops.
 
 use bucket_core::Input;
 
+use super::disk_faults::EVERYSEC_INTERVAL_MS;
 use super::{Event, World};
-use crate::seed::between;
+use crate::seed::{between, exponential_ms};
 
 /// One node's fsync in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FsyncInFlight {
-    /// The AOF length it makes durable (lowered by a truncation meanwhile).
-    pub covers: u64,
-    /// Another request came while it ran: start the next one when it ends.
-    pub again: bool,
+    /// The node asked for it: tell it when it returns.
+    for_node: bool,
+    /// The node asked again while it ran: start the next one when it returns.
+    again: bool,
 }
 
 impl World {
@@ -23,17 +25,40 @@ impl World {
     pub(super) fn request_fsync(&mut self, index: usize) {
         match self.slots[index].fsync.as_mut() {
             Some(running) => running.again = true,
-            None => self.start_fsync(index),
+            None => self.start_fsync(index, true),
         }
     }
 
-    fn start_fsync(&mut self, index: usize) {
-        let covers = self.disks[index].aof_len();
+    /// `appendfsync everysec`: a sync is due. The daemon skips it while one runs, and
+    /// when nothing is unsynced.
+    pub(super) fn on_fsync_timer(&mut self, index: usize, incarnation: u64) {
+        if !self.is_incarnation(index, incarnation) {
+            return; // Its next boot starts the timer again.
+        }
+        if self.slots[index].fsync.is_none() && self.disks[index].is_dirty() {
+            self.start_fsync(index, false);
+        }
+        let event = Event::FsyncTimer {
+            node: index,
+            incarnation,
+        };
+        self.schedule(self.now_ms + EVERYSEC_INTERVAL_MS, event);
+    }
+
+    fn start_fsync(&mut self, index: usize, for_node: bool) {
+        assert!(self.slots[index].fsync.is_none(), "one fsync at a time");
         self.slots[index].fsync = Some(FsyncInFlight {
-            covers,
+            for_node,
             again: false,
         });
-        let latency_ms = between(&mut self.disk_rng, 0, self.options.fsync_latency_ms_max);
+        self.disks[index].begin_background_sync();
+        let latency_ms = match for_node {
+            true => between(&mut self.disk_rng, 0, self.options.fsync_latency_ms_max),
+            false => match self.options.fsync_latency_ms_mean {
+                0 => 0,
+                mean_ms => exponential_ms(&mut self.disk_rng, mean_ms),
+            },
+        };
         let incarnation = self.slots[index].incarnation;
         self.schedule(
             self.now_ms + latency_ms,
@@ -44,13 +69,6 @@ impl World {
         );
     }
 
-    /// A truncation: a running fsync can no longer vouch for bytes past `offset`.
-    pub(super) fn lower_fsync(&mut self, index: usize, offset: u64) {
-        if let Some(running) = self.slots[index].fsync.as_mut() {
-            running.covers = running.covers.min(offset);
-        }
-    }
-
     pub(super) fn on_fsync_done(&mut self, index: usize, incarnation: u64) {
         if !self.is_incarnation(index, incarnation) {
             return; // The process died first: the fsync's outcome is the crash's.
@@ -59,17 +77,20 @@ impl World {
             .fsync
             .take()
             .expect("an fsync was running");
-        self.disks[index].sync_to(running.covers);
-        self.trace.event(
-            self.now_ms,
-            "fsync-done",
-            &[index as u64, running.covers],
-            b"",
-        );
-        if running.again {
-            self.start_fsync(index);
+        if self.fsync_fails() {
+            self.stop_on_failed_fsync(index, "fsync");
+            return;
         }
-        let offset = bucket_core::Offset(running.covers);
-        self.step_node(index, Input::AofDurable { offset });
+        self.disks[index].complete_background_sync();
+        let durable = self.disks[index].aof_synced_len();
+        self.trace
+            .event(self.now_ms, "fsync-done", &[index as u64, durable], b"");
+        if running.again {
+            self.start_fsync(index, true);
+        }
+        if running.for_node {
+            let offset = bucket_core::Offset(durable);
+            self.step_node(index, Input::AofDurable { offset });
+        }
     }
 }

@@ -17,7 +17,6 @@ impl World {
     /// `PersistMeta` is durable, a frame is on the wire, appended bytes sit unsynced),
     /// and the rest, the held replies included, never happens.
     pub(super) fn execute_outputs(&mut self, index: usize, outputs: &mut Vec<Output>) {
-        let mut appended = false;
         let crash_before = self.crash_point(index, outputs.len());
         let mut replies = Vec::new();
         for (i, output) in outputs.drain(..).enumerate() {
@@ -25,7 +24,6 @@ impl World {
                 break;
             }
             self.hash_output(index, &output);
-            appended |= matches!(output, Output::AppendAof { .. });
             if matches!(output, Output::Reply { .. } | Output::Close { .. }) {
                 replies.push(output);
                 continue;
@@ -56,9 +54,10 @@ impl World {
             self.crash_inside_step(index, after_vote);
             return;
         }
-        // `appendfsync always`: one sync per pass that wrote, before its replies leave.
-        if appended && self.options.appendfsync == AppendFsync::Always {
-            self.disks[index].sync();
+        // `appendfsync always`: one sync per pass that wrote or truncated, before its
+        // replies leave. If it fails the node stops, and they never do.
+        if self.options.appendfsync == AppendFsync::Always && !self.sync_at_step_end(index) {
+            return;
         }
         for reply in replies {
             let result = self.execute_output(index, reply);
@@ -236,7 +235,6 @@ impl World {
             self.now_ms,
             format!("node {index}: truncate AOF {aof_len} -> {offset}"),
         );
-        self.lower_fsync(index, offset);
         self.disks[index].truncate(offset)
     }
 

@@ -24,7 +24,7 @@ impl World {
             | Event::ClientConnect { node, .. }
             | Event::ClientData { node, .. }
             | Event::ClientClose { node, .. }
-            | Event::FsyncTimer { node }
+            | Event::FsyncTimer { node, .. }
             | Event::FsyncDone { node, .. } => Some(node),
             Event::PeerFrame { to, .. } => Some(to),
             Event::LinkDownNotice { from, .. } | Event::LinkReconnect { from, .. } => Some(from),
