@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A majority-mode 3-node Bucket cluster under a pipelined SET load for a while:
+# the load must cause no election (cluster_current_epoch, the term, does not change on
+# any node) and every node must end with the same keys as the master.
+#
+#   bench/majority_soak.sh [--seconds 60]
+#
+# Needs redis-benchmark and redis-cli on PATH (Debian: redis-tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_LOAD=60
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) SECONDS_LOAD="$2"; shift 2 ;;
+    *) echo "usage: $0 [--seconds N]" >&2; exit 2 ;;
+  esac
+done
+for tool in redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
+done
+
+cargo build --release -q -p driver-mio
+BIN=target/release/bucket-server
+WORK=$(mktemp -d /tmp/bucket-soak.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BASE=17201
+for i in 0 1 2; do
+  port=$((BASE + i))
+  {
+    echo "host: 127.0.0.1"
+    echo "port: $port"
+    echo "clusterPort: $((port + 10000))"
+    echo "dataPath: $WORK/node$i"
+    echo "writeQuorum: majority"
+    echo "clusterNodes:"
+    for j in 0 1 2; do [ "$j" = "$i" ] || echo "  - 127.0.0.1:$((BASE + 10000 + j))"; done
+  } > "$WORK/node$i.yml"
+  BUCKET_LOG=warn "$BIN" "$WORK/node$i.yml" 2>"$WORK/node$i.log" &
+  PIDS+=($!)
+done
+
+# term PORT: the node's term, as CLUSTER INFO's cluster_current_epoch reports it.
+term() { redis-cli -p "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "cluster_current_epoch" { print $2 }'; }
+master=""
+for _ in $(seq 1 100); do
+  for i in 0 1 2; do
+    if redis-cli -p $((BASE + i)) ROLE 2>/dev/null | head -1 | grep -q master; then master=$((BASE + i)); fi
+  done
+  [ -n "$master" ] && break
+  sleep 0.1
+done
+[ -n "$master" ] || { echo "no master elected" >&2; exit 1; }
+terms_before=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
+
+# Far more requests than the time allows: the timeout ends the load.
+timeout --signal=INT "$SECONDS_LOAD" redis-benchmark -h 127.0.0.1 -p "$master" -t set -c 50 \
+  -d 64 -r 1000000 -n 1000000000 -P 16 -q > "$WORK/load.txt" 2>&1 || true
+tr '\r' '\n' < "$WORK/load.txt" | grep -E 'SET' | tail -1
+
+terms_after=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
+# Replicas catch up within a bounded wait.
+for _ in $(seq 1 100); do
+  sizes=$(for i in 0 1 2; do redis-cli -p $((BASE + i)) DBSIZE; done | sort -u | wc -l)
+  [ "$sizes" = 1 ] && break
+  sleep 0.1
+done
+echo "terms before: $terms_before after: $terms_after"
+for i in 0 1 2; do echo "node $i: $(redis-cli -p $((BASE + i)) DBSIZE) keys, $(redis-cli -p $((BASE + i)) ROLE | head -1)"; done
+[ "$terms_before" = "$terms_after" ] || { echo "FAIL: the term changed under load (an election)"; exit 1; }
+[ "$sizes" = 1 ] || { echo "FAIL: the nodes hold different key counts"; exit 1; }
+echo "OK: no election, every node holds the master's keys"
