@@ -33,32 +33,13 @@ if [ -n "$QUORUM" ]; then
   REPLICAS=2
   TESTS=${QUORUM_TESTS:-set,incr}
 fi
-for tool in redis-server redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-
-cargo build --release -q -p driver-mio
-BIN=target/release/bucket-server
-WORK=$(mktemp -d /tmp/bucket-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup redis-server redis-benchmark redis-cli
 
 BUCKET_PORT=17001
 BUCKET_ASYNC_PORT=17051
 REDIS_PORT=17101
-
-wait_port() {
-  for _ in $(seq 1 200); do
-    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "port $1 never answered" >&2; exit 1
-}
 
 # start_bucket BASE_PORT QUORUM: a cluster of REPLICAS+1 nodes on ports BASE_PORT...;
 # sets TARGET to its master's port.

@@ -16,20 +16,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--seconds N]" >&2; exit 2 ;;
   esac
 done
-for tool in redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-
-cargo build --release -q -p driver-mio
-BIN=target/release/bucket-server
-WORK=$(mktemp -d /tmp/bucket-soak.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_setup redis-benchmark redis-cli
 
 BASE=17201
 for i in 0 1 2; do

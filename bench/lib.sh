@@ -1,0 +1,30 @@
+# Shared by the bench scripts: source it after `cd` to the repository root.
+#
+#   bench_setup TOOL...   check the tools, build the daemon, make a work dir ($WORK)
+#                         whose processes ($PIDS) are stopped and files removed at exit
+#   wait_port PORT        wait until a server answers PING there
+
+bench_setup() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
+  done
+  cargo build --release -q -p driver-mio
+  BIN=target/release/bucket-server
+  WORK=$(mktemp -d /tmp/bucket-bench.XXXXXX)
+  PIDS=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "port $1 never answered" >&2; exit 1
+}
