@@ -199,4 +199,6 @@ pub enum PlantedBug {
     /// Count appended AOF bytes as durable (and ack them) before the driver reports the
     /// fsync that makes them so.
     DurableBeforeFsyncReport,
+    /// A master never checks that it still hears a majority (no CheckQuorum).
+    NoCheckQuorum,
 }

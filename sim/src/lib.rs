@@ -26,6 +26,7 @@
 //! | state safety | `DivergedSuffixKept`, `TornTailReplayed`, `ReplicaExpiresOnOwnClock` |
 //! | linearizability | `StaleReadAfterReignLost`, `LeaseReadWithoutLease` |
 //! | recovery | `ChecksumFailureAsTornTail` |
+//! | check quorum | `NoCheckQuorum` |
 //! | core assertion | `VoteWithoutUpToDateCheck`, `CommitBeforeOwnReign`, `LastTermKeptAfterCut` |
 //!
 //! Reign safety, log matching, convergence, the AOF position and determinism have

@@ -181,6 +181,10 @@ pub struct Slot {
     crash_in_step: bool,
     /// The fsync the node asked for, while it runs.
     fsync: Option<fsync::FsyncInFlight>,
+    /// When it last became master (true time), while it is.
+    master_since_ms: Option<u64>,
+    /// When it last received a frame from each peer (true time).
+    heard_at: Vec<Option<u64>>,
 }
 
 /// A client connection as the world sees it.
@@ -275,6 +279,8 @@ impl World {
                 held: Vec::new(),
                 crash_in_step: false,
                 fsync: None,
+                master_since_ms: None,
+                heard_at: vec![None; options.node_count],
             })
             .collect();
         let mut world = World {
@@ -528,6 +534,7 @@ impl World {
         };
         self.trace
             .event(self.now_ms, kind, &[from as u64, to as u64], &frame);
+        self.slots[to].heard_at[from] = Some(self.now_ms);
         let input = Input::PeerMessage {
             peer: NodeId(from as u32),
             frame: &frame,
@@ -612,7 +619,7 @@ impl World {
             self.attribute(index, write, &outputs);
         }
         self.execute_outputs(index, &mut outputs);
-        self.check_after_step(index);
+        self.check_after_step(index, matches!(input, Input::Tick));
         self.schedule_tick(index, matches!(input, Input::Tick));
         self.outputs = outputs;
     }
@@ -661,6 +668,9 @@ impl World {
             }
         }
         let slot = &mut self.slots[index];
+        if role != slot.role_last {
+            slot.master_since_ms = (role == Role::Master).then_some(self.now_ms);
+        }
         if role != slot.role_last || term != slot.term_last {
             slot.role_last = role;
             slot.term_last = term;

@@ -294,3 +294,8 @@ fn planted_durable_before_fsync_report_is_caught() {
         Some(WriteQuorum::Majority),
     );
 }
+
+#[test]
+fn planted_no_check_quorum_is_caught() {
+    assert_planted_bug_caught(PlantedBug::NoCheckQuorum, None);
+}

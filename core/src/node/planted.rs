@@ -69,4 +69,8 @@ impl Node {
     pub(super) fn planted_durable_before_fsync_report(&self) -> bool {
         planted!(self, DurableBeforeFsyncReport)
     }
+
+    pub(super) fn planted_no_check_quorum(&self) -> bool {
+        planted!(self, NoCheckQuorum)
+    }
 }

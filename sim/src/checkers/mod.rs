@@ -2,6 +2,7 @@
 //! observed), so its unit tests can feed it a hand-made bad history.
 
 pub mod acks;
+pub mod check_quorum;
 pub mod convergence;
 pub mod determinism;
 pub mod durability;

@@ -6,7 +6,7 @@ use bucket_core::{Role, WriteQuorum};
 use super::{Event, World};
 use crate::checkers::convergence::{self, NodeView};
 use crate::checkers::linearizability::{self, Verdict};
-use crate::checkers::{durability, fates, log_matching, state, Violation};
+use crate::checkers::{check_quorum, durability, fates, log_matching, state, Violation};
 use crate::world::faults::CONVERGENCE_POLL_MS;
 
 /// A node's idea of its AOF (its end, its last record's term) against the disk: what
@@ -29,10 +29,22 @@ pub struct FinalFindings {
 impl World {
     /// After a step and its outputs: a master counts each replica for what it acked in
     /// its current session, and no node counts as durable what its disk has not synced.
-    pub(super) fn check_after_step(&mut self, index: usize) {
+    pub(super) fn check_after_step(&mut self, index: usize, was_tick: bool) {
         let Some(node) = self.slots[index].node.as_ref() else {
             return;
         };
+        let slot = &self.slots[index];
+        let checks_quorum = was_tick && node.role() == Role::Master;
+        if let Some(since_ms) = slot.master_since_ms.filter(|_| checks_quorum) {
+            let config = &slot.config;
+            let window_ms =
+                check_quorum::window_ms(config.election_timeout_ms_min, config.heartbeat_ms);
+            let heard = &slot.heard_at;
+            if let Err(v) = check_quorum::check(index, self.now_ms, since_ms, heard, window_ms) {
+                self.fail(v);
+                return;
+            }
+        }
         let synced = self.disks[index].aof_synced_len();
         let majority = self.slots[index].config.write_quorum == WriteQuorum::Majority;
         if majority && node.durable_end().0 > synced {
