@@ -193,4 +193,7 @@ pub enum PlantedBug {
     /// A replica runs active expiry on its own clock and drops expired keys from its
     /// keyspace without a record, instead of waiting for the master's deletes.
     ReplicaExpiresOnOwnClock,
+    /// In majority mode, release a held read's reply once the reign is confirmed, without
+    /// waiting for the commit to reach the AOF end the read saw (its ReadIndex).
+    ReadReleasedBeforeReadIndex,
 }

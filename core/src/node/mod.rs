@@ -1,13 +1,15 @@
 //! The node: `step` dispatches each input, by input and then by role (as raft-rs's
 //! `step_leader`/`step_follower`), and checks the invariants at the end of every step.
 //!
-//! - `clients.rs`: client sessions, command execution, held replies.
+//! - `clients.rs`: client sessions, command execution, `WAIT`.
+//! - `held.rs`: majority mode's replies held for the commit, and their index.
 //! - `election.rs`: PreVote, votes, terms, heartbeats, CheckQuorum, reigns.
 //! - `replication/`: the master feeding replicas, and a replica following its master.
 //! - `recover.rs`: rebuilding a node from its files.
 
 mod clients;
 mod election;
+mod held;
 mod planted;
 mod recover;
 mod replication;
@@ -34,6 +36,7 @@ use crate::status::{member_name, ClusterStatus, MemberStatus};
 use crate::time::{Instant, Now};
 
 pub use crate::status::Role;
+use held::HeldIndex;
 pub use recover::{RecoverError, Recovery};
 use replication::{Progress, Rebuild, Upstream};
 
@@ -66,9 +69,10 @@ pub struct Node {
     pub(crate) status: ClusterStatus,
     /// Boxed, so that taking a session out of the map for a step moves a pointer.
     pub(crate) clients: BTreeMap<ConnectionId, Box<Session>>,
-    /// The clients whose replies are held (WAIT, majority mode): the only ones a commit,
-    /// an ack or a timeout can release, so only these are visited.
-    pub(crate) blocked_clients: BTreeSet<ConnectionId>,
+    /// The sessions blocked in `WAIT`: an ack or a timeout may release them.
+    pub(crate) waiting_clients: BTreeSet<ConnectionId>,
+    /// The sessions with replies held for the commit (majority mode), by what they need.
+    pub(crate) held_index: HeldIndex,
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
     pub(crate) request: Request,
     pub(crate) now: Now,
@@ -139,7 +143,8 @@ impl Node {
             meta: Meta::default(),
             status,
             clients: BTreeMap::new(),
-            blocked_clients: BTreeSet::new(),
+            waiting_clients: BTreeSet::new(),
+            held_index: HeldIndex::default(),
             request: Request::new(),
             now: Now::default(),
             peers,
@@ -200,7 +205,7 @@ impl Node {
             deadline = deadline.min(upstream.retry_at);
         }
         let waits = self
-            .blocked_clients
+            .waiting_clients
             .iter()
             .filter_map(|conn| self.clients[conn].wait_deadline());
         waits.fold(deadline, Instant::min)
@@ -241,10 +246,11 @@ impl Node {
         self.rebuild.as_ref().map_or(self.aof.end, |r| r.applied)
     }
 
-    /// Whether the client's reply is held (WAIT, majority mode): such a client is not
-    /// idle, whatever its socket shows, and the idle timeout must spare it (as Redis).
+    /// Whether a reply of the client is still to come (WAIT, a reply held in majority
+    /// mode): such a client is not idle, whatever its socket shows, and the idle timeout
+    /// must spare it (as Redis).
     pub fn is_blocked(&self, conn: ConnectionId) -> bool {
-        self.blocked_clients.contains(&conn)
+        self.clients.get(&conn).is_some_and(|s| s.is_blocked())
     }
 
     pub fn voted_for(&self) -> Option<NodeId> {
@@ -468,7 +474,12 @@ impl Node {
     /// Copy the figures commands report into the status.
     fn refresh_status(&mut self) {
         self.stats.connected_clients = self.clients.len();
-        self.stats.blocked_clients = self.blocked_clients.len();
+        let waiting_only = self
+            .waiting_clients
+            .iter()
+            .filter(|conn| self.clients[*conn].held.is_empty())
+            .count();
+        self.stats.blocked_clients = self.held_index.len() + waiting_only;
         self.stats.loading = self.rebuild.is_some();
         self.status.term = self.meta.term;
         self.status.aof_end = self.aof.end;
@@ -499,16 +510,14 @@ impl Node {
         );
         assert!(self.votes.len() <= self.config.members.len());
         debug_assert!(self
-            .blocked_clients
+            .waiting_clients
             .iter()
-            .all(|c| self.clients[c].blocked.is_some()));
+            .all(|c| self.clients[c].wait.is_some()));
         debug_assert!(
-            self.clients
-                .values()
-                .filter(|s| s.blocked.is_some())
-                .count()
-                == self.blocked_clients.len()
+            self.clients.values().filter(|s| s.wait.is_some()).count()
+                == self.waiting_clients.len()
         );
+        self.check_held_invariants();
         debug_assert!(
             self.meta
                 .reigns

@@ -61,4 +61,8 @@ impl Node {
     pub(super) fn planted_replica_expires_on_own_clock(&self) -> bool {
         planted!(self, ReplicaExpiresOnOwnClock)
     }
+
+    pub(super) fn planted_read_released_before_read_index(&self) -> bool {
+        planted!(self, ReadReleasedBeforeReadIndex)
+    }
 }
