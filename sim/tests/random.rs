@@ -278,3 +278,11 @@ fn planted_last_term_kept_after_cut_is_caught() {
 fn planted_replica_expires_on_own_clock_is_caught() {
     assert_planted_bug_caught(PlantedBug::ReplicaExpiresOnOwnClock, None);
 }
+
+#[test]
+fn planted_read_released_before_read_index_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::ReadReleasedBeforeReadIndex,
+        Some(WriteQuorum::Majority),
+    );
+}
