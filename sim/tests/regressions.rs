@@ -20,6 +20,12 @@ const REGRESSIONS: &[(u64, &str)] = &[
         "a replica's keyspace rebuild lived in its upstream feed, so a new term or a link \
          going down dropped it half-done and the node kept a partial keyspace",
     ),
+    (
+        2683,
+        "a master took a late sync request while its link to that replica was down and fed \
+         it into the void; when the link came up it still counted the feed as live, so the \
+         replica never got the records it lacked (a link that comes up now drops the feed)",
+    ),
 ];
 
 #[test]

@@ -382,6 +382,10 @@ impl Node {
 
     fn on_peer_link_up(&mut self, peer: NodeId, out: &mut Vec<Output>) {
         self.status.members[peer.0 as usize].link_up = true;
+        // Nothing sent while the link was down arrived: a feed started then (on a sync
+        // request that came in on the peer's own link) lost its frames, and must start
+        // again from a handshake.
+        self.progress.remove(&peer);
         if self.status.role == Role::Master {
             self.send_heartbeat(peer, out);
         }
