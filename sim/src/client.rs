@@ -224,8 +224,7 @@ impl Clients {
         }
         let reads_only = self.clients[id].unsent.iter().all(|p| !p.write);
         if self.reads_anywhere && reads_only && chance(&mut self.rng, 0.3) {
-            self.clients[id].target =
-                between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
+            self.retarget(id);
         }
         self.attempt(id, now_ms, out);
     }
@@ -389,6 +388,11 @@ impl Clients {
         }
     }
 
+    /// Pick a node at random to send to from now on.
+    fn retarget(&mut self, id: usize) {
+        self.clients[id].target = between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
+    }
+
     /// The node a `-MOVED` names.
     fn moved_to(&self, id: usize, error: &str) -> usize {
         let node = error
@@ -402,13 +406,13 @@ impl Clients {
     /// Every request sent has its answer (or was abandoned): retry what must be retried,
     /// after a pause if the cluster was down, or rest before the next pipeline.
     fn after_replies(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
-        let client = &mut self.clients[id];
+        let client = &self.clients[id];
         assert!(client.sent.is_empty());
         if client.unsent.is_empty() {
             self.rest(id, now_ms, out);
         } else if client.cluster_down {
-            client.target = between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
-            client.phase = Phase::Backoff;
+            self.retarget(id);
+            self.clients[id].phase = Phase::Backoff;
             self.set_timer(id, now_ms + RETRY_DELAY_MS, out);
         } else {
             self.attempt(id, now_ms, out);
@@ -427,7 +431,7 @@ impl Clients {
             return;
         }
         // The node may be down: go on elsewhere.
-        client.target = between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
+        self.retarget(id);
         self.abandon_sent(id, now_ms, "connection lost", out);
         self.after_replies(id, now_ms, out);
     }
