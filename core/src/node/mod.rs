@@ -87,6 +87,8 @@ pub struct Node {
     pub(crate) commit_inherited: Offset,
     /// Master side: one progress per replica that asked to be fed.
     pub(crate) progress: BTreeMap<NodeId, Progress>,
+    /// Master side: file streams started in this node's life, the last one's tag.
+    pub(crate) streams_started: u64,
     pub(crate) backlog: Backlog,
     /// Replica side: the feed from the master, if any.
     pub(crate) upstream: Option<Upstream>,
@@ -153,6 +155,7 @@ impl Node {
             master_since: Instant(0),
             commit_inherited: Offset(0),
             progress: BTreeMap::new(),
+            streams_started: 0,
             backlog,
             upstream: None,
             rebuild: None,
