@@ -201,4 +201,7 @@ pub enum PlantedBug {
     DurableBeforeFsyncReport,
     /// A master never checks that it still hears a majority (no CheckQuorum).
     NoCheckQuorum,
+    /// In majority mode, release a held read's reply once the reign is confirmed, without
+    /// waiting for the commit to reach the AOF end the read saw (its ReadIndex).
+    ReadReleasedBeforeReadIndex,
 }

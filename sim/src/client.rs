@@ -1,14 +1,18 @@
-//! Simulated clients. Each runs one operation at a time, as a Redis Cluster client does:
-//! it sends to the node it believes is master, follows `-MOVED` to the named node,
+//! Simulated clients. Each runs one operation at a time, as a Redis Cluster client does,
+//! or (a pipelining client) several at once on one connection, reading the replies in
+//! order: it sends to the node it believes is master, follows `-MOVED` to the named node,
 //! waits and retries on `-CLUSTERDOWN`, and gives up after a timeout (outcome unknown
-//! for writes). Every operation lands in the [`History`].
+//! for writes). Every operation lands in the [`History`] with its own invocation and
+//! completion, so a pipeline's operations are concurrent there.
 //!
 //! Clients do not touch the world: each call returns the actions the world executes.
+
+use std::collections::VecDeque;
 
 use bucket_core::resp::{parse_reply, Reply, Request};
 use rand_chacha::ChaCha8Rng;
 
-use crate::history::{History, Op, Outcome, Value, LONG_TTL_MS};
+use crate::history::{History, Op, OpKind, Outcome, Value, LONG_TTL_MS};
 use crate::options::Options;
 use crate::seed::{between, chance, exponential_ms};
 use crate::workload::{self, Values, Workload};
@@ -27,10 +31,12 @@ pub enum Action {
         conn: u64,
         node: usize,
     },
+    /// Send the requests of `ops` (history indexes, in request order) in one packet.
     Send {
         conn: u64,
         node: usize,
         bytes: Vec<u8>,
+        ops: Vec<usize>,
     },
     Close {
         conn: u64,
@@ -56,16 +62,18 @@ struct Connection {
 enum Phase {
     /// Between operations.
     Idle,
-    /// The request is on its way or being served.
+    /// Requests are on their way or being served.
     Sent,
-    /// Waiting to retry (after `-CLUSTERDOWN` or a lost connection before sending).
+    /// Waiting to retry (after `-CLUSTERDOWN`).
     Backoff,
 }
 
+/// An operation of the current pipeline that has not finished.
 #[derive(Clone, Debug)]
-struct Current {
+struct Pending {
     /// Index into the history.
     op: usize,
+    write: bool,
     request: Vec<u8>,
     deadline_ms: u64,
     redirects: u32,
@@ -75,7 +83,14 @@ pub struct Client {
     connection: Option<Connection>,
     inbox: Vec<u8>,
     phase: Phase,
-    current: Option<Current>,
+    /// The operations sent on `connection` whose replies are still to come, in order.
+    sent: VecDeque<Pending>,
+    /// The operations to send (again) once every reply of `sent` is in.
+    unsent: Vec<Pending>,
+    /// One of `unsent` met `-CLUSTERDOWN`: wait, and try another node.
+    cluster_down: bool,
+    /// The most operations one pipeline of this client holds (1: no pipelining).
+    depth_max: usize,
     /// The node this client believes is master.
     target: usize,
     /// The values this client writes, unique within the run.
@@ -121,6 +136,10 @@ impl Clients {
             reads_anywhere: options.write_quorum == bucket_core::WriteQuorum::Async,
         };
         assert!(options.workload.total() > 0, "the workload mix is empty");
+        assert!(
+            options.pipeline_depth_max >= 2,
+            "a pipeline holds two or more"
+        );
         // The modelled keys' long expiries must outlast the run (see `workload`).
         let run_ms = options.faulty_phase_ms + options.liveness_phase_ms;
         assert!(
@@ -129,11 +148,19 @@ impl Clients {
         );
         for id in 0..options.client_count {
             let target = between(&mut clients.rng, 0, options.node_count as u64 - 1) as usize;
+            let pipelines = id < options.pipelined_client_count;
             clients.clients.push(Client {
                 connection: None,
                 inbox: Vec::new(),
                 phase: Phase::Idle,
-                current: None,
+                sent: VecDeque::new(),
+                unsent: Vec::new(),
+                cluster_down: false,
+                depth_max: if pipelines {
+                    options.pipeline_depth_max
+                } else {
+                    1
+                },
                 target,
                 values: Values::new(id),
                 timer_ms: None,
@@ -165,22 +192,45 @@ impl Clients {
         }
         self.clients[id].timer_ms = None;
         match self.clients[id].phase {
-            Phase::Idle => self.start_op(id, now_ms, out),
+            Phase::Idle => self.start_pipeline(id, now_ms, out),
             Phase::Backoff => self.attempt(id, now_ms, out),
             Phase::Sent => {
-                let deadline_ms = self.clients[id].current.as_ref().map(|c| c.deadline_ms);
+                let deadline_ms = self.clients[id].sent.iter().map(|p| p.deadline_ms).min();
                 if deadline_ms.is_some_and(|d| now_ms >= d) {
-                    let unknown = Outcome::Unknown("timed out".to_string());
-                    self.finish_unanswered(id, now_ms, unknown, out);
+                    self.abandon_sent(id, now_ms, "timed out", out);
+                    self.after_replies(id, now_ms, out);
                 }
             }
         }
     }
 
-    fn start_op(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
+    /// Draw the next operations (one, or a pipeline of 2 to `depth_max`; a `WAIT` ends a
+    /// pipeline, so that every write of it runs in the step its packet arrives) and send
+    /// them.
+    fn start_pipeline(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
         if !self.issuing {
             return;
         }
+        let depth_max = self.clients[id].depth_max as u64;
+        let depth = match depth_max {
+            1 => 1,
+            _ => between(&mut self.rng, 2, depth_max),
+        };
+        for _ in 0..depth {
+            let kind = self.invoke(id, now_ms);
+            if kind == OpKind::Wait {
+                break;
+            }
+        }
+        let reads_only = self.clients[id].unsent.iter().all(|p| !p.write);
+        if self.reads_anywhere && reads_only && chance(&mut self.rng, 0.3) {
+            self.retarget(id);
+        }
+        self.attempt(id, now_ms, out);
+    }
+
+    /// Draw one operation, record its invocation, and queue it to be sent.
+    fn invoke(&mut self, id: usize, now_ms: u64) -> OpKind {
         let client = &mut self.clients[id];
         let (kind, key) = self
             .workload
@@ -192,77 +242,82 @@ impl Clients {
         let mut bytes = Vec::new();
         request.encode(&mut bytes);
         let call = self.stamp_next();
-        let client = &mut self.clients[id];
         self.history.ops.push(Op {
             client: id,
             key,
-            kind,
+            kind: kind.clone(),
             call,
             ret: None,
             call_ms: now_ms,
             ret_ms: None,
             outcome: Outcome::Pending,
         });
-        client.current = Some(Current {
+        self.clients[id].unsent.push(Pending {
             op: self.history.ops.len() - 1,
+            write: kind.is_write(),
             request: bytes,
             deadline_ms: now_ms + self.request_timeout_ms,
             redirects: 0,
         });
-        if self.reads_anywhere && !self.history.ops.last().expect("pushed").kind.is_write() {
-            let client = &mut self.clients[id];
-            if chance(&mut self.rng, 0.3) {
-                client.target = between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
-            }
-        }
-        self.attempt(id, now_ms, out);
+        kind
     }
 
-    /// Send the current operation to the target, connecting first if needed.
+    /// Send every unsent operation to the target in one packet, connecting first if
+    /// needed; an operation past its deadline fails instead.
     fn attempt(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
-        let Some(current) = self.clients[id].current.clone() else {
-            return;
-        };
-        if now_ms >= current.deadline_ms {
-            self.finish(
-                id,
-                now_ms,
-                Outcome::Failed("gave up retrying".to_string()),
-                out,
-            );
+        assert!(self.clients[id].sent.is_empty(), "one packet out at a time");
+        self.clients[id].cluster_down = false;
+        let unsent = std::mem::take(&mut self.clients[id].unsent);
+        let (late, due): (Vec<Pending>, Vec<Pending>) =
+            unsent.into_iter().partition(|p| now_ms >= p.deadline_ms);
+        for pending in late {
+            let failed = Outcome::Failed("gave up retrying".to_string());
+            self.finish(pending.op, now_ms, failed, out);
+        }
+        if due.is_empty() {
+            self.rest(id, now_ms, out);
             return;
         }
-        let target = self.clients[id].target;
-        let connection = match self.clients[id].connection {
-            Some(c) if c.node == target => c,
-            other => {
-                if let Some(old) = other {
-                    out.push(Action::Close {
-                        conn: old.conn,
-                        node: old.node,
-                    });
-                }
-                let c = Connection {
-                    conn: self.conn_next,
-                    node: target,
-                };
-                self.conn_next += 1;
-                out.push(Action::Connect {
-                    conn: c.conn,
-                    node: c.node,
-                });
-                self.clients[id].connection = Some(c);
-                self.clients[id].inbox.clear();
-                c
-            }
-        };
+        let connection = self.connection_to_target(id, out);
+        let bytes: Vec<u8> = due.iter().flat_map(|p| p.request.iter().copied()).collect();
+        let ops = due.iter().map(|p| p.op).collect();
+        let deadline_ms = due.iter().map(|p| p.deadline_ms).min().expect("not empty");
         out.push(Action::Send {
             conn: connection.conn,
             node: connection.node,
-            bytes: current.request,
+            bytes,
+            ops,
         });
-        self.clients[id].phase = Phase::Sent;
-        self.set_timer(id, current.deadline_ms, out);
+        let client = &mut self.clients[id];
+        client.sent = due.into();
+        client.phase = Phase::Sent;
+        self.set_timer(id, deadline_ms, out);
+    }
+
+    /// The connection to the target node: the current one, or a new one.
+    fn connection_to_target(&mut self, id: usize, out: &mut Vec<Action>) -> Connection {
+        let target = self.clients[id].target;
+        if let Some(c) = self.clients[id].connection.filter(|c| c.node == target) {
+            return c;
+        }
+        if let Some(old) = self.clients[id].connection.take() {
+            out.push(Action::Close {
+                conn: old.conn,
+                node: old.node,
+            });
+        }
+        let c = Connection {
+            conn: self.conn_next,
+            node: target,
+        };
+        self.conn_next += 1;
+        out.push(Action::Connect {
+            conn: c.conn,
+            node: c.node,
+        });
+        self.clients[id].connection = Some(c);
+        self.clients[id].inbox.clear();
+        c
     }
 
     fn set_timer(&mut self, id: usize, at_ms: u64, out: &mut Vec<Action>) {
@@ -298,59 +353,70 @@ impl Clients {
         }
     }
 
+    /// The reply to the oldest request sent; once every reply is in, go on.
     fn on_whole_reply(&mut self, id: usize, reply: Reply, now_ms: u64, out: &mut Vec<Action>) {
-        if self.clients[id].phase != Phase::Sent {
+        let Some(mut pending) = self.clients[id].sent.pop_front() else {
             panic!("client {id}: a reply nobody asked for: {reply:?}");
-        }
+        };
+        assert_eq!(self.clients[id].phase, Phase::Sent);
         let error = match &reply {
             Reply::Error(e) => Some(e.clone()),
             _ => None,
         };
         match error {
-            Some(e) if e.starts_with("MOVED ") => self.on_moved(id, &e, now_ms, out),
-            Some(e) if e.starts_with("CLUSTERDOWN") => self.backoff(id, now_ms, true, out),
+            Some(e) if e.starts_with("MOVED ") => {
+                pending.redirects += 1;
+                if pending.redirects > REDIRECTS_MAX {
+                    let failed = Outcome::Failed("too many redirects".to_string());
+                    self.finish(pending.op, now_ms, failed, out);
+                } else {
+                    self.clients[id].target = self.moved_to(id, &e);
+                    self.clients[id].unsent.push(pending);
+                }
+            }
+            Some(e) if e.starts_with("CLUSTERDOWN") => {
+                self.clients[id].cluster_down = true;
+                self.clients[id].unsent.push(pending);
+            }
             Some(e) if e.starts_with("UNKNOWN") => {
-                self.finish(id, now_ms, Outcome::Unknown(e), out)
+                self.finish(pending.op, now_ms, Outcome::Unknown(e), out)
             }
-            _ => {
-                let outcome = Outcome::Ok(value_of(reply));
-                self.finish(id, now_ms, outcome, out);
-            }
+            _ => self.finish(pending.op, now_ms, Outcome::Ok(value_of(reply)), out),
+        }
+        if self.clients[id].sent.is_empty() {
+            self.after_replies(id, now_ms, out);
         }
     }
 
-    fn on_moved(&mut self, id: usize, error: &str, now_ms: u64, out: &mut Vec<Action>) {
+    /// Pick a node at random to send to from now on.
+    fn retarget(&mut self, id: usize) {
+        self.clients[id].target = between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
+    }
+
+    /// The node a `-MOVED` names.
+    fn moved_to(&self, id: usize, error: &str) -> usize {
         let node = error
             .rsplit(' ')
             .next()
             .and_then(node_of_client_addr)
             .filter(|&n| n < self.node_count);
-        let Some(node) = node else {
-            panic!("client {id}: bad redirect {error:?}");
-        };
-        let client = &mut self.clients[id];
-        let current = client.current.as_mut().expect("a reply is to an operation");
-        current.redirects += 1;
-        if current.redirects > REDIRECTS_MAX {
-            self.finish(
-                id,
-                now_ms,
-                Outcome::Failed("too many redirects".to_string()),
-                out,
-            );
-            return;
-        }
-        client.target = node;
-        self.attempt(id, now_ms, out);
+        node.unwrap_or_else(|| panic!("client {id}: bad redirect {error:?}"))
     }
 
-    fn backoff(&mut self, id: usize, now_ms: u64, elsewhere: bool, out: &mut Vec<Action>) {
-        if elsewhere {
-            self.clients[id].target =
-                between(&mut self.rng, 0, self.node_count as u64 - 1) as usize;
+    /// Every request sent has its answer (or was abandoned): retry what must be retried,
+    /// after a pause if the cluster was down, or rest before the next pipeline.
+    fn after_replies(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
+        let client = &self.clients[id];
+        assert!(client.sent.is_empty());
+        if client.unsent.is_empty() {
+            self.rest(id, now_ms, out);
+        } else if client.cluster_down {
+            self.retarget(id);
+            self.clients[id].phase = Phase::Backoff;
+            self.set_timer(id, now_ms + RETRY_DELAY_MS, out);
+        } else {
+            self.attempt(id, now_ms, out);
         }
-        self.clients[id].phase = Phase::Backoff;
-        self.set_timer(id, now_ms + RETRY_DELAY_MS, out);
     }
 
     /// The node closed the connection, or crashed.
@@ -364,79 +430,59 @@ impl Clients {
         if client.phase != Phase::Sent {
             return;
         }
-        let lost = Outcome::Unknown("connection lost".to_string());
-        self.finish_unanswered(id, now_ms, lost, out);
+        // The node may be down: go on elsewhere.
+        self.retarget(id);
+        self.abandon_sent(id, now_ms, "connection lost", out);
+        self.after_replies(id, now_ms, out);
     }
 
-    /// The request may or may not have run: a write's outcome is unknown; a read is
-    /// retried (it changed nothing).
-    fn finish_unanswered(
-        &mut self,
-        id: usize,
-        now_ms: u64,
-        unknown: Outcome,
-        out: &mut Vec<Action>,
-    ) {
-        let op = self.clients[id].current.as_ref().expect("sent").op;
-        let timed_out = self.clients[id]
-            .current
-            .as_ref()
-            .is_some_and(|c| now_ms >= c.deadline_ms);
-        if self.history.ops[op].kind.is_write() {
-            self.finish(id, now_ms, unknown, out);
-        } else if timed_out {
-            self.finish(id, now_ms, Outcome::Failed("timed out".to_string()), out);
-        } else {
-            // Reconnect elsewhere: the old connection's replies are ignored from now on.
-            if let Some(old) = self.clients[id].connection.take() {
-                out.push(Action::Close {
-                    conn: old.conn,
-                    node: old.node,
-                });
-            }
-            self.backoff(id, now_ms, true, out);
+    /// Give up on every request sent whose reply has not come: it may or may not have
+    /// run, so a write's outcome is unknown, and a read failed (it changed nothing). The
+    /// connection is closed, so that a late reply is not taken for a later request's.
+    fn abandon_sent(&mut self, id: usize, now_ms: u64, why: &str, out: &mut Vec<Action>) {
+        let sent = std::mem::take(&mut self.clients[id].sent);
+        for pending in sent {
+            let outcome = match pending.write {
+                true => Outcome::Unknown(why.to_string()),
+                false => Outcome::Failed(why.to_string()),
+            };
+            self.finish(pending.op, now_ms, outcome, out);
+        }
+        if let Some(old) = self.clients[id].connection.take() {
+            out.push(Action::Close {
+                conn: old.conn,
+                node: old.node,
+            });
         }
     }
 
-    fn finish(&mut self, id: usize, now_ms: u64, outcome: Outcome, out: &mut Vec<Action>) {
-        let current = self.clients[id]
-            .current
-            .take()
-            .expect("an operation to finish");
+    /// Record the completion of history op `op`.
+    fn finish(&mut self, op: usize, now_ms: u64, outcome: Outcome, out: &mut Vec<Action>) {
         let stamp = self.stamp_next();
-        let op = &mut self.history.ops[current.op];
-        assert_eq!(op.outcome, Outcome::Pending);
+        let op_ref = &mut self.history.ops[op];
+        assert_eq!(op_ref.outcome, Outcome::Pending);
         if matches!(outcome, Outcome::Ok(_) | Outcome::Failed(_)) {
-            op.ret = Some(stamp);
+            op_ref.ret = Some(stamp);
         }
-        op.ret_ms = Some(now_ms);
-        op.outcome = outcome;
-        out.push(Action::Finished { op: current.op });
-        // A late reply to an abandoned request must not be taken for the next one's.
-        if matches!(op.outcome, Outcome::Unknown(_) | Outcome::Failed(_)) {
-            if let Some(old) = self.clients[id].connection.take() {
-                out.push(Action::Close {
-                    conn: old.conn,
-                    node: old.node,
-                });
-            }
-        }
-        self.clients[id].phase = Phase::Idle;
+        op_ref.ret_ms = Some(now_ms);
+        op_ref.outcome = outcome;
+        out.push(Action::Finished { op });
+    }
+
+    /// The pipeline is done: think before the next one.
+    fn rest(&mut self, id: usize, now_ms: u64, out: &mut Vec<Action>) {
+        let client = &mut self.clients[id];
+        assert!(client.sent.is_empty() && client.unsent.is_empty());
+        client.phase = Phase::Idle;
         let think_ms = exponential_ms(&mut self.rng, self.think_time_ms_mean);
         self.set_timer(id, now_ms + think_ms, out);
     }
 
     /// Whether every client is between operations.
     pub fn all_idle(&self) -> bool {
-        self.clients.iter().all(|c| c.current.is_none())
-    }
-
-    /// The history index of the operation `client` has out on `conn`, if any.
-    pub fn op_in_flight(&self, client: usize, conn: u64) -> Option<usize> {
-        let client = &self.clients[client];
-        let on_conn = client.connection.is_some_and(|c| c.conn == conn);
-        let op = client.current.as_ref().map(|current| current.op);
-        op.filter(|_| on_conn && client.phase == Phase::Sent)
+        self.clients
+            .iter()
+            .all(|c| c.sent.is_empty() && c.unsent.is_empty())
     }
 }
 

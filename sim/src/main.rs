@@ -136,6 +136,7 @@ fn bench(node_count: usize) -> ExitCode {
         },
     );
     options.client_count = 4;
+    options.pipelined_client_count = 0;
     // 4 clients, each thinking ~11 ms between writes that take ~29 ms (a round trip to
     // the master, and its round trip to a majority): 100 writes per simulated second.
     options.think_time_ms_mean = 11;

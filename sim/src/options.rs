@@ -9,6 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use crate::seed::Seeds;
 use crate::seed::{between, chance};
 
+/// The deepest pipeline a client sends.
+pub const PIPELINE_DEPTH_MAX: u64 = 16;
+/// The most clients of a run that pipeline.
+pub const PIPELINED_CLIENTS_MAX: u64 = 3;
+
 /// When the simulated driver fsyncs the AOF, as the daemon's `appendfsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendFsync {
@@ -166,8 +171,13 @@ pub struct Options {
     /// linearizability checker models (see `workload`).
     pub volatile_key_count: usize,
     pub workload: WorkloadMix,
-    /// Mean pause between one client's operations.
+    /// Mean pause between one client's operations (or pipelines).
     pub think_time_ms_mean: u64,
+    /// Clients (the first ones) that pipeline: each sends several operations at once on
+    /// one connection and reads the replies in order.
+    pub pipelined_client_count: usize,
+    /// A pipeline holds 2 to this many operations (drawn per pipeline).
+    pub pipeline_depth_max: usize,
     pub client_latency_ms: u64,
     pub request_timeout_ms: u64,
 
@@ -228,6 +238,8 @@ impl Options {
             volatile_key_count: 0,
             workload: mix,
             think_time_ms_mean: between(rng, 5, 100),
+            pipelined_client_count: 0,
+            pipeline_depth_max: 2,
             client_latency_ms: between(rng, 0, 2),
             request_timeout_ms: 2_000,
             faulty_phase_ms: between(rng, 20_000, 120_000),
@@ -259,7 +271,24 @@ impl Options {
         options.workload.draw_more(rng);
         options.volatile_key_count = between(rng, 0, 3) as usize;
         options.fsync_latency_ms_max = [0, 1, 5, 20][between(rng, 0, 3) as usize];
+        options.draw_pipelines(rng);
         options
+    }
+
+    /// Pipelining clients, and a high operation rate, so that a master serves many
+    /// requests per step and batches them. Every value is drawn whatever it ends up
+    /// being, so that later draws stay put.
+    fn draw_pipelines(&mut self, rng: &mut ChaCha8Rng) {
+        let pipelined = chance(rng, 0.4);
+        // Few of them: a pipeline's operations all overlap, and more would make
+        // histories too concurrent for the linearizability search's budget.
+        let pipelined_count =
+            between(rng, 1, PIPELINED_CLIENTS_MAX.min(self.client_count as u64)) as usize;
+        self.pipeline_depth_max = between(rng, 2, PIPELINE_DEPTH_MAX) as usize;
+        self.pipelined_client_count = if pipelined { pipelined_count } else { 0 };
+        if chance(rng, 0.15) {
+            self.think_time_ms_mean = 1;
+        }
     }
 
     /// A calm single-node run: used by scenarios and by today's single-node swarm.
@@ -447,8 +476,10 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  clients={} keys={} volatile_keys={} mix={:?} think_time_ms_mean={} request_timeout_ms={}",
+            "  clients={} pipelined_clients={} pipeline_depth_max={} keys={} volatile_keys={} mix={:?} think_time_ms_mean={} request_timeout_ms={}",
             self.client_count,
+            self.pipelined_client_count,
+            self.pipeline_depth_max,
             self.key_count,
             self.volatile_key_count,
             self.workload,

@@ -206,9 +206,10 @@ pub struct World {
     pub network: Network,
     pub clients: Clients,
     conns: BTreeMap<u64, ConnInfo>,
-    /// The operation whose request was last sent on each connection (a client has one
-    /// out at a time): a node may serve it after the client gave up (a paused node).
-    request_ops: BTreeMap<u64, usize>,
+    /// The operations whose requests were last sent on each connection, in request
+    /// order (a client has one packet out at a time): a node may serve them after the
+    /// client gave up (a paused node).
+    request_ops: BTreeMap<u64, Vec<usize>>,
     pub trace: Trace,
     disk_rng: ChaCha8Rng,
     fault_rng: ChaCha8Rng,
@@ -606,7 +607,7 @@ impl World {
     /// Step one node with one input, observe it, and execute its outputs.
     pub fn step_node(&mut self, index: usize, input: Input<'_>) {
         let now = self.now_at(index);
-        let write_in_flight = self.write_in_flight(index, &input);
+        let writes_in_flight = self.writes_in_flight(index, &input);
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
         let node = self.slots[index]
@@ -615,8 +616,8 @@ impl World {
             .expect("only live nodes are stepped");
         node.step(now, input, &mut outputs);
         self.observe(index);
-        if let Some(write) = write_in_flight {
-            self.attribute(index, write, &outputs);
+        if let Some(writes) = writes_in_flight {
+            self.attribute(index, writes, &outputs);
         }
         self.execute_outputs(index, &mut outputs);
         self.check_after_step(index, matches!(input, Input::Tick));

@@ -299,3 +299,11 @@ fn planted_durable_before_fsync_report_is_caught() {
 fn planted_no_check_quorum_is_caught() {
     assert_planted_bug_caught(PlantedBug::NoCheckQuorum, None);
 }
+
+#[test]
+fn planted_read_released_before_read_index_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::ReadReleasedBeforeReadIndex,
+        Some(WriteQuorum::Majority),
+    );
+}

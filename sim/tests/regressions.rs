@@ -25,6 +25,18 @@ const REGRESSIONS: &[(u64, &str)] = &[
         "a crash left a torn record followed by zeros (a zero-filled tail), and AOF replay \
          called it corruption instead of a torn tail, so the node's AOF read as corrupt",
     ),
+    (
+        2683,
+        "a master took a late sync request while its link to that replica was down and fed \
+         it into the void; when the link came up it still counted the feed as live, so the \
+         replica never got the records it lacked (a link that comes up now drops the feed)",
+    ),
+    (
+        2150,
+        "a duplicated sync request restarted a replica's file stream under the same session \
+         while the old stream's chunks were still arriving, and the master took them for the \
+         new stream's (each file stream now has its own tag)",
+    ),
 ];
 
 #[test]

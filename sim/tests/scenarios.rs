@@ -5,6 +5,7 @@
 //! land they are ignored (a multi-node node asserts that elections are not wired yet).
 
 use bucket_core::WriteQuorum;
+use sim::checkers::linearizability::Verdict;
 use sim::history::Outcome;
 use sim::options::{AppendFsync, Options};
 use sim::seed::Seeds;
@@ -30,6 +31,7 @@ fn calm(node_count: usize, quorum: WriteQuorum, appendfsync: AppendFsync) -> Opt
         ..sim::options::WorkloadMix::default()
     };
     options.think_time_ms_mean = 20;
+    options.pipelined_client_count = 0;
     options.one_way_delay_min_ms = 1;
     options.one_way_delay_mean_ms = 5;
     options.one_way_delay_max_ms = 20;
@@ -167,5 +169,29 @@ fn a_crashed_replica_catches_up_after_restart() {
     world.clients.issuing = false;
     let until_ms = world.now_ms + 20_000;
     assert!(world.run_until_with(until_ms, |w| w.is_converged() && w.clients.all_idle()));
+    assert_safe(&world);
+}
+
+#[test]
+fn pipelined_clients_in_majority_mode_get_every_reply() {
+    // Three clients send pipelines of up to sixteen operations to a calm three-node
+    // cluster in majority mode: the master runs each pipeline as it arrives and
+    // releases the replies in order as the commit passes them, so every operation
+    // completes, and the history linearizes.
+    let mut options = calm(3, WriteQuorum::Majority, AppendFsync::Always);
+    options.pipelined_client_count = 3;
+    options.pipeline_depth_max = 16;
+    let mut world = World::new(14, options);
+    world.start_clients();
+    world.run_until(5_000);
+    world.clients.issuing = false;
+    let until_ms = world.now_ms + 5_000;
+    assert!(world.run_until_with(until_ms, |w| w.clients.all_idle()));
+    let ops = &world.clients.history.ops;
+    assert!(ops.len() > 300, "pipelines ran: {} operations", ops.len());
+    let answered = ops.iter().all(|op| matches!(op.outcome, Outcome::Ok(_)));
+    assert!(answered, "{}", world.timeline());
+    let findings = world.final_checks();
+    assert_eq!(findings.linearizability, Some(Verdict::Linearizable));
     assert_safe(&world);
 }

@@ -1,5 +1,6 @@
-//! Client connections: parse requests, run commands, hold replies that must wait (WAIT,
-//! majority mode), and release them when their condition holds.
+//! Client connections: parse requests, run commands, block a session in `WAIT`, and
+//! release what waited (with the held replies of majority mode, `held.rs`) when its
+//! condition holds.
 
 use super::Node;
 use crate::commands::{self, Ctx, Flow, Store};
@@ -7,7 +8,7 @@ use crate::config::WriteQuorum;
 use crate::ids::{ConnectionId, Offset};
 use crate::output::Output;
 use crate::resp::{self, Parsed};
-use crate::session::{Blocked, Session};
+use crate::session::{Session, Wait};
 use crate::slot::key_slot;
 use crate::status::Role;
 
@@ -27,8 +28,25 @@ impl Node {
     }
 
     pub(super) fn on_client_closed(&mut self, conn: ConnectionId) {
-        self.clients.remove(&conn);
-        self.blocked_clients.remove(&conn);
+        self.take_session(conn);
+    }
+
+    /// Take a session out of the table (and the indexes) for a step.
+    fn take_session(&mut self, conn: ConnectionId) -> Option<Box<Session>> {
+        let mut session = self.clients.remove(&conn)?;
+        self.unindex_held(&mut session);
+        self.waiting_clients.remove(&conn);
+        Some(session)
+    }
+
+    /// Put a session back into the table, indexed by what it waits for.
+    fn put_session(&mut self, mut session: Box<Session>) {
+        self.index_held(&mut session);
+        if session.wait.is_some() {
+            self.waiting_clients.insert(session.conn);
+        }
+        let previous = self.clients.insert(session.conn, session);
+        assert!(previous.is_none(), "a session is in the table once");
     }
 
     pub(super) fn on_client_data(
@@ -37,7 +55,7 @@ impl Node {
         bytes: &[u8],
         out: &mut Vec<Output>,
     ) {
-        let Some(mut session) = self.clients.remove(&conn) else {
+        let Some(mut session) = self.take_session(conn) else {
             return; // Closed already: late bytes are dropped.
         };
         self.stats.net_input_bytes += bytes.len() as u64;
@@ -62,7 +80,9 @@ impl Node {
             self.serve_buffered(session, reply);
         }
         if session.input.len() > self.config.limits.query_buffer_bytes_max {
+            let reply_start = reply.len();
             resp::write_error(reply, ERR_QUERY_BUFFER);
+            session.hold_behind(reply, reply_start);
             session.closing = true;
             session.input = Vec::new();
         }
@@ -78,13 +98,15 @@ impl Node {
         session.input = input;
     }
 
-    /// Parse and run requests from `data` until it runs out, the client blocks, or the
-    /// protocol breaks. Returns how many bytes were consumed.
+    /// Parse and run requests from `data` until it runs out, the session stalls (WAIT, or
+    /// too many held replies), or the protocol breaks. Returns how many bytes were
+    /// consumed. Replies behind held ones are held too, so that the order is kept.
     fn serve(&mut self, session: &mut Session, data: &[u8], reply: &mut Vec<u8>) -> usize {
         let mut consumed = 0;
         session.input_needed_total = 0;
         let limits = resp::Limits::from(&self.config.limits);
-        while !session.closing && session.blocked.is_none() && consumed < data.len() {
+        while !session.closing && !session.stalled() && consumed < data.len() {
+            let reply_start = reply.len();
             match resp::parse_request(&data[consumed..], &limits, &mut self.request) {
                 Ok(Parsed::Request { consumed: used }) => {
                     debug_assert!(used > 0, "a parsed request consumes bytes");
@@ -102,12 +124,14 @@ impl Node {
                     session.closing = true;
                 }
             }
+            session.hold_behind(reply, reply_start);
         }
         consumed
     }
 
     /// Run the request in `self.request` for `session`.
     fn run_request(&mut self, session: &mut Session, reply: &mut Vec<u8>) {
+        let reply_start = reply.len();
         // Redis 7's order: unknown command, then arity, then authentication.
         let Some(spec) = commands::lookup(self.request.arg(0)) else {
             commands::err_unknown_command(reply, &self.request);
@@ -127,7 +151,7 @@ impl Node {
         }
         self.stats.commands_processed += 1;
         let flow = self.run_handler(spec, session, reply);
-        self.after_command(spec, session, flow, reply);
+        self.after_command(spec, session, flow, (reply, reply_start));
     }
 
     /// Writes go to the master. In majority mode reads do too, unless the connection
@@ -190,12 +214,14 @@ impl Node {
         flow
     }
 
+    /// Act on the command's flow, and in majority mode hold a data command's reply
+    /// (`reply[reply_start..]`) for the commit.
     fn after_command(
         &mut self,
         spec: &commands::CommandSpec,
         session: &mut Session,
         flow: Flow,
-        reply: &mut Vec<u8>,
+        (reply, reply_start): (&mut Vec<u8>, usize),
     ) {
         match flow {
             Flow::Continue => {}
@@ -206,7 +232,7 @@ impl Node {
             } => {
                 let deadline = (timeout_ms > 0).then(|| self.now.instant.add_ms(timeout_ms));
                 self.acks_wanted = true;
-                session.blocked = Some(Blocked::Wait {
+                session.wait = Some(Wait {
                     target: session.last_write_end,
                     replicas,
                     deadline,
@@ -216,20 +242,12 @@ impl Node {
         let data_command = spec.flags & commands::FLAG_SERVER == 0;
         let at_master = self.status.role == Role::Master;
         if data_command && at_master && self.config.write_quorum == WriteQuorum::Majority {
-            session.blocked = Some(Blocked::Commit {
-                offset: self.pending_end(),
-                write: spec.is_write(),
-                since: self.now.instant,
-            });
-        }
-        if session.blocked.is_some() {
-            session.held_reply.extend_from_slice(reply);
-            reply.clear();
+            self.hold_reply(session, reply, reply_start, spec.is_write());
         }
     }
 
     /// The AOF end including records logged in this step.
-    fn pending_end(&self) -> Offset {
+    pub(super) fn pending_end(&self) -> Offset {
         Offset(self.aof.end.0 + self.aof.pending.len() as u64)
     }
 
@@ -241,15 +259,16 @@ impl Node {
         mut reply: Vec<u8>,
         out: &mut Vec<Output>,
     ) {
-        // Each round releases the client and runs what it sent meanwhile, which may block
-        // again and be released at once (a one-node cluster in majority mode).
+        // Each round releases what may go and, if that ended a stall, runs what the client
+        // sent meanwhile, which may stall again and be released at once (a one-node
+        // cluster in majority mode).
         const RELEASES_PER_STEP_MAX: usize = 1024;
         for _ in 0..RELEASES_PER_STEP_MAX {
             self.flush_aof(out);
-            let Some(blocked) = session.blocked.clone() else {
-                break;
-            };
-            if !self.unblock(&mut session, &blocked, &mut reply) {
+            let stalled = session.stalled();
+            self.release_held(&mut session, &mut reply);
+            self.answer_wait(&mut session, &mut reply);
+            if !stalled || session.stalled() {
                 break;
             }
             self.serve_buffered(&mut session, &mut reply);
@@ -259,77 +278,44 @@ impl Node {
             self.stats.net_output_bytes += reply.len() as u64;
             out.push(Output::Reply { conn, bytes: reply });
         }
-        if session.closing && session.blocked.is_none() {
+        if session.closing && !session.is_blocked() {
             out.push(Output::Close { conn });
         }
-        if session.blocked.is_some() {
-            self.blocked_clients.insert(conn);
-        } else {
-            self.blocked_clients.remove(&conn);
-        }
-        self.clients.insert(conn, session);
+        self.put_session(session);
     }
 
-    /// Release every blocked client whose condition now holds (after acks, commits,
-    /// role changes and timeouts).
+    /// Release every blocked client whose condition may hold now (after acks, commits,
+    /// role changes and timeouts). Held replies are found through their index; sessions
+    /// in `WAIT` (rare, and released by acks, timeouts and role changes alike) are
+    /// visited on every step.
     pub(super) fn release_blocked_clients(&mut self, out: &mut Vec<Output>) {
-        if self.blocked_clients.is_empty() {
-            return;
-        }
-        let blocked: Vec<ConnectionId> = self.blocked_clients.iter().copied().collect();
-        for conn in blocked {
+        let mut conns = self.held_to_visit();
+        conns.extend(self.waiting_clients.iter().copied());
+        conns.sort_unstable();
+        conns.dedup();
+        for conn in conns {
             let session = self
-                .clients
-                .remove(&conn)
-                .expect("a blocked client is connected");
-            debug_assert!(session.blocked.is_some());
+                .take_session(conn)
+                .expect("an indexed client is connected");
             self.finish_client(session, Vec::new(), out);
         }
     }
 
-    /// If `blocked` is satisfied (or timed out), write its reply and clear it.
-    fn unblock(&mut self, session: &mut Session, blocked: &Blocked, reply: &mut Vec<u8>) -> bool {
-        match *blocked {
-            Blocked::Wait {
-                target,
-                replicas,
-                deadline,
-            } => {
-                let acked = self.replicas_holding(target);
-                let timed_out = deadline.is_some_and(|d| self.now.instant >= d);
-                if acked < replicas && !timed_out && self.status.role == Role::Master {
-                    return false;
-                }
-                resp::write_int(reply, acked as i64);
-            }
-            Blocked::Commit {
-                offset,
-                write,
-                since,
-            } => {
-                if self.status.role != Role::Master {
-                    let error = if write {
-                        commands::ERR_UNKNOWN_OUTCOME
-                    } else {
-                        commands::ERR_NOT_MASTER_READ
-                    };
-                    session.held_reply.clear();
-                    resp::write_error(&mut session.held_reply, error);
-                } else if !self.commit_reached(offset, write) || !self.reign_confirmed_since(since)
-                {
-                    return false;
-                }
-                reply.extend_from_slice(&session.held_reply);
-                session.held_reply.clear();
-            }
+    /// Answer the session's `WAIT` if enough replicas hold its target, it timed out, or
+    /// the node is no longer master. The answer waits behind held replies.
+    fn answer_wait(&mut self, session: &mut Session, reply: &mut Vec<u8>) {
+        let Some(wait) = &session.wait else {
+            return;
+        };
+        let acked = self.replicas_holding(wait.target);
+        let timed_out = wait.deadline.is_some_and(|d| self.now.instant >= d);
+        if acked < wait.replicas && !timed_out && self.status.role == Role::Master {
+            return;
         }
-        session.blocked = None;
-        true
-    }
-
-    /// Whether a held reply at `offset` may go: a majority holds it durably.
-    fn commit_reached(&self, offset: Offset, write: bool) -> bool {
-        self.status.commit >= offset || (write && self.planted_ack_before_quorum())
+        let reply_start = reply.len();
+        resp::write_int(reply, acked as i64);
+        session.hold_behind(reply, reply_start);
+        session.wait = None;
     }
 
     /// How many replicas durably hold `offset`.

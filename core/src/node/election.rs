@@ -446,6 +446,8 @@ impl Node {
         }
         let acked = &mut self.peers[from.0 as usize].heartbeat_acked_sent_at;
         *acked = Some(acked.map_or(sent_at, |a| a.max(sent_at)));
+        // The lease may have grown: held reads waiting for the reign may go.
+        self.held_index.reign_news = true;
     }
 
     /// The latest send time of a heartbeat that a majority (this master included) has

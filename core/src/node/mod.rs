@@ -1,13 +1,15 @@
 //! The node: `step` dispatches each input, by input and then by role (as raft-rs's
 //! `step_leader`/`step_follower`), and checks the invariants at the end of every step.
 //!
-//! - `clients.rs`: client sessions, command execution, held replies.
+//! - `clients.rs`: client sessions, command execution, `WAIT`.
+//! - `held.rs`: majority mode's replies held for the commit, and their index.
 //! - `election.rs`: PreVote, votes, terms, heartbeats, CheckQuorum, reigns.
 //! - `replication/`: the master feeding replicas, and a replica following its master.
 //! - `recover.rs`: rebuilding a node from its files.
 
 mod clients;
 mod election;
+mod held;
 mod planted;
 mod recover;
 mod replication;
@@ -34,6 +36,7 @@ use crate::status::{member_name, ClusterStatus, MemberStatus};
 use crate::time::{Instant, Now};
 
 pub use crate::status::Role;
+use held::HeldIndex;
 pub use recover::{RecoverError, Recovery};
 use replication::{Progress, Rebuild, Upstream};
 
@@ -68,9 +71,10 @@ pub struct Node {
     pub(crate) status: ClusterStatus,
     /// Boxed, so that taking a session out of the map for a step moves a pointer.
     pub(crate) clients: BTreeMap<ConnectionId, Box<Session>>,
-    /// The clients whose replies are held (WAIT, majority mode): the only ones a commit,
-    /// an ack or a timeout can release, so only these are visited.
-    pub(crate) blocked_clients: BTreeSet<ConnectionId>,
+    /// The sessions blocked in `WAIT`: an ack or a timeout may release them.
+    pub(crate) waiting_clients: BTreeSet<ConnectionId>,
+    /// The sessions with replies held for the commit (majority mode), by what they need.
+    pub(crate) held_index: HeldIndex,
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
     pub(crate) request: Request,
     pub(crate) now: Now,
@@ -85,6 +89,8 @@ pub struct Node {
     pub(crate) commit_inherited: Offset,
     /// Master side: one progress per replica that asked to be fed.
     pub(crate) progress: BTreeMap<NodeId, Progress>,
+    /// Master side: file streams started in this node's life, the last one's tag.
+    pub(crate) streams_started: u64,
     pub(crate) backlog: Backlog,
     /// Replica side: the feed from the master, if any.
     pub(crate) upstream: Option<Upstream>,
@@ -141,7 +147,8 @@ impl Node {
             meta: Meta::default(),
             status,
             clients: BTreeMap::new(),
-            blocked_clients: BTreeSet::new(),
+            waiting_clients: BTreeSet::new(),
+            held_index: HeldIndex::default(),
             request: Request::new(),
             now: Now::default(),
             peers,
@@ -150,6 +157,7 @@ impl Node {
             master_since: Instant(0),
             commit_inherited: Offset(0),
             progress: BTreeMap::new(),
+            streams_started: 0,
             backlog,
             upstream: None,
             rebuild: None,
@@ -203,7 +211,7 @@ impl Node {
             deadline = deadline.min(upstream.retry_at);
         }
         let waits = self
-            .blocked_clients
+            .waiting_clients
             .iter()
             .filter_map(|conn| self.clients[conn].wait_deadline());
         waits.fold(deadline, Instant::min)
@@ -249,10 +257,11 @@ impl Node {
         self.rebuild.as_ref().map_or(self.aof.end, |r| r.applied)
     }
 
-    /// Whether the client's reply is held (WAIT, majority mode): such a client is not
-    /// idle, whatever its socket shows, and the idle timeout must spare it (as Redis).
+    /// Whether a reply of the client is still to come (WAIT, a reply held in majority
+    /// mode): such a client is not idle, whatever its socket shows, and the idle timeout
+    /// must spare it (as Redis).
     pub fn is_blocked(&self, conn: ConnectionId) -> bool {
-        self.blocked_clients.contains(&conn)
+        self.clients.get(&conn).is_some_and(|s| s.is_blocked())
     }
 
     pub fn voted_for(&self) -> Option<NodeId> {
@@ -384,6 +393,10 @@ impl Node {
 
     fn on_peer_link_up(&mut self, peer: NodeId, out: &mut Vec<Output>) {
         self.status.members[peer.0 as usize].link_up = true;
+        // Nothing sent while the link was down arrived: a feed started then (on a sync
+        // request that came in on the peer's own link) lost its frames, and must start
+        // again from a handshake.
+        self.progress.remove(&peer);
         if self.status.role == Role::Master {
             self.send_heartbeat(peer, out);
         }
@@ -508,7 +521,12 @@ impl Node {
     /// Copy the figures commands report into the status.
     fn refresh_status(&mut self) {
         self.stats.connected_clients = self.clients.len();
-        self.stats.blocked_clients = self.blocked_clients.len();
+        let waiting_only = self
+            .waiting_clients
+            .iter()
+            .filter(|conn| self.clients[*conn].held.is_empty())
+            .count();
+        self.stats.blocked_clients = self.held_index.len() + waiting_only;
         self.stats.loading = self.rebuild.is_some();
         self.status.term = self.meta.term;
         self.status.aof_end = self.aof.end;
@@ -539,16 +557,14 @@ impl Node {
         );
         assert!(self.votes.len() <= self.config.members.len());
         debug_assert!(self
-            .blocked_clients
+            .waiting_clients
             .iter()
-            .all(|c| self.clients[c].blocked.is_some()));
+            .all(|c| self.clients[c].wait.is_some()));
         debug_assert!(
-            self.clients
-                .values()
-                .filter(|s| s.blocked.is_some())
-                .count()
-                == self.blocked_clients.len()
+            self.clients.values().filter(|s| s.wait.is_some()).count()
+                == self.waiting_clients.len()
         );
+        self.check_held_invariants();
         debug_assert!(
             self.meta
                 .reigns

@@ -73,4 +73,8 @@ impl Node {
     pub(super) fn planted_no_check_quorum(&self) -> bool {
         planted!(self, NoCheckQuorum)
     }
+
+    pub(super) fn planted_read_released_before_read_index(&self) -> bool {
+        planted!(self, ReadReleasedBeforeReadIndex)
+    }
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+mod describe;
+
 use std::collections::VecDeque;
 
 use bucket_core::resp::{self, Reply, Request};
@@ -38,6 +40,8 @@ pub struct Cluster {
     /// writes can land while a stream is under way.
     reads: VecDeque<(usize, NodeId, u64, bucket_core::Offset, Vec<u8>)>,
     pub logs: Vec<String>,
+    /// Per node, its outputs as lines (`describe`), kept only for watched nodes.
+    watched: Vec<Option<Vec<String>>>,
     pub now_ms: u64,
     next_conn: u64,
 }
@@ -71,6 +75,7 @@ impl Cluster {
             replies: Vec::new(),
             reads: VecDeque::new(),
             logs: Vec::new(),
+            watched: vec![None; count],
             now_ms: 0,
             next_conn: 1,
         };
@@ -207,6 +212,9 @@ impl Cluster {
 
     /// Execute a step's outputs; returns whether the node asked for an fsync.
     fn execute(&mut self, i: usize, outputs: Vec<Output>) -> bool {
+        if let Some(lines) = &mut self.watched[i] {
+            lines.extend(outputs.iter().filter_map(describe::output));
+        }
         let mut sync_asked = false;
         for output in outputs {
             match output {
@@ -281,6 +289,31 @@ impl Cluster {
             if self.nodes[i].is_some() {
                 self.stream_back(i, peer, session, start, &bytes);
             }
+        }
+    }
+
+    /// Start keeping node `i`'s outputs (log lines aside) for `take_outputs`.
+    pub fn watch(&mut self, i: usize) {
+        self.watched[i] = Some(Vec::new());
+    }
+
+    /// Node `i`'s outputs since the last call, as lines, in order (it must be watched).
+    pub fn take_outputs(&mut self, i: usize) -> Vec<String> {
+        let lines = self.watched[i].as_mut().expect("the node is watched");
+        std::mem::take(lines)
+    }
+
+    /// Deliver the frames in flight from `from` to `to`, and only those.
+    pub fn deliver_link(&mut self, from: usize, to: usize) {
+        for frame in self.take_frames(from, to) {
+            let peer = NodeId(from as u32);
+            self.input(
+                to,
+                Input::PeerMessage {
+                    peer,
+                    frame: &frame,
+                },
+            );
         }
     }
 
@@ -386,6 +419,23 @@ impl Cluster {
             },
         );
         self.reply(i, conn)
+    }
+
+    /// Send several commands on `conn` at node `i` in one packet, as a pipelining client.
+    pub fn send_pipeline(&mut self, i: usize, conn: ConnectionId, commands: &[&[&str]]) {
+        let mut bytes = Vec::new();
+        for args in commands {
+            let mut request = Request::new();
+            args.iter().for_each(|a| request.push(a.as_bytes()));
+            request.encode(&mut bytes);
+        }
+        self.input(
+            i,
+            Input::ClientData {
+                conn,
+                bytes: &bytes,
+            },
+        );
     }
 
     /// The next reply for `conn` at node `i`, if it has arrived.

@@ -67,10 +67,13 @@ impl World {
                     self.now_ms + latency_ms,
                     Event::ClientConnect { node, conn, client },
                 ),
-                client::Action::Send { conn, node, bytes } => {
-                    if let Some(op) = self.clients.op_in_flight(client, conn) {
-                        self.request_ops.insert(conn, op);
-                    }
+                client::Action::Send {
+                    conn,
+                    node,
+                    bytes,
+                    ops,
+                } => {
+                    self.request_ops.insert(conn, ops);
                     self.schedule(
                         self.now_ms + latency_ms,
                         Event::ClientData { node, conn, bytes },

@@ -98,13 +98,16 @@ impl Node {
             return Feed::Live { next: self.aof.end };
         }
         let end = self.aof.end;
+        self.streams_started += 1;
+        let stream = self.streams_started;
         out.push(Output::StreamAof {
             peer,
-            session,
+            session: stream,
             start: from,
             end,
         });
         Feed::FromFile {
+            stream,
             next: from,
             file_end: end,
             buffered: Vec::new(),
@@ -144,23 +147,21 @@ impl Node {
         }
     }
 
-    /// A chunk of the AOF file arrived for `peer`'s file stream.
+    /// A chunk of the AOF file arrived for `peer`'s file stream `stream`.
     pub(crate) fn on_aof_read_for_replica(
         &mut self,
         peer: NodeId,
-        session: u64,
+        stream: u64,
         (offset, bytes, done): (Offset, &[u8], bool),
         out: &mut Vec<Output>,
     ) {
         let term = self.meta.term;
-        let Some(progress) = self
-            .progress
-            .get_mut(&peer)
-            .filter(|p| p.session == session)
-        else {
+        let Some(progress) = self.progress.get_mut(&peer) else {
             return; // The feed ended (link down, step-down): the read is stale.
         };
+        let session = progress.session;
         let Feed::FromFile {
+            stream: current,
             next,
             file_end,
             buffered,
@@ -168,6 +169,9 @@ impl Node {
         else {
             return;
         };
+        if *current != stream {
+            return; // A chunk of an earlier stream to this replica.
+        }
         assert_eq!(offset, *next, "file chunks arrive in order");
         assert!(
             offset.0 + bytes.len() as u64 <= file_end.0,

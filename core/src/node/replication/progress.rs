@@ -9,6 +9,11 @@ pub(crate) enum Feed {
     /// Streaming `[next, file_end)` from the AOF file; records logged meanwhile wait in
     /// `buffered` (the seed's buffering during a full resync).
     FromFile {
+        /// The tag of this stream's `StreamAof`, echoed in its `AofRead` chunks. A
+        /// replica's session alone cannot tell two streams apart: a duplicated sync
+        /// request restarts a feed under the same session while the old stream's
+        /// chunks are still on their way.
+        stream: u64,
         next: Offset,
         file_end: Offset,
         buffered: Vec<u8>,
