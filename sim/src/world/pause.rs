@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::{Event, World};
-use crate::seed::{between, exponential_ms};
+use crate::seed::{between, chance, exponential_ms};
 
 /// The longest pause: a stopped VM or a long GC, not a node that never comes back.
 const PAUSE_MS_MAX: u64 = 8_000;
@@ -72,7 +72,14 @@ impl World {
             .filter(|&i| self.slots[i].node.is_some() && self.slots[i].paused_until_ms.is_none())
             .collect();
         if !alive.is_empty() {
-            let node = alive[between(&mut self.pause_rng, 0, alive.len() as u64 - 1) as usize];
+            let mut node = alive[between(&mut self.pause_rng, 0, alive.len() as u64 - 1) as usize];
+            // Half the time the master: a master that stops while the others elect a
+            // new one, then wakes up believing it still reigns, is the case to test.
+            if let Some(master) = self.master().filter(|m| alive.contains(m)) {
+                if chance(&mut self.pause_rng, 0.5) {
+                    node = master;
+                }
+            }
             let mean_ms = self.options.pause_duration_ms_mean.max(1);
             // Bounded well inside the liveness phase, which waits for a paused node.
             let pause_ms = exponential_ms(&mut self.pause_rng, mean_ms).min(PAUSE_MS_MAX);
