@@ -2,8 +2,8 @@
 //! options), proptest over structured plans so that shrinking gives smaller runs, and
 //! planted bugs that the checkers must catch.
 //!
-//! `SIM_SEEDS` sets the number of seeds per swarm (default 2400 for the cluster swarm,
-//! split over four tests, and 200 for each single-node swarm); `SIM_START` the first
+//! `SIM_SEEDS` sets the number of seeds per swarm (default 1600 for the cluster swarm,
+//! split over four tests, and 150 for each single-node swarm); `SIM_START` the first
 //! seed (default 0). A failure prints the seed, the options it drew, the checker
 //! that fired, and the command that replays it.
 //!
@@ -19,10 +19,11 @@ use sim::{check_determinism, run, Overrides, RunReport};
 
 /// Cluster seeds per run of `cargo test -p sim`, split over `CLUSTER_PARTS` tests so
 /// that both cores work; single-node swarms take `SINGLE_NODE_SEEDS_DEFAULT` each.
-/// Together with the planted-bug runs, over 3000 seeds.
-const CLUSTER_SEEDS_DEFAULT: u64 = 2_400;
+/// Together with the planted-bug runs, over 2000 seeds; sweeps of more seeds run with
+/// `cargo run -p sim --profile sweep -- --seeds N`.
+const CLUSTER_SEEDS_DEFAULT: u64 = 1_600;
 const CLUSTER_PARTS: u64 = 4;
-const SINGLE_NODE_SEEDS_DEFAULT: u64 = 200;
+const SINGLE_NODE_SEEDS_DEFAULT: u64 = 150;
 /// Seeds a planted bug has to be caught within.
 const PLANTED_BUG_SEEDS_MAX: u64 = 1_000;
 
