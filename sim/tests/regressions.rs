@@ -37,6 +37,12 @@ const REGRESSIONS: &[(u64, &str)] = &[
          while the old stream's chunks were still arriving, and the master took them for the \
          new stream's (each file stream now has its own tag)",
     ),
+    (
+        2000795,
+        "a master paused through an election woke up and answered a pipelined write that \
+         logged nothing (GETDEL of a missing key) from its stale keyspace: such a write now \
+         waits for its reign to be confirmed, as a read does",
+    ),
 ];
 
 #[test]

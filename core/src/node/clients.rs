@@ -150,8 +150,10 @@ impl Node {
             return;
         }
         self.stats.commands_processed += 1;
+        let pending_before = self.pending_end();
         let flow = self.run_handler(spec, session, reply);
-        self.after_command(spec, session, flow, (reply, reply_start));
+        let wrote = self.pending_end() > pending_before;
+        self.after_command(spec, session, flow, (reply, reply_start), wrote);
     }
 
     /// Writes go to the master. In majority mode reads do too, unless the connection
@@ -222,6 +224,7 @@ impl Node {
         session: &mut Session,
         flow: Flow,
         (reply, reply_start): (&mut Vec<u8>, usize),
+        wrote: bool,
     ) {
         match flow {
             Flow::Continue => {}
@@ -242,7 +245,10 @@ impl Node {
         let data_command = spec.flags & commands::FLAG_SERVER == 0;
         let at_master = self.status.role == Role::Master;
         if data_command && at_master && self.config.write_quorum == WriteQuorum::Majority {
-            self.hold_reply(session, reply, reply_start, spec.is_write());
+            // A write that logged nothing (a DEL of a missing key, GETDEL finding none)
+            // answered from the state like a read, and waits like one for its reign:
+            // a commit that passed long ago proves nothing about a deposed master.
+            self.hold_reply(session, reply, reply_start, wrote);
         }
     }
 
