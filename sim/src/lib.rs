@@ -24,7 +24,7 @@
 //! | durable accounting | `DurableBeforeFsyncReport` |
 //! | ack accounting | `StaleSessionAckCounted` |
 //! | state safety | `DivergedSuffixKept`, `TornTailReplayed`, `ReplicaExpiresOnOwnClock` |
-//! | linearizability | `StaleReadAfterReignLost`, `LeaseReadWithoutLease` |
+//! | linearizability | `StaleReadAfterReignLost`, `LeaseReadWithoutLease`, `ReadReleasedBeforeReadIndex` |
 //! | recovery | `ChecksumFailureAsTornTail` |
 //! | check quorum | `NoCheckQuorum` |
 //! | core assertion | `VoteWithoutUpToDateCheck`, `CommitBeforeOwnReign`, `LastTermKeptAfterCut` |
