@@ -27,6 +27,9 @@ pub enum Input<'a> {
     AofDurable { offset: Offset },
     /// Bytes of this node's own AOF that it asked for with `Output::StreamAof`.
     /// `offset` is where `bytes` start; `done` is true on the last chunk of the range.
+    /// The driver reads lazily, so a chunk may come back short if the file was cut
+    /// meanwhile: a stream to a peer then ends with that peer's link reset, and a read
+    /// of the node's own file ends with a short chunk marked `done`.
     AofRead {
         peer: NodeId,
         session: u64,

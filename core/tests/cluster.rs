@@ -417,7 +417,7 @@ fn same_seeds_and_inputs_give_identical_outputs() {
             cluster
                 .disks
                 .iter()
-                .map(|d| d.aof.clone())
+                .map(|d| d.aof().to_vec())
                 .collect::<Vec<_>>(),
         )
     };

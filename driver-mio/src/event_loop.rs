@@ -498,7 +498,8 @@ impl Server {
         let done = next == stream.end;
         self.io.streams[i].next = next;
         self.io.streams[i].finished = done || n < want;
-        let stepped = if n < want {
+        let own_file = stream.peer == self.io.peers.self_id();
+        let stepped = if n < want && !own_file {
             log_warn!(
                 "AOF stream to node {} ended early at offset {}; resetting the link",
                 stream.peer.0,
@@ -507,13 +508,15 @@ impl Server {
             self.io.reset_peer(stream.peer);
             self.step_deferred()
         } else {
+            // A short read of the node's own file ends its replay there: the node sees
+            // that the file changed under it and gives the replay up.
             let (peer, session, offset) = (stream.peer, stream.session, stream.next);
             self.step(Input::AofRead {
                 peer,
                 session,
                 offset,
                 bytes: &buf[..n],
-                done,
+                done: done || n < want,
             })
         };
         self.chunk_buf = buf;

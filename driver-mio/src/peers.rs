@@ -296,6 +296,11 @@ impl Peers {
     }
 
     /// `Output::ResetPeer`, or any failure of an up link.
+    /// This node's own id: its `StreamAof` reads of its own file carry it.
+    pub fn self_id(&self) -> NodeId {
+        self.self_id
+    }
+
     pub fn reset(
         &mut self,
         peer: NodeId,

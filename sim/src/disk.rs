@@ -235,15 +235,12 @@ impl Disk {
         self.meta = Some(bytes.to_vec());
     }
 
-    /// Read `[start, end)` for `StreamAof`.
-    pub fn read(&self, start: u64, end: u64) -> Result<&[u8], String> {
-        if start > end || end > self.aof_len() {
-            return Err(format!(
-                "StreamAof range {start}..{end} outside the AOF (length {})",
-                self.aof_len()
-            ));
-        }
-        Ok(&self.aof[start as usize..end as usize])
+    /// Read up to `len` bytes from `start`: fewer if the file ends first, as `pread`.
+    pub fn read_at_most(&self, start: u64, len: u64) -> &[u8] {
+        let aof_len = self.aof_len();
+        let lo = start.min(aof_len) as usize;
+        let hi = (start + len).min(aof_len) as usize;
+        &self.aof[lo..hi]
     }
 
     /// Recovery cut a torn tail: the driver cuts the file there and syncs it.

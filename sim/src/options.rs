@@ -13,6 +13,8 @@ use crate::seed::{between, chance};
 pub const PIPELINE_DEPTH_MAX: u64 = 16;
 /// The most clients of a run that pipeline.
 pub const PIPELINED_CLIENTS_MAX: u64 = 3;
+/// The largest `AofRead` chunk, the daemon's size.
+pub const AOF_READ_CHUNK_BYTES_MAX: usize = 64 * 1024;
 
 /// When the simulated driver fsyncs the AOF, as the daemon's `appendfsync`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +125,9 @@ pub struct Options {
     /// On a crash, the chance that some of the unsynced AOF tail is lost.
     pub disk_tail_loss_probability: f64,
     pub disk_read_latency_ms: u64,
+    /// Bytes per `AofRead` chunk: small ones split records across chunks, as the
+    /// daemon's reads may.
+    pub aof_read_chunk_bytes: usize,
     /// Chance that a node crashes right after granting a vote, and restarts soon: the
     /// fault that exposes a vote granted before it was durable.
     pub crash_after_vote_probability: f64,
@@ -233,6 +238,7 @@ impl Options {
             restart_delay_ms_mean: between(rng, 50, 2_000),
             disk_tail_loss_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
             disk_read_latency_ms: between(rng, 0, 5),
+            aof_read_chunk_bytes: AOF_READ_CHUNK_BYTES_MAX,
             client_count: between(rng, 1, 8) as usize,
             key_count: between(rng, 1, 6) as usize,
             volatile_key_count: 0,
@@ -272,6 +278,8 @@ impl Options {
         options.volatile_key_count = between(rng, 0, 3) as usize;
         options.fsync_latency_ms_max = [0, 1, 5, 20][between(rng, 0, 3) as usize];
         options.draw_pipelines(rng);
+        options.aof_read_chunk_bytes =
+            [AOF_READ_CHUNK_BYTES_MAX, 4096, 97, 13][between(rng, 0, 3) as usize];
         options
     }
 
@@ -440,13 +448,14 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={}",
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={} aof_read_chunk_bytes={}",
             self.crash_interval_ms_mean,
             self.restart_delay_ms_mean,
             self.crash_after_vote_probability,
             self.crash_in_step_probability,
             self.disk_tail_loss_probability,
-            self.disk_read_latency_ms
+            self.disk_read_latency_ms,
+            self.aof_read_chunk_bytes
         )?;
         writeln!(
             f,

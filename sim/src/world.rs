@@ -3,6 +3,7 @@
 //! events at the same millisecond run in the order they were scheduled, and nothing
 //! depends on a hash map's iteration order.
 
+mod aof_stream;
 mod attribution;
 mod checks;
 mod client_io;
@@ -35,8 +36,6 @@ use clock::Clock;
 
 /// Unix time at virtual time zero: 2024-01-01T00:00:00Z.
 pub const UNIX_EPOCH_OFFSET_MS: u64 = 1_704_067_200_000;
-/// Bytes per `AofRead` chunk.
-pub const AOF_READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Events one run may process: a bound on runaway loops (a timer that never advances).
 pub const EVENTS_MAX: u64 = 200_000_000;
 /// A checker that names the driver contract: the node asked for something impossible.
@@ -70,14 +69,15 @@ pub enum Event {
         from: usize,
         to: usize,
     },
-    AofRead {
+    /// The next chunk of a `StreamAof` range, read from the disk when it fires (as the
+    /// daemon reads lazily, one chunk per pass), so it sees truncations made meanwhile.
+    AofReadChunk {
         node: usize,
         incarnation: u64,
         peer: NodeId,
         session: u64,
-        offset: u64,
-        bytes: Vec<u8>,
-        done: bool,
+        next: u64,
+        end: u64,
     },
     /// Client-to-node traffic.
     ClientConnect {
@@ -401,30 +401,16 @@ impl World {
                 incarnation,
             } => self.on_link_down_notice(from, to, incarnation),
             Event::LinkReconnect { from, to } => self.on_link_reconnect(from, to),
-            Event::AofRead {
+            Event::AofReadChunk {
                 node,
                 incarnation,
                 peer,
                 session,
-                offset,
-                bytes,
-                done,
+                next,
+                end,
             } => {
-                self.trace.event(
-                    self.now_ms,
-                    "aof-read",
-                    &[node as u64, session, offset, done as u64],
-                    &bytes,
-                );
                 if self.is_incarnation(node, incarnation) {
-                    let input = Input::AofRead {
-                        peer,
-                        session,
-                        offset: bucket_core::Offset(offset),
-                        bytes: &bytes,
-                        done,
-                    };
-                    self.step_node(node, input);
+                    self.read_aof_chunk(node, peer, session, (next, end));
                 }
             }
             Event::ClientConnect { node, conn, client } => {

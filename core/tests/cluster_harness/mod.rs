@@ -20,11 +20,10 @@ const STEP_MS: u64 = 5;
 /// Bound on message deliveries per clock step.
 const DELIVERIES_PER_STEP_MAX: usize = 100_000;
 
-#[derive(Default, Clone)]
-pub struct Disk {
-    pub aof: Vec<u8>,
-    pub meta: Option<Vec<u8>>,
-}
+/// The simulator's disk model: it checks each AOF output against the file (appends at
+/// the end, truncations inside it, reads within it), as the sim's driver does. This
+/// harness never crashes one, so nothing written is ever lost.
+pub use sim::disk::Disk;
 
 pub struct Cluster {
     pub nodes: Vec<Option<Node>>,
@@ -37,8 +36,8 @@ pub struct Cluster {
     /// Reply bytes per (node, connection).
     replies: Vec<(usize, ConnectionId, Vec<u8>)>,
     /// File reads asked for (`StreamAof`), answered at the next clock step, so that
-    /// writes can land while a stream is under way.
-    reads: VecDeque<(usize, NodeId, u64, bucket_core::Offset, Vec<u8>)>,
+    /// writes can land while a stream is under way; read then, as the daemon reads.
+    reads: VecDeque<(usize, NodeId, u64, (u64, u64))>,
     pub logs: Vec<String>,
     /// Per node, its outputs as lines (`describe`), kept only for watched nodes.
     watched: Vec<Option<Vec<String>>>,
@@ -102,14 +101,10 @@ impl Cluster {
         assert!(self.nodes[i].is_none());
         let disk = &self.disks[i];
         let seed = 1000 + i as u64 + self.now_ms;
-        let (node, recovery) = Node::recover(
-            self.configs[i].clone(),
-            seed,
-            disk.meta.as_deref(),
-            &disk.aof,
-        )
-        .expect("recovery succeeds");
-        self.disks[i].aof.truncate(recovery.aof_len_valid as usize);
+        let (node, recovery) =
+            Node::recover(self.configs[i].clone(), seed, disk.meta(), disk.aof())
+                .expect("recovery succeeds");
+        self.disks[i].cut_torn_tail(recovery.aof_len_valid);
         self.nodes[i] = Some(node);
         for j in 0..self.size() {
             if j != i && self.link_usable(i, j) {
@@ -205,7 +200,8 @@ impl Cluster {
         if self.execute(i, out) && self.nodes[i].is_some() {
             // The driver's fsync of this pass: report what it covered (the contract's
             // step 4). The harness's disks never lose a byte, so it is all of it.
-            let offset = bucket_core::Offset(self.disks[i].aof.len() as u64);
+            self.disks[i].sync();
+            let offset = bucket_core::Offset(self.disks[i].aof_len());
             self.input(i, Input::AofDurable { offset });
         }
     }
@@ -223,24 +219,21 @@ impl Cluster {
                         self.links[i][peer.0 as usize].push_back(frame);
                     }
                 }
-                Output::AppendAof { offset, bytes } => {
-                    assert_eq!(
-                        offset.0,
-                        self.disks[i].aof.len() as u64,
-                        "node {i} appends at its end"
-                    );
-                    self.disks[i].aof.extend_from_slice(&bytes);
-                }
-                Output::TruncateAof { offset } => self.disks[i].aof.truncate(offset.0 as usize),
-                Output::PersistMeta { bytes } => self.disks[i].meta = Some(bytes),
+                Output::AppendAof { offset, bytes } => self.disks[i]
+                    .append(offset.0, &bytes)
+                    .unwrap_or_else(|e| panic!("node {i}: {e}")),
+                Output::TruncateAof { offset } => self.disks[i]
+                    .truncate(offset.0)
+                    .unwrap_or_else(|e| panic!("node {i}: {e}")),
+                Output::PersistMeta { bytes } => self.disks[i].persist_meta(&bytes),
                 Output::StreamAof {
                     peer,
                     session,
                     start,
                     end,
                 } => {
-                    let bytes = self.disks[i].aof[start.0 as usize..end.0 as usize].to_vec();
-                    self.reads.push_back((i, peer, session, start, bytes));
+                    assert!(start <= end && end.0 <= self.disks[i].aof_len());
+                    self.reads.push_back((i, peer, session, (start.0, end.0)));
                 }
                 Output::Reply { conn, bytes } => self.replies.push((i, conn, bytes)),
                 Output::Log { message, .. } => {
@@ -253,41 +246,37 @@ impl Cluster {
         sync_asked
     }
 
-    /// Hand a file range back in two chunks, so records split across chunks are tested.
-    fn stream_back(
-        &mut self,
-        i: usize,
-        peer: NodeId,
-        session: u64,
-        start: bucket_core::Offset,
-        bytes: &[u8],
-    ) {
-        let half = bytes.len() / 2;
-        let first = Input::AofRead {
-            peer,
-            session,
-            offset: start,
-            bytes: &bytes[..half],
-            done: false,
-        };
-        self.input(i, first);
-        let offset = bucket_core::Offset(start.0 + half as u64);
-        let second = Input::AofRead {
-            peer,
-            session,
-            offset,
-            bytes: &bytes[half..],
-            done: true,
-        };
-        self.input(i, second);
+    /// Read a file range now, and hand it back in two chunks, so that records split
+    /// across chunks are tested. A read past the file's end comes back short, as
+    /// `pread` does, and ends the range.
+    fn stream_back(&mut self, i: usize, peer: NodeId, session: u64, (start, end): (u64, u64)) {
+        let half = (end - start) / 2;
+        let mut next = start;
+        for want in [half, end - start - half] {
+            let bytes = self.disks[i].read_at_most(next, want).to_vec();
+            let short = (bytes.len() as u64) < want;
+            let done = next + want == end || short;
+            let chunk = Input::AofRead {
+                peer,
+                session,
+                offset: bucket_core::Offset(next),
+                bytes: &bytes,
+                done,
+            };
+            self.input(i, chunk);
+            if done {
+                return;
+            }
+            next += want;
+        }
     }
 
     /// Answer the file reads asked for so far.
     pub fn answer_reads(&mut self) {
         let reads: Vec<_> = self.reads.drain(..).collect();
-        for (i, peer, session, start, bytes) in reads {
+        for (i, peer, session, range) in reads {
             if self.nodes[i].is_some() {
-                self.stream_back(i, peer, session, start, &bytes);
+                self.stream_back(i, peer, session, range);
             }
         }
     }
@@ -479,7 +468,8 @@ impl Cluster {
         let first = running[0];
         for &i in &running[1..] {
             assert_eq!(
-                self.disks[i].aof, self.disks[first].aof,
+                self.disks[i].aof(),
+                self.disks[first].aof(),
                 "node {i}'s AOF equals node {first}'s"
             );
             assert_eq!(

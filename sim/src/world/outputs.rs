@@ -2,7 +2,7 @@
 
 use bucket_core::{LogLevel, NodeId, Output};
 
-use super::{Event, World, AOF_READ_CHUNK_BYTES, CORE_ASSERTION, DRIVER_CONTRACT};
+use super::{Event, World, CORE_ASSERTION, DRIVER_CONTRACT};
 use crate::checkers::Violation;
 use crate::network::Sent;
 use crate::options::AppendFsync;
@@ -90,7 +90,7 @@ impl World {
                 session,
                 start,
                 end,
-            } => return self.stream_aof(index, peer, session, start.0, end.0),
+            } => return self.stream_aof(index, peer, session, (start.0, end.0)),
             Output::Log { level, message } => self
                 .trace
                 .note(self.now_ms, format!("node {index} {level:?}: {message}")),
@@ -237,39 +237,9 @@ impl World {
         );
         self.disks[index].truncate(offset)
     }
-
-    /// Read the range now and hand it back in chunks after the disk's latency.
-    fn stream_aof(
-        &mut self,
-        index: usize,
-        peer: NodeId,
-        session: u64,
-        start: u64,
-        end: u64,
-    ) -> Result<(), String> {
-        let bytes = self.disks[index].read(start, end)?.to_vec();
-        let incarnation = self.slots[index].incarnation;
-        let at_ms = self.now_ms + self.options.disk_read_latency_ms;
-        let chunks = bytes.len().div_ceil(AOF_READ_CHUNK_BYTES).max(1);
-        for k in 0..chunks {
-            let lo = (k * AOF_READ_CHUNK_BYTES).min(bytes.len());
-            let hi = ((k + 1) * AOF_READ_CHUNK_BYTES).min(bytes.len());
-            let event = Event::AofRead {
-                node: index,
-                incarnation,
-                peer,
-                session,
-                offset: start + lo as u64,
-                bytes: bytes[lo..hi].to_vec(),
-                done: k + 1 == chunks,
-            };
-            self.schedule(at_ms, event);
-        }
-        Ok(())
-    }
 }
 
-fn peer_index(world: &World, peer: NodeId) -> Result<usize, String> {
+pub(super) fn peer_index(world: &World, peer: NodeId) -> Result<usize, String> {
     let peer = peer.0 as usize;
     if peer >= world.slots.len() {
         return Err(format!("named peer {peer}, which is not a member"));

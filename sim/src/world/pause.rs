@@ -20,7 +20,7 @@ impl World {
     fn event_node(event: &Event) -> Option<usize> {
         match *event {
             Event::Tick { node, .. }
-            | Event::AofRead { node, .. }
+            | Event::AofReadChunk { node, .. }
             | Event::ClientConnect { node, .. }
             | Event::ClientData { node, .. }
             | Event::ClientClose { node, .. }
