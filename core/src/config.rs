@@ -64,6 +64,27 @@ impl Default for Limits {
     }
 }
 
+/// Redis's automatic AOF rewrite: compact once the AOF (base plus tail) is at least
+/// `min_size_bytes` and has grown by `percentage` percent over the base of the last
+/// rewrite (any size counts as growth when there is no base yet). A percentage of zero
+/// turns automatic rewrites off; `BGREWRITEAOF` still works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AofRewrite {
+    /// `auto-aof-rewrite-percentage` (YAML `autoAofRewritePercentage`).
+    pub percentage: u64,
+    /// `auto-aof-rewrite-min-size` (YAML `autoAofRewriteMinSize`).
+    pub min_size_bytes: u64,
+}
+
+impl Default for AofRewrite {
+    fn default() -> AofRewrite {
+        AofRewrite {
+            percentage: 100,
+            min_size_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Every member, including this node, in one order that all nodes share.
@@ -79,6 +100,8 @@ pub struct Config {
     /// Refuse non-loopback clients when no password is set, as Redis does.
     pub protected_mode: bool,
     pub limits: Limits,
+    /// When the AOF is compacted on its own (Redis's `auto-aof-rewrite-*`).
+    pub aof_rewrite: AofRewrite,
     /// The bug this node runs with, in simulator tests of the checkers.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -109,6 +132,7 @@ impl Config {
             requirepass: None,
             protected_mode: true,
             limits: Limits::default(),
+            aof_rewrite: AofRewrite::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }

@@ -37,4 +37,13 @@ pub enum Input<'a> {
         bytes: &'a [u8],
         done: bool,
     },
+    /// Bytes of this node's base file that it asked for with `Output::StreamBase`.
+    /// `offset` is the position in the base file; `done` is true on the last chunk.
+    BaseRead {
+        peer: NodeId,
+        session: u64,
+        offset: u64,
+        bytes: &'a [u8],
+        done: bool,
+    },
 }

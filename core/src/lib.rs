@@ -60,9 +60,9 @@ pub mod stats;
 pub mod status;
 pub mod time;
 
-pub use config::{Config, ConfigError, Limits, Member, WriteQuorum};
+pub use config::{AofRewrite, Config, ConfigError, Limits, Member, WriteQuorum};
 pub use ids::{ConnectionId, MasterId, NodeId, Offset, Term};
 pub use input::Input;
 pub use node::{Node, RecoverError, Recovery, Role};
-pub use output::{LogLevel, Output};
+pub use output::{BaseKind, LogLevel, Output};
 pub use time::{Instant, Now, UnixMillis};

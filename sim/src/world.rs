@@ -245,6 +245,7 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         write_quorum: options.write_quorum,
         requirepass: None,
         protected_mode: false,
+        aof_rewrite: bucket_core::AofRewrite::default(),
         limits: Limits::default(),
         planted_bug: options.planted_bug,
     }

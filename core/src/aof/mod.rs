@@ -1,4 +1,5 @@
 //! The append-only file: records of deterministic effects, and their replay.
+pub mod base;
 pub mod record;
 pub mod replay;
 

@@ -8,6 +8,7 @@
 //! - `recover.rs`: rebuilding a node from its files.
 
 mod clients;
+mod compaction;
 mod election;
 mod held;
 mod planted;
@@ -102,6 +103,7 @@ pub struct Node {
     pub(crate) stats: Stats,
     /// A `WAIT` blocked during this step: ask the replicas for acks at its end.
     pub(crate) acks_wanted: bool,
+    pub(crate) compaction: compaction::Compaction,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -166,6 +168,7 @@ impl Node {
             expiry_deadline: Instant(0),
             stats: Stats::default(),
             acks_wanted: false,
+            compaction: compaction::Compaction::default(),
         }
     }
 
@@ -195,6 +198,13 @@ impl Node {
                 bytes,
                 done,
             } => self.on_aof_read(peer, session, offset, bytes, done, out),
+            Input::BaseRead {
+                peer,
+                session,
+                offset,
+                bytes,
+                done,
+            } => self.on_base_read(peer, session, (offset, bytes, done), out),
         }
         self.flush_aof(out);
         self.release_blocked_clients(out);

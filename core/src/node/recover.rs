@@ -2,6 +2,7 @@
 //! that replicas use, so a restarted node is exactly the replay of its AOF.
 
 use super::Node;
+use crate::aof::base;
 use crate::aof::record::{Effect, Record, CORRUPT_CHECKSUM};
 use crate::aof::replay::{self, Tail};
 use crate::config::Config;
@@ -11,7 +12,8 @@ use crate::meta::{Meta, Reign};
 /// What recovery found in the files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovery {
-    /// Bytes of the AOF that hold whole, valid records. The driver cuts the file here.
+    /// Where the whole, valid records end, as a logical AOF offset (the base's offset
+    /// plus the valid tail bytes). The driver cuts the tail here.
     pub aof_len_valid: u64,
     /// Bytes dropped from a torn tail (zero when the file ended cleanly).
     pub torn_bytes: u64,
@@ -30,6 +32,11 @@ pub enum RecoverError {
     CorruptMeta {
         reason: String,
     },
+    /// The base is damaged at `position` bytes into its file: the node refuses to start.
+    CorruptBase {
+        position: u64,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for RecoverError {
@@ -42,19 +49,35 @@ impl std::fmt::Display for RecoverError {
             RecoverError::CorruptMeta { reason } => {
                 write!(f, "the metadata file is corrupt: {reason}")
             }
+            RecoverError::CorruptBase { position, reason } => {
+                write!(f, "the AOF base is corrupt at byte {position}: {reason}")
+            }
         }
     }
 }
 
 impl Node {
-    /// Rebuild a node from its metadata file (`None` if there is none yet) and its AOF.
-    /// `seed` drives every random choice the node makes (election timeouts, master ids,
-    /// the keyspace's hash keys).
+    /// Rebuild a node from its metadata file (`None` if there is none yet) and its AOF
+    /// (one without a base: the tail from offset zero). `seed` drives every random
+    /// choice the node makes (election timeouts, master ids, the keyspace's hash keys).
     pub fn recover(
         config: Config,
         seed: u64,
         meta: Option<&[u8]>,
         aof: &[u8],
+    ) -> Result<(Node, Recovery), RecoverError> {
+        Node::recover_with_base(config, seed, meta, None, aof)
+    }
+
+    /// Rebuild a node from its metadata file, its base (`None` if it has none) and its
+    /// tail: the AOF bytes from the base's offset on (all the tail files the manifest
+    /// names, in order, end to end).
+    pub fn recover_with_base(
+        config: Config,
+        seed: u64,
+        meta: Option<&[u8]>,
+        base: Option<&[u8]>,
+        tail: &[u8],
     ) -> Result<(Node, Recovery), RecoverError> {
         config.validate().map_err(|e| RecoverError::Config(e.0))?;
         let meta = match meta {
@@ -68,7 +91,10 @@ impl Node {
             seed.wrapping_mul(31),
         );
         let mut node = Node::new(config, seed, keyspace_seed);
-        let recovery = node.replay_aof(aof)?;
+        if let Some(base) = base {
+            node.load_base(base)?;
+        }
+        let recovery = node.replay_aof(tail)?;
         node.adopt_meta(meta);
         node.reset_election_deadline();
         node.refresh_status();
@@ -76,15 +102,32 @@ impl Node {
         Ok((node, recovery))
     }
 
+    /// Fill the keyspace from a base and take its position: the AOF starts there.
+    fn load_base(&mut self, bytes: &[u8]) -> Result<(), RecoverError> {
+        let keyspace = &mut self.keyspace;
+        let header = base::decode(bytes, &mut |e| keyspace.set(e.key, e.value, e.expire_at))
+            .map_err(|e| RecoverError::CorruptBase {
+                position: e.position,
+                reason: e.reason.to_string(),
+            })?;
+        self.compaction.adopt_base(header.offset, bytes.len() as u64);
+        self.aof.end = header.offset;
+        self.aof.last_term = header.last_term;
+        self.meta.reigns = header.reigns;
+        Ok(())
+    }
+
     /// Replay every whole record, rebuilding the keyspace, the AOF position and the
     /// reign chain (each reign starts with its `ReignStart` record).
     fn replay_aof(&mut self, aof: &[u8]) -> Result<Recovery, RecoverError> {
+        let start = self.aof.end.0;
         let mut records = 0u64;
-        let mut reigns: Vec<Reign> = Vec::new();
-        let mut last_term = Term(0);
+        let mut reigns: Vec<Reign> = std::mem::take(&mut self.meta.reigns);
+        let mut last_term = self.aof.last_term;
         let mut end = 0u64;
         let keyspace = &mut self.keyspace;
         let tail = replay::scan_records(aof, |offset, record: &Record<'_>| {
+            let offset = start + offset;
             replay::apply(keyspace, &record.effect);
             if let Effect::ReignStart { master_id } = record.effect {
                 reigns.push(Reign {
@@ -95,7 +138,7 @@ impl Node {
             }
             last_term = record.term;
             records += 1;
-            end = offset + crate::aof::record::encoded_len(record) as u64;
+            end = offset - start + crate::aof::record::encoded_len(record) as u64;
         });
         let aof_len_valid = match tail {
             Tail::Clean => aof.len() as u64,
@@ -113,7 +156,7 @@ impl Node {
             }
             Tail::Corrupt { offset, reason } => {
                 return Err(RecoverError::CorruptAof {
-                    offset: Offset(offset),
+                    offset: Offset(start + offset),
                     reason: reason.to_string(),
                 })
             }
@@ -122,13 +165,13 @@ impl Node {
             end, aof_len_valid,
             "the valid prefix ends at the last whole record"
         );
-        self.aof.end = Offset(aof_len_valid);
+        self.aof.end = Offset(start + aof_len_valid);
         // The driver syncs the AOF it recovered before the node's first step.
         self.aof.durable_end = self.aof.end;
         self.aof.last_term = last_term;
         self.meta.reigns = reigns;
         Ok(Recovery {
-            aof_len_valid,
+            aof_len_valid: start + aof_len_valid,
             torn_bytes: aof.len() as u64 - aof_len_valid,
             records,
             term: last_term,
