@@ -22,6 +22,10 @@ pub enum SyncKind {
     Partial,
     /// The replica shares no reign with the master: it discards everything.
     Full,
+    /// As `Full`, but the replica first receives the master's base (`BaseData`), the
+    /// keyspace as of `offset`, and then the records from `offset` on: a full resync
+    /// that costs the data, not the history.
+    Base,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +93,15 @@ pub enum Message<'a> {
         offset: Offset,
         bytes: &'a [u8],
     },
+    /// Bytes of the master's base file from `position`, in a `SyncKind::Base` resync.
+    /// Sections may be split across messages; `done` marks the last.
+    BaseData {
+        term: Term,
+        session: u64,
+        position: u64,
+        done: bool,
+        bytes: &'a [u8],
+    },
     /// The replica holds the AOF up to `end` (durably, in majority mode).
     Ack {
         term: Term,
@@ -149,6 +162,7 @@ const TYPE_SYNC_REQUEST: u8 = 7;
 const TYPE_SYNC_ACCEPT: u8 = 8;
 const TYPE_DATA: u8 = 9;
 const TYPE_ACK: u8 = 10;
+const TYPE_BASE_DATA: u8 = 11;
 
 struct Writer(Vec<u8>);
 
@@ -267,12 +281,16 @@ fn encode_body(message: &Message<'_>, w: &mut Writer) {
             kind,
             offset,
         } => {
-            let full = matches!(kind, SyncKind::Full) as u8;
+            let kind = match kind {
+                SyncKind::Partial => 0,
+                SyncKind::Full => 1,
+                SyncKind::Base => 2,
+            };
             w.u8(TYPE_SYNC_ACCEPT)
                 .u64(term.0)
                 .u64(session)
                 .u64(master_id.0);
-            w.u8(full).u64(offset.0);
+            w.u8(kind).u64(offset.0);
         }
         Message::Data {
             term,
@@ -284,6 +302,20 @@ fn encode_body(message: &Message<'_>, w: &mut Writer) {
                 .u64(term.0)
                 .u64(session)
                 .u64(offset.0)
+                .bytes(bytes);
+        }
+        Message::BaseData {
+            term,
+            session,
+            position,
+            done,
+            bytes,
+        } => {
+            w.u8(TYPE_BASE_DATA)
+                .u64(term.0)
+                .u64(session)
+                .u64(position)
+                .u8(done as u8)
                 .bytes(bytes);
         }
         Message::Ack { term, session, end } => {
@@ -359,10 +391,11 @@ fn decode_body<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeError> {
             term: Term(r.u64()?),
             session: r.u64()?,
             master_id: MasterId(r.u64()?),
-            kind: if flag(r.u8()?)? {
-                SyncKind::Full
-            } else {
-                SyncKind::Partial
+            kind: match r.u8()? {
+                0 => SyncKind::Partial,
+                1 => SyncKind::Full,
+                2 => SyncKind::Base,
+                _ => return Err(DecodeError("bad resync kind")),
             },
             offset: Offset(r.u64()?),
         },
@@ -370,6 +403,13 @@ fn decode_body<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, DecodeError> {
             term: Term(r.u64()?),
             session: r.u64()?,
             offset: Offset(r.u64()?),
+            bytes: r.bytes(usize::MAX)?,
+        },
+        TYPE_BASE_DATA => Message::BaseData {
+            term: Term(r.u64()?),
+            session: r.u64()?,
+            position: r.u64()?,
+            done: flag(r.u8()?)?,
             bytes: r.bytes(usize::MAX)?,
         },
         TYPE_ACK => Message::Ack {

@@ -44,6 +44,42 @@ pub struct ReplicaStatus {
     pub state: &'static str,
 }
 
+/// The AOF's files and rewrites: what INFO's persistence section shows, and what
+/// `BGREWRITEAOF` and `CONFIG SET auto-aof-rewrite-*` change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AofStatus {
+    /// Bytes of the base file (Redis's `aof_base_size`).
+    pub base_size: u64,
+    /// Bytes of base plus tail (Redis's `aof_current_size`).
+    pub current_size: u64,
+    pub rewrite_in_progress: bool,
+    /// A rewrite waits to start (`BGREWRITEAOF` while one runs, or a full resync).
+    pub rewrite_scheduled: bool,
+    /// Rewrites completed since the node started.
+    pub rewrites: u64,
+    /// How long the last rewrite took, -1 before the first.
+    pub last_rewrite_time_sec: i64,
+    /// How long the running rewrite has taken, -1 when none runs.
+    pub current_rewrite_time_sec: i64,
+    /// The automatic trigger, changeable with `CONFIG SET`.
+    pub auto: crate::config::AofRewrite,
+}
+
+impl AofStatus {
+    pub fn new(auto: crate::config::AofRewrite) -> AofStatus {
+        AofStatus {
+            base_size: 0,
+            current_size: 0,
+            rewrite_in_progress: false,
+            rewrite_scheduled: false,
+            rewrites: 0,
+            last_rewrite_time_sec: -1,
+            current_rewrite_time_sec: -1,
+            auto,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterStatus {
     pub role: Role,

@@ -16,7 +16,7 @@
 //! in one (a bad checksum, a missing end, bytes after the end) is corruption: the node
 //! refuses to start, naming the file and the position.
 
-use crate::aof::record::RECORD_BODY_BYTES_MAX;
+use crate::aof::record::{EXPIRE_AT_MS_LIMIT, RECORD_BODY_BYTES_MAX};
 use crate::bytes::{FieldError, Reader};
 use crate::ids::{MasterId, Offset, Term};
 use crate::meta::{Reign, REIGNS_MAX};
@@ -328,6 +328,9 @@ fn decode_entry<'a>(reader: &mut Reader<'a>) -> Result<BaseEntry<'a>, FieldError
     let key = reader.bytes(SECTION_BODY_BYTES_MAX)?;
     let value = reader.bytes(SECTION_BODY_BYTES_MAX)?;
     let at = reader.u64()?;
+    if at >= EXPIRE_AT_MS_LIMIT {
+        return Err("expiry past 2^63");
+    }
     let expire_at = (at != 0).then_some(UnixMillis(at));
     Ok(BaseEntry {
         key,

@@ -255,14 +255,22 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
 }
 
 /// An optional expiry: zero means none.
+/// Expiry times stay below this: commands take them from `i64` values, and the
+/// keyspace keeps a mark in the top bit.
+pub const EXPIRE_AT_MS_LIMIT: u64 = 1 << 63;
+
 fn expire_at_option(reader: &mut Reader<'_>) -> Result<Option<UnixMillis>, DecodeError> {
-    let expire_at_ms = reader.u64()?;
-    Ok((expire_at_ms != 0).then_some(UnixMillis(expire_at_ms)))
+    match reader.u64()? {
+        0 => Ok(None),
+        at if at >= EXPIRE_AT_MS_LIMIT => Err(DecodeError::Corrupt("expiry past 2^63")),
+        at => Ok(Some(UnixMillis(at))),
+    }
 }
 
 fn expire_at(reader: &mut Reader<'_>) -> Result<UnixMillis, DecodeError> {
     match reader.u64()? {
         0 => Err(DecodeError::Corrupt("expiry at the epoch")),
+        at if at >= EXPIRE_AT_MS_LIMIT => Err(DecodeError::Corrupt("expiry past 2^63")),
         expire_at_ms => Ok(UnixMillis(expire_at_ms)),
     }
 }

@@ -261,6 +261,7 @@ pub fn info_replication(ctx: &Ctx<'_>, text: &mut String) {
         let link = if status.master_link_up { "up" } else { "down" };
         let resync = match status.last_resync {
             Some(crate::peer::SyncKind::Full) => "full",
+            Some(crate::peer::SyncKind::Base) => "full-from-base",
             Some(crate::peer::SyncKind::Partial) => "partial",
             None => "none",
         };

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod keys;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 mod table;
@@ -104,6 +105,9 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
     pub status: &'a ClusterStatus,
     pub config: &'a Config,
+    /// The AOF's files and rewrites: INFO reads it, BGREWRITEAOF and CONFIG SET
+    /// change it, and the node acts on it after the command.
+    pub aof: &'a mut crate::status::AofStatus,
 }
 
 impl Ctx<'_> {

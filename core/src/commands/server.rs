@@ -230,15 +230,16 @@ fn write_command_info(ctx: &Ctx<'_>, spec: &super::CommandSpec, out: &mut Vec<u8
     }
 }
 
-/// `CONFIG GET pattern...` over the settings clients ask about; `CONFIG SET` is refused
-/// because Bucket's settings live in its YAML file.
+/// `CONFIG GET pattern...` over the settings clients ask about; `CONFIG SET` changes
+/// the settings that can change at run time (the AOF rewrite trigger), and refuses the
+/// rest, which live in the YAML file.
 pub fn config(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let sub = req.arg(1).to_ascii_uppercase();
     match sub.as_slice() {
         b"GET" if req.len() >= 3 => config_get(ctx, req, out),
         b"GET" => err_wrong_arity(out, "config|get"),
         b"RESETSTAT" => resp::write_simple(out, "OK"),
-        b"SET" => resp::write_error(out, "ERR CONFIG SET is not supported: edit the YAML file"),
+        b"SET" => super::persistence::config_set(ctx, req, out),
         _ => err_unknown_subcommand(out, "config", req.arg(1)),
     }
     Flow::Continue
@@ -246,7 +247,7 @@ pub fn config(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
     let limits = &ctx.config.limits;
-    let settings: [(&str, String); 8] = [
+    let mut settings: Vec<(&str, String)> = vec![
         ("appendonly", "yes".to_string()),
         ("save", String::new()),
         ("databases", "1".to_string()),
@@ -259,6 +260,7 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         ("cluster-enabled", "yes".to_string()),
         ("timeout", "0".to_string()),
     ];
+    settings.extend(super::persistence::settings(ctx));
     let matching: Vec<&(&str, String)> = settings
         .iter()
         .filter(|(name, _)| {
@@ -378,7 +380,7 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let sections: [(&str, InfoSection); 7] = [
         ("server", info_server),
         ("clients", info_clients),
-        ("persistence", info_persistence),
+        ("persistence", super::persistence::info_persistence),
         ("stats", info_stats),
         ("replication", super::cluster::info_replication),
         ("cluster", super::cluster::info_cluster_section),
@@ -418,18 +420,6 @@ fn info_clients(ctx: &Ctx<'_>, text: &mut String) {
         stats.connected_clients
     ));
     text.push_str(&format!("blocked_clients:{}\r\n", stats.blocked_clients));
-}
-
-/// The AOF is always on and never rewritten; its size is the logical end offset.
-fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
-    text.push_str("# Persistence\r\n");
-    text.push_str(&format!(
-        "loading:{}\r\n",
-        u8::from(ctx.store.stats.loading)
-    ));
-    text.push_str("aof_enabled:1\r\n");
-    text.push_str("aof_rewrite_in_progress:0\r\n");
-    text.push_str(&format!("aof_current_size:{}\r\n", ctx.status.aof_end.0));
 }
 
 fn info_stats(ctx: &Ctx<'_>, text: &mut String) {

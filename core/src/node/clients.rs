@@ -202,6 +202,7 @@ impl Node {
             session,
             status: &self.status,
             config: &self.config,
+            aof: &mut self.compaction.info,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
         let end = ctx.store.end();

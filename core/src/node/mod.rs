@@ -141,6 +141,7 @@ impl Node {
         };
         let peers = vec![PeerState::default(); config.members.len()];
         let backlog = Backlog::new(Offset(0), config.limits.backlog_bytes_max);
+        let config_aof_rewrite = config.aof_rewrite;
         Node {
             config,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -168,7 +169,7 @@ impl Node {
             expiry_deadline: Instant(0),
             stats: Stats::default(),
             acks_wanted: false,
-            compaction: compaction::Compaction::default(),
+            compaction: compaction::Compaction::new(config_aof_rewrite),
         }
     }
 
@@ -207,6 +208,7 @@ impl Node {
             } => self.on_base_read(peer, session, (offset, bytes, done), out),
         }
         self.flush_aof(out);
+        self.advance_compaction(out);
         self.release_blocked_clients(out);
         self.request_acks(out);
         self.refresh_status();
@@ -219,6 +221,10 @@ impl Node {
         deadline = deadline.min(self.expiry_deadline);
         if let Some(upstream) = &self.upstream {
             deadline = deadline.min(upstream.retry_at);
+        }
+        if self.rewrite_has_slices() {
+            // The rewrite's next slice runs as soon as the driver has served its I/O.
+            deadline = deadline.min(self.now.instant);
         }
         let waits = self
             .waiting_clients
@@ -382,6 +388,13 @@ impl Node {
                 offset,
                 bytes,
             } => self.on_data(peer, term, session, offset, bytes, out),
+            Message::BaseData {
+                term,
+                session,
+                position,
+                done,
+                bytes,
+            } => self.on_base_data(peer, (term, session), (position, bytes, done), out),
             Message::Ack { term, session, end } => self.on_ack(peer, term, session, end),
         }
     }
@@ -640,6 +653,7 @@ fn message_term(message: &Message<'_>) -> Option<Term> {
         | Message::SyncRequest { term, .. }
         | Message::SyncAccept { term, .. }
         | Message::Data { term, .. }
+        | Message::BaseData { term, .. }
         | Message::Ack { term, .. } => Some(term),
     }
 }

@@ -12,8 +12,11 @@ use crate::status::Role;
 /// Bytes a replica may have waiting behind a file stream before its feed is dropped
 /// (it asks again): Redis's replica output buffer hard limit.
 const REPLICA_BUFFER_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// An AOF longer than this, with no base yet, is resynced from a fresh base rather
+/// than streamed whole.
+const FULL_RESYNC_HISTORY_BYTES_MAX: u64 = 1024 * 1024;
 
-fn data_frame(term: Term, session: u64, offset: Offset, bytes: &[u8]) -> Vec<u8> {
+pub(super) fn data_frame(term: Term, session: u64, offset: Offset, bytes: &[u8]) -> Vec<u8> {
     peer::encode(&Message::Data {
         term,
         session,
@@ -35,7 +38,9 @@ impl Node {
         if self.status.role != Role::Master || term != self.meta.term {
             return;
         }
-        let (kind, offset) = divergence(&self.meta.reigns, self.aof.end, reigns, end);
+        let Some((kind, offset)) = self.resync_point(from, reigns, end, out) else {
+            return; // A fresh base is on its way: the replica asks again.
+        };
         assert!(
             offset <= self.aof.end,
             "a replica never resumes past the master's end"
@@ -48,7 +53,11 @@ impl Node {
             offset,
         };
         self.send(from, &accept, out);
-        let feed = self.start_feed(from, session, offset, out);
+        let feed = if kind == SyncKind::Base {
+            self.start_base_feed(from, out)
+        } else {
+            self.start_feed(from, session, offset, out)
+        };
         // The replica holds `offset`, but in majority mode it counts only for what it
         // acks durable, which its first ack, right after the accept, tells.
         let acked = match self.config.write_quorum {
@@ -63,16 +72,16 @@ impl Node {
         };
         self.progress.insert(from, progress);
         match kind {
-            SyncKind::Full => self.status.full_resyncs += 1,
+            SyncKind::Full | SyncKind::Base => self.status.full_resyncs += 1,
             SyncKind::Partial => self.status.partial_resyncs += 1,
         }
         let message = format!(
             "replica {} resyncs {} from offset {} (its end {}, master end {})",
             from.0,
-            if kind == SyncKind::Full {
-                "fully"
-            } else {
-                "partially"
+            match kind {
+                SyncKind::Full => "fully",
+                SyncKind::Base => "fully, from the base",
+                SyncKind::Partial => "partially",
             },
             offset.0,
             end.0,
@@ -81,9 +90,40 @@ impl Node {
         log(out, LogLevel::Info, message);
     }
 
+    /// Where the replica resumes. A point the files no longer hold (before the base)
+    /// and out of the backlog means a full resync; a full resync sends the base when
+    /// there is one or the history is long, and waits (`None`) for a fresh base when
+    /// the one on disk is stale.
+    fn resync_point(
+        &mut self,
+        from: NodeId,
+        reigns: &[Reign],
+        end: Offset,
+        out: &mut Vec<Output>,
+    ) -> Option<(SyncKind, Offset)> {
+        let (mut kind, mut offset) = divergence(&self.meta.reigns, self.aof.end, reigns, end);
+        let base_offset = self.compaction.base_offset;
+        if kind == SyncKind::Partial
+            && offset < base_offset
+            && self.backlog.read_from(offset).is_none()
+        {
+            (kind, offset) = (SyncKind::Full, Offset(0));
+        }
+        let long_history = base_offset > Offset(0) || self.aof.end.0 > FULL_RESYNC_HISTORY_BYTES_MAX;
+        if kind != SyncKind::Full || !long_history {
+            return Some((kind, offset));
+        }
+        if self.wants_fresh_base() {
+            let message = format!("replica {} waits for a fresh AOF base to resync from", from.0);
+            log(out, LogLevel::Info, message);
+            return None;
+        }
+        Some((SyncKind::Base, self.compaction.base_offset))
+    }
+
     /// Send what the replica lacks: from the backlog if it still holds `from`, else by
     /// streaming the AOF file up to the current end while new records are buffered.
-    fn start_feed(
+    pub(super) fn start_feed(
         &mut self,
         peer: NodeId,
         session: u64,
@@ -131,7 +171,9 @@ impl Node {
                     });
                     *next = end;
                 }
-                Feed::FromFile { buffered, .. } => buffered.extend_from_slice(bytes),
+                Feed::FromFile { buffered, .. } | Feed::FromBase { buffered, .. } => {
+                    buffered.extend_from_slice(bytes)
+                }
             }
             if progress.buffered_len() > REPLICA_BUFFER_BYTES_MAX {
                 overflowed.push(peer);

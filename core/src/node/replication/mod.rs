@@ -2,11 +2,13 @@
 //! master. The handshake finds where their histories part using the reign chains
 //! (Kafka's leader-epoch idea): partial resync when they share a reign, full otherwise.
 
+mod base_sync;
 mod master;
 mod progress;
 mod rebuild;
 mod replica;
 
+pub(crate) use base_sync::BaseReceive;
 pub(crate) use progress::{Feed, Progress};
 pub(crate) use rebuild::Rebuild;
 pub(crate) use replica::Upstream;

@@ -18,6 +18,14 @@ pub(crate) enum Feed {
         file_end: Offset,
         buffered: Vec<u8>,
     },
+    /// Streaming the base file (`StreamBase`, tagged `stream`) in a `SyncKind::Base`
+    /// resync; then the tail from the base's offset to `file_end` follows as
+    /// `FromFile`. Records logged meanwhile wait in `buffered`.
+    FromBase {
+        stream: u64,
+        file_end: Offset,
+        buffered: Vec<u8>,
+    },
     /// Every new record goes out as it is logged.
     Live { next: Offset },
 }
@@ -40,7 +48,7 @@ impl Progress {
             acked: self.acked,
             lag_ms: now.since(self.acked_at),
             state: match self.feed {
-                Feed::FromFile { .. } => "sync",
+                Feed::FromFile { .. } | Feed::FromBase { .. } => "sync",
                 Feed::Live { .. } => "online",
             },
         }
@@ -49,7 +57,7 @@ impl Progress {
     /// Bytes waiting behind a file stream.
     pub fn buffered_len(&self) -> usize {
         match &self.feed {
-            Feed::FromFile { buffered, .. } => buffered.len(),
+            Feed::FromFile { buffered, .. } | Feed::FromBase { buffered, .. } => buffered.len(),
             Feed::Live { .. } => 0,
         }
     }

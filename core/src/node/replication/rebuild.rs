@@ -6,6 +6,7 @@
 use rand_core::RngCore;
 
 use super::replica::apply_whole_records;
+use crate::aof::base::BaseDecoder;
 use crate::ids::Offset;
 use crate::node::{log, Node};
 use crate::output::{LogLevel, Output};
@@ -18,6 +19,8 @@ pub(crate) struct Rebuild {
     pub applied: Offset,
     /// The start of a record split across chunks.
     pub partial: Vec<u8>,
+    /// Loading this node's own base first, when it has one.
+    pub base: Option<BaseDecoder>,
 }
 
 impl Node {
@@ -27,19 +30,61 @@ impl Node {
         assert_eq!(target, self.aof.end, "a rebuild replays the whole kept AOF");
         assert!(self.keyspace.is_empty(), "a rebuild starts from nothing");
         let session = self.rng.next_u64() | 1;
+        let has_base = self.compaction.base_offset > Offset(0);
         self.rebuild = Some(Rebuild {
             session,
             target,
             applied: Offset(0),
             partial: Vec::new(),
+            base: has_base.then(BaseDecoder::new),
         });
         let peer = self.config.self_id;
+        if has_base {
+            out.push(Output::StreamBase { peer, session });
+        } else {
+            self.stream_own_tail(out);
+        }
+    }
+
+    /// Read the tail back, from the base's offset (zero without one) to the target.
+    fn stream_own_tail(&mut self, out: &mut Vec<Output>) {
+        let rebuild = self.rebuild.as_mut().expect("a rebuild runs");
+        rebuild.applied = self.compaction.base_offset;
         out.push(Output::StreamAof {
-            peer,
-            session,
-            start: Offset(0),
-            end: target,
+            peer: self.config.self_id,
+            session: rebuild.session,
+            start: rebuild.applied,
+            end: rebuild.target,
         });
+    }
+
+    /// A chunk of this node's own base, loaded first in a rebuild.
+    pub(super) fn on_own_base_read(
+        &mut self,
+        session: u64,
+        (_position, bytes, done): (u64, &[u8], bool),
+        out: &mut Vec<Output>,
+    ) {
+        let Some(rebuild) = self.rebuild.as_mut().filter(|r| r.session == session) else {
+            return;
+        };
+        let Some(decoder) = rebuild.base.as_mut() else {
+            return;
+        };
+        let keyspace = &mut self.keyspace;
+        let mut offset = None;
+        let fed = decoder.feed(bytes, &mut |h| offset = Some(h.offset), &mut |e| {
+            keyspace.set(e.key, e.value, e.expire_at)
+        });
+        let wrong_offset = offset.is_some_and(|o| o != self.compaction.base_offset);
+        if fed.is_err() || wrong_offset || (done && decoder.finish().is_err()) {
+            self.abandon_rebuild(out);
+            return;
+        }
+        if done {
+            rebuild.base = None;
+            self.stream_own_tail(out);
+        }
     }
 
     pub(crate) fn on_own_aof_read(

@@ -66,6 +66,7 @@ impl Node {
 
     pub(crate) fn request_sync(&mut self, master: NodeId, out: &mut Vec<Output>) {
         assert_ne!(self.status.role, Role::Master, "a master follows no one");
+        self.drop_base_receive(out);
         let session = self.rng.next_u64() | 1;
         let retry_ms = self.config.election_timeout_ms_max;
         self.upstream = Some(Upstream {
@@ -112,7 +113,7 @@ impl Node {
         if !expected || term != self.meta.term || self.status.role != Role::Replica {
             return;
         }
-        if offset > self.aof.end {
+        if offset > self.aof.end && kind != SyncKind::Base {
             log(
                 out,
                 LogLevel::Warn,
@@ -123,10 +124,10 @@ impl Node {
         }
         let message = format!(
             "{} resync from master {} ({master_id}) at offset {}",
-            if kind == SyncKind::Full {
-                "full"
-            } else {
-                "partial"
+            match kind {
+                SyncKind::Full => "full",
+                SyncKind::Base => "full (from the master's base)",
+                SyncKind::Partial => "partial",
             },
             from.0,
             offset.0
@@ -144,6 +145,22 @@ impl Node {
             self.upstream = None;
             return;
         }
+        if kind == SyncKind::Base {
+            if self.cut_would_lose_commits(Offset(0)) {
+                log(out, LogLevel::Error, "a base resync would drop committed records: refused".to_string());
+                self.upstream = None;
+                return;
+            }
+            self.begin_base_receive(from, offset, out);
+            return;
+        }
+        if offset < self.compaction.base_offset && offset < self.aof.end {
+            // The cut falls inside this node's base, which cannot be cut: drop it all,
+            // and ask again as an empty replica.
+            self.truncate_to(Offset(0), out);
+            self.upstream = None;
+            return;
+        }
         if offset < self.aof.end && !self.planted_diverged_suffix_kept() {
             self.truncate_to(offset, out);
             if offset > Offset(0) {
@@ -155,7 +172,7 @@ impl Node {
         self.go_live(out);
     }
 
-    fn go_live(&mut self, out: &mut Vec<Output>) {
+    pub(super) fn go_live(&mut self, out: &mut Vec<Output>) {
         let upstream = self.upstream.as_mut().expect("live needs an upstream");
         upstream.state = UpstreamState::Live {
             partial: Vec::new(),
@@ -186,6 +203,14 @@ impl Node {
             LogLevel::Warn,
             format!("truncating the AOF from {} to {}", self.aof.end.0, offset.0),
         );
+        assert!(
+            offset >= self.compaction.base_offset || offset == Offset(0),
+            "a cut inside the base drops it whole"
+        );
+        self.give_up_rewrite("the AOF was cut", out);
+        if offset < self.compaction.base_offset {
+            self.forget_base();
+        }
         out.push(Output::TruncateAof { offset });
         self.aof.end = offset;
         self.aof.durable_end = self.aof.durable_end.min(offset);

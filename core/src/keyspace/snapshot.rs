@@ -1,0 +1,136 @@
+//! Point-in-time snapshots of the keyspace, with no fork and no copy of it.
+//!
+//! A snapshot walks the map's storage order with a cursor, a bounded number of entries
+//! per call, while writes go on between calls. It must give the keyspace exactly as it
+//! was when the snapshot began (the cut), so every entry is written out once, with its
+//! value at the cut:
+//! - each entry carries a mark bit; at the cut the keyspace's mark flips, so every
+//!   entry is "not yet dealt with", and an entry is dealt with once it is written out;
+//! - a key about to change (overwrite, new expiry, delete) that is not yet dealt with
+//!   is written out first, with its value at the cut (Dragonfly's fork-less snapshot);
+//! - a key born after the cut starts dealt with: it is not part of the snapshot;
+//! - a delete moves the map's last entry into the hole (`swap_remove`): if the hole is
+//!   behind the cursor and the moved entry is not yet dealt with, it is written out at
+//!   once, since the cursor will never reach it.
+//!
+//! The cursor skips entries already dealt with, and the snapshot ends when it passes
+//! the last entry: then every entry carries the keyspace's mark again.
+
+use super::{Entry, Keyspace};
+use crate::aof::base;
+
+#[derive(Clone, Debug)]
+pub(super) struct Snapshot {
+    /// Storage indices below this have been visited.
+    cursor: usize,
+    /// Entries written out and not yet taken by `snapshot_slice`, encoded for a base.
+    pending: Vec<u8>,
+    pending_count: u32,
+    /// Entries written out in all, taken or not.
+    written: u64,
+}
+
+/// Entries of a snapshot, encoded for a base's entries section (`base::encode_entries`).
+#[derive(Debug, Default)]
+pub struct SnapshotSlice {
+    pub count: u32,
+    pub entries: Vec<u8>,
+    /// The snapshot is complete: this was its last slice.
+    pub done: bool,
+    /// Entries written out since the snapshot began, this slice's included.
+    pub written_total: u64,
+}
+
+impl Keyspace {
+    /// Cut a snapshot here: what later slices hold is the keyspace as it is now.
+    pub fn begin_snapshot(&mut self) {
+        assert!(self.snapshot.is_none(), "one snapshot at a time");
+        self.mark = !self.mark;
+        self.snapshot = Some(Snapshot {
+            cursor: 0,
+            pending: Vec::new(),
+            pending_count: 0,
+            written: 0,
+        });
+    }
+
+    pub fn snapshot_running(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// Move the cursor over at most `budget` entries and take what was written out
+    /// since the last call. Stops early once the slice holds about a base section.
+    pub fn snapshot_slice(&mut self, budget: usize) -> SnapshotSlice {
+        let mark = self.mark;
+        let snapshot = self.snapshot.as_mut().expect("a snapshot is running");
+        let end = snapshot.cursor.saturating_add(budget).min(self.map.len());
+        while snapshot.cursor < end && snapshot.pending.len() < base::SECTION_ENTRY_BYTES_TARGET {
+            let (key, entry) = self
+                .map
+                .get_index_mut(snapshot.cursor)
+                .expect("the cursor is inside the map");
+            if entry.mark() != mark {
+                write_out(snapshot, key, entry, mark);
+            }
+            snapshot.cursor += 1;
+        }
+        let done = snapshot.cursor >= self.map.len();
+        let slice = SnapshotSlice {
+            count: std::mem::take(&mut snapshot.pending_count),
+            entries: std::mem::take(&mut snapshot.pending),
+            done,
+            written_total: snapshot.written,
+        };
+        if done {
+            self.snapshot = None;
+            debug_assert!(self.map.values().all(|e| e.mark() == mark));
+        }
+        slice
+    }
+
+    /// Give the snapshot up. Marks every entry dealt with, so the next snapshot starts
+    /// from a keyspace whose entries all carry the mark: O(n), once.
+    pub fn abandon_snapshot(&mut self) {
+        if self.snapshot.take().is_some() {
+            let mark = self.mark;
+            self.map.values_mut().for_each(|e| e.set_mark(mark));
+        }
+    }
+
+    /// The entry at `index` is about to change: write it out first if the running
+    /// snapshot has not dealt with it.
+    pub(super) fn before_change(&mut self, index: usize) {
+        let mark = self.mark;
+        let Some(snapshot) = self.snapshot.as_mut() else {
+            return;
+        };
+        let (key, entry) = self.map.get_index_mut(index).expect("index < len");
+        if entry.mark() != mark {
+            write_out(snapshot, key, entry, mark);
+        }
+    }
+
+    /// An entry moved into `index` (a delete filled its hole): write it out now if the
+    /// cursor has passed `index` and the entry is not dealt with.
+    pub(super) fn after_move(&mut self, index: usize) {
+        let mark = self.mark;
+        let Some(snapshot) = self.snapshot.as_mut() else {
+            return;
+        };
+        if index >= snapshot.cursor {
+            return; // The cursor will still reach it.
+        }
+        let (key, entry) = self.map.get_index_mut(index).expect("index < len");
+        if entry.mark() != mark {
+            write_out(snapshot, key, entry, mark);
+        }
+    }
+}
+
+fn write_out(snapshot: &mut Snapshot, key: &[u8], entry: &mut Entry, mark: bool) {
+    debug_assert_ne!(entry.mark(), mark, "each entry is written out once");
+    base::encode_entry(key, &entry.value, entry.expire_at(), &mut snapshot.pending);
+    snapshot.pending_count += 1;
+    snapshot.written += 1;
+    entry.set_mark(mark);
+}
