@@ -48,6 +48,8 @@ pub struct Limits {
     pub backlog_bytes_max: usize,
     /// Keys examined per tick by active expiry.
     pub expiry_keys_per_tick_max: usize,
+    /// Keys an AOF rewrite's snapshot cursor visits per step.
+    pub rewrite_keys_per_step: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +62,7 @@ impl Default for Limits {
             peer_frame_bytes_max: 64 * 1024 * 1024,
             backlog_bytes_max: 16 * 1024 * 1024,
             expiry_keys_per_tick_max: 200,
+            rewrite_keys_per_step: 2048,
         }
     }
 }

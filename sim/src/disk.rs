@@ -42,6 +42,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::replayed::ReplayedAof;
 
+mod base;
+pub use base::BaseFile;
+
 use crate::seed::{between, chance};
 
 /// Bytes at the start of a record that hold its length, outside its checksum.
@@ -61,6 +64,9 @@ pub struct Disk {
     /// The AOF's replay, kept up to date lazily by the checkers; reset by every change
     /// to bytes it replayed.
     replayed: RefCell<ReplayedAof>,
+    /// The installed base, and one being written (see `base`).
+    base: Option<base::BaseFile>,
+    temp_base: Option<base::TempBase>,
 }
 
 /// A past state of the AOF, held as the prefix it shares with the AOF now and the
@@ -177,6 +183,7 @@ impl Disk {
                 self.aof_len()
             ));
         }
+        self.truncate_base(offset)?;
         let len = offset as usize;
         self.durable.before_truncate(&self.aof, len);
         if let Some(image) = self.sync_in_flight.as_mut() {
@@ -263,6 +270,7 @@ impl Disk {
         };
         // What survived a crash is on the platter now.
         self.sync();
+        self.crash_base();
         loss
     }
 
@@ -318,15 +326,18 @@ impl Disk {
         let flip = self.draw_bit_flip(rng)?;
         let byte = flip.byte_offset as usize;
         self.aof[byte] ^= flip.mask;
-        let result = read(self.meta.as_deref(), &self.aof);
+        let start = self.tail_start() as usize;
+        let result = read(self.meta.as_deref(), &self.aof[start..]);
         self.aof[byte] ^= flip.mask;
         Some((flip, result))
     }
 
     fn draw_bit_flip(&self, rng: &mut ChaCha8Rng) -> Option<BitFlip> {
+        // Only the tail is read back at recovery: history under the base is not a file.
+        let start = self.tail_start() as usize;
         let mut records: Vec<(usize, usize)> = Vec::new();
-        scan_records(&self.aof, |offset, record| {
-            records.push((offset as usize, encoded_len(record)));
+        scan_records(&self.aof[start..], |offset, record| {
+            records.push((start + offset as usize, encoded_len(record)));
         });
         // The last whole record is left alone: see the list at the top.
         records.pop();
@@ -351,6 +362,11 @@ impl Disk {
 
     /// Replace the AOF wholesale: used by checker tests and scenarios.
     pub fn set_aof_for_test(&mut self, bytes: Vec<u8>) {
+        self.set_history(bytes);
+    }
+
+    /// Replace the AOF wholesale, durably.
+    fn set_history(&mut self, bytes: Vec<u8>) {
         self.aof = bytes;
         self.sync();
         self.replayed = RefCell::default();

@@ -128,6 +128,10 @@ pub struct Options {
     /// Bytes per `AofRead` chunk: small ones split records across chunks, as the
     /// daemon's reads may.
     pub aof_read_chunk_bytes: usize,
+    /// The nodes' automatic AOF rewrite trigger (tiny sizes, so that rewrites happen).
+    pub aof_rewrite: bucket_core::AofRewrite,
+    /// Keys a rewrite's snapshot visits per step: few, so writes land mid-snapshot.
+    pub rewrite_keys_per_step: usize,
     /// Chance that a node crashes right after granting a vote, and restarts soon: the
     /// fault that exposes a vote granted before it was durable.
     pub crash_after_vote_probability: f64,
@@ -239,6 +243,8 @@ impl Options {
             disk_tail_loss_probability: [0.0, 0.5, 1.0][between(rng, 0, 2) as usize],
             disk_read_latency_ms: between(rng, 0, 5),
             aof_read_chunk_bytes: AOF_READ_CHUNK_BYTES_MAX,
+            aof_rewrite: bucket_core::AofRewrite::default(),
+            rewrite_keys_per_step: 2048,
             client_count: between(rng, 1, 8) as usize,
             key_count: between(rng, 1, 6) as usize,
             volatile_key_count: 0,
@@ -280,6 +286,11 @@ impl Options {
         options.draw_pipelines(rng);
         options.aof_read_chunk_bytes =
             [AOF_READ_CHUNK_BYTES_MAX, 4096, 97, 13][between(rng, 0, 3) as usize];
+        options.aof_rewrite = bucket_core::AofRewrite {
+            percentage: [0, 50, 100, 100][between(rng, 0, 3) as usize],
+            min_size_bytes: [512, 4096, 65536][between(rng, 0, 2) as usize],
+        };
+        options.rewrite_keys_per_step = between(rng, 1, 3) as usize;
         options
     }
 
@@ -448,14 +459,16 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={} aof_read_chunk_bytes={}",
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={} aof_read_chunk_bytes={} aof_rewrite={:?} rewrite_keys_per_step={}",
             self.crash_interval_ms_mean,
             self.restart_delay_ms_mean,
             self.crash_after_vote_probability,
             self.crash_in_step_probability,
             self.disk_tail_loss_probability,
             self.disk_read_latency_ms,
-            self.aof_read_chunk_bytes
+            self.aof_read_chunk_bytes,
+            self.aof_rewrite,
+            self.rewrite_keys_per_step
         )?;
         writeln!(
             f,

@@ -5,6 +5,7 @@
 
 mod aof_stream;
 mod attribution;
+mod base_files;
 mod checks;
 mod client_io;
 pub use checks::FinalFindings;
@@ -68,6 +69,16 @@ pub enum Event {
     LinkReconnect {
         from: usize,
         to: usize,
+    },
+    /// The next chunk of a `StreamBase`: the base as it was when the stream began (the
+    /// daemon holds the file open).
+    BaseReadChunk {
+        node: usize,
+        incarnation: u64,
+        peer: NodeId,
+        session: u64,
+        base: std::rc::Rc<Vec<u8>>,
+        position: usize,
     },
     /// The next chunk of a `StreamAof` range, read from the disk when it fires (as the
     /// daemon reads lazily, one chunk per pass), so it sees truncations made meanwhile.
@@ -217,6 +228,10 @@ pub struct World {
     crash_point_rng: ChaCha8Rng,
     election: ElectionSafety,
     acks: AckLedger,
+    /// Every base a node wrote of its own AOF, by its bytes' checksum: the history it
+    /// stands for (the writer's AOF up to its offset), which a replica that loads it
+    /// from the master takes as its own.
+    base_histories: std::collections::HashMap<u32, std::rc::Rc<Vec<u8>>>,
     reign_guard: ReignGuard,
     pub violation: Option<Violation>,
     /// Faults are being injected (the faulty phase).
@@ -245,8 +260,11 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         write_quorum: options.write_quorum,
         requirepass: None,
         protected_mode: false,
-        aof_rewrite: bucket_core::AofRewrite::default(),
-        limits: Limits::default(),
+        aof_rewrite: options.aof_rewrite,
+        limits: Limits {
+            rewrite_keys_per_step: options.rewrite_keys_per_step,
+            ..Limits::default()
+        },
         planted_bug: options.planted_bug,
     }
 }
@@ -307,6 +325,7 @@ impl World {
             crash_point_rng: seeds.crash_points(),
             election: ElectionSafety::default(),
             acks: AckLedger::default(),
+            base_histories: std::collections::HashMap::new(),
             reign_guard: ReignGuard::new(options.node_count),
             violation: None,
             faults_active: false,
@@ -402,6 +421,18 @@ impl World {
                 incarnation,
             } => self.on_link_down_notice(from, to, incarnation),
             Event::LinkReconnect { from, to } => self.on_link_reconnect(from, to),
+            Event::BaseReadChunk {
+                node,
+                incarnation,
+                peer,
+                session,
+                base,
+                position,
+            } => {
+                if self.is_incarnation(node, incarnation) {
+                    self.read_base_chunk(node, peer, session, (base, position));
+                }
+            }
             Event::AofReadChunk {
                 node,
                 incarnation,

@@ -58,7 +58,10 @@ pub struct BaseError {
 
 /// Append the file's magic, version and header section to `out`.
 pub fn encode_start(header: &BaseHeader, out: &mut Vec<u8>) {
-    assert!(header.reigns.len() <= REIGNS_MAX, "reign chain over its bound");
+    assert!(
+        header.reigns.len() <= REIGNS_MAX,
+        "reign chain over its bound"
+    );
     assert!(
         header.reigns.iter().all(|r| r.start < header.offset),
         "a base holds only reigns that started before its offset"
@@ -309,7 +312,11 @@ fn decode_header(reader: &mut Reader<'_>) -> Result<BaseHeader, FieldError> {
             term: Term(reader.u64()?),
             start: Offset(reader.u64()?),
         };
-        if reign.start >= offset || reigns.last().is_some_and(|r: &Reign| r.start >= reign.start) {
+        if reign.start >= offset
+            || reigns
+                .last()
+                .is_some_and(|r: &Reign| r.start >= reign.start)
+        {
             return Err("base header reigns out of order");
         }
         reigns.push(reign);

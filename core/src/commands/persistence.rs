@@ -9,7 +9,10 @@ use crate::resp::{self, Request};
 /// that cannot start yet (a replica is being fed from the files) is scheduled.
 pub fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
     if ctx.aof.rewrite_in_progress {
-        resp::write_error(out, "ERR Background append only file rewriting already in progress");
+        resp::write_error(
+            out,
+            "ERR Background append only file rewriting already in progress",
+        );
     } else {
         ctx.aof.rewrite_scheduled = true;
         resp::write_simple(out, "Background append only file rewriting started");
@@ -24,10 +27,22 @@ pub fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
     let fields: [(&str, String); 12] = [
         ("loading", u8::from(ctx.store.stats.loading).to_string()),
         ("aof_enabled", "1".to_string()),
-        ("aof_rewrite_in_progress", u8::from(aof.rewrite_in_progress).to_string()),
-        ("aof_rewrite_scheduled", u8::from(aof.rewrite_scheduled).to_string()),
-        ("aof_last_rewrite_time_sec", aof.last_rewrite_time_sec.to_string()),
-        ("aof_current_rewrite_time_sec", aof.current_rewrite_time_sec.to_string()),
+        (
+            "aof_rewrite_in_progress",
+            u8::from(aof.rewrite_in_progress).to_string(),
+        ),
+        (
+            "aof_rewrite_scheduled",
+            u8::from(aof.rewrite_scheduled).to_string(),
+        ),
+        (
+            "aof_last_rewrite_time_sec",
+            aof.last_rewrite_time_sec.to_string(),
+        ),
+        (
+            "aof_current_rewrite_time_sec",
+            aof.current_rewrite_time_sec.to_string(),
+        ),
         ("aof_last_bgrewrite_status", "ok".to_string()),
         ("aof_rewrites", aof.rewrites.to_string()),
         ("aof_last_write_status", "ok".to_string()),
@@ -46,8 +61,14 @@ pub fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
 /// The persistence settings of CONFIG GET, by Redis's names.
 pub fn settings(ctx: &Ctx<'_>) -> [(&'static str, String); 2] {
     [
-        ("auto-aof-rewrite-percentage", ctx.aof.auto.percentage.to_string()),
-        ("auto-aof-rewrite-min-size", ctx.aof.auto.min_size_bytes.to_string()),
+        (
+            "auto-aof-rewrite-percentage",
+            ctx.aof.auto.percentage.to_string(),
+        ),
+        (
+            "auto-aof-rewrite-min-size",
+            ctx.aof.auto.min_size_bytes.to_string(),
+        ),
     ]
 }
 
@@ -67,7 +88,8 @@ pub fn config_set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
             b"auto-aof-rewrite-min-size" => parse_size(value).map(|v| auto.min_size_bytes = v),
             _ => {
                 let name = String::from_utf8_lossy(req.arg(i));
-                let message = format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
+                let message =
+                    format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
                 return resp::write_error(out, &message);
             }
         };

@@ -96,7 +96,15 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("config", -2, S, 0, 0, 0, server::config),
     spec!("client", -2, S, 0, 0, 0, server::client),
     spec!("info", -1, S, 0, 0, 0, server::info),
-    spec!("bgrewriteaof", 1, S, 0, 0, 0, super::persistence::bgrewriteaof),
+    spec!(
+        "bgrewriteaof",
+        1,
+        S,
+        0,
+        0,
+        0,
+        super::persistence::bgrewriteaof
+    ),
     spec!("wait", 3, S | FLAG_BLOCKING, 0, 0, 0, server::wait),
     spec!("role", 1, S, 0, 0, 0, server::role),
     spec!("cluster", -2, S, 0, 0, 0, server::cluster),

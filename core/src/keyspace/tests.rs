@@ -308,8 +308,7 @@ fn glob_reference(pattern: &[u8], s: &[u8]) -> bool {
     match (pattern.first(), s.first()) {
         (None, _) => s.is_empty(),
         (Some(b'*'), _) => {
-            glob_reference(&pattern[1..], s)
-                || (!s.is_empty() && glob_reference(pattern, &s[1..]))
+            glob_reference(&pattern[1..], s) || (!s.is_empty() && glob_reference(pattern, &s[1..]))
         }
         (Some(_), None) => false,
         (Some(&p), Some(&c)) => (p == b'?' || p == c) && glob_reference(&pattern[1..], &s[1..]),

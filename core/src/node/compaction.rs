@@ -21,9 +21,6 @@ use crate::output::{BaseKind, LogLevel, Output};
 use crate::status::AofStatus;
 use crate::time::Instant;
 
-/// Keys the snapshot cursor visits per step: bounds the work a rewrite adds to a step.
-pub(crate) const REWRITE_KEYS_PER_STEP: usize = 2048;
-
 /// A rewrite under way.
 #[derive(Debug)]
 pub(crate) struct Rewrite {
@@ -151,7 +148,9 @@ impl Node {
                 self.compaction.info.rewrite_scheduled = true;
                 return;
             }
-            let slice = self.keyspace.snapshot_slice(REWRITE_KEYS_PER_STEP);
+            // Bounded work per step (`Limits::rewrite_keys_per_step`).
+            let budget = self.config.limits.rewrite_keys_per_step.max(1);
+            let slice = self.keyspace.snapshot_slice(budget);
             let mut bytes = Vec::new();
             if slice.count > 0 {
                 base::encode_entries(slice.count, &slice.entries, &mut bytes);
@@ -232,7 +231,10 @@ impl Node {
 
     /// Whether a rewrite wants the next step at once: its slices run back to back.
     pub(crate) fn rewrite_has_slices(&self) -> bool {
-        self.compaction.rewrite.as_ref().is_some_and(|r| !r.complete)
+        self.compaction
+            .rewrite
+            .as_ref()
+            .is_some_and(|r| !r.complete)
     }
 }
 
@@ -240,6 +242,12 @@ impl Node {
     /// A base from the master is being loaded: the keyspace is only part of it.
     pub fn is_receiving_base(&self) -> bool {
         self.compaction.receiving.is_some()
+    }
+
+    /// A base is being loaded (from the master, or this node's own in a rebuild): the
+    /// keyspace holds part of it, the replay of no AOF prefix.
+    pub fn is_loading_base(&self) -> bool {
+        self.is_receiving_base() || self.rebuild.as_ref().is_some_and(|r| r.base.is_some())
     }
 
     fn receiving_base(&self) -> bool {

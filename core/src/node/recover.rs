@@ -110,7 +110,8 @@ impl Node {
                 position: e.position,
                 reason: e.reason.to_string(),
             })?;
-        self.compaction.adopt_base(header.offset, bytes.len() as u64);
+        self.compaction
+            .adopt_base(header.offset, bytes.len() as u64);
         self.aof.end = header.offset;
         self.aof.last_term = header.last_term;
         self.meta.reigns = header.reigns;

@@ -61,7 +61,8 @@ impl World {
         let slot = &self.slots[index];
         let seed = self.seeds.node(index, slot.incarnation);
         let disk = &self.disks[index];
-        match Node::recover(slot.config.clone(), seed, disk.meta(), disk.aof()) {
+        let base = disk.base().map(|b| &b.bytes[..]);
+        match Node::recover_with_base(slot.config.clone(), seed, disk.meta(), base, disk.tail()) {
             Ok(recovered) => Some(recovered),
             Err(e) => {
                 let detail = format!("node {index} cannot start: {e}");
@@ -77,8 +78,10 @@ impl World {
         let slot = &self.slots[index];
         let config = slot.config.clone();
         let seed = self.seeds.node(index, slot.incarnation);
-        let flipped = self.disks[index].with_bit_flipped(&mut self.disk_rng, |meta, aof| {
-            Node::recover(config, seed, meta, aof).map(|(_, recovery)| recovery)
+        let base = self.disks[index].base().map(|b| b.bytes.clone());
+        let flipped = self.disks[index].with_bit_flipped(&mut self.disk_rng, |meta, tail| {
+            Node::recover_with_base(config, seed, meta, base.as_deref().map(|b| &b[..]), tail)
+                .map(|(_, recovery)| recovery)
         });
         let Some((flip, result)) = flipped else {
             return true; // Fewer than two whole records: nothing to flip.

@@ -1,6 +1,6 @@
 //! Executing a node's outputs, in order, as the daemon does.
 
-use bucket_core::{LogLevel, NodeId, Output};
+use bucket_core::{BaseKind, LogLevel, NodeId, Output};
 
 use super::{Event, World, CORE_ASSERTION, DRIVER_CONTRACT};
 use crate::checkers::Violation;
@@ -91,6 +91,13 @@ impl World {
                 start,
                 end,
             } => return self.stream_aof(index, peer, session, (start.0, end.0)),
+            Output::BeginBase { offset, kind } => {
+                return self.disks[index].begin_base(offset.0, kind)
+            }
+            Output::WriteBase { bytes } => return self.disks[index].write_base(&bytes),
+            Output::FinishBase => return self.finish_base(index),
+            Output::AbandonBase => self.disks[index].abandon_base(),
+            Output::StreamBase { peer, session } => return self.stream_base(index, peer, session),
             Output::Log { level, message } => self
                 .trace
                 .note(self.now_ms, format!("node {index} {level:?}: {message}")),
@@ -126,6 +133,21 @@ impl World {
                 now_ms,
                 "out-stream",
                 &[node, peer.0 as u64, *session, start.0, end.0],
+                b"",
+            ),
+            Output::BeginBase { offset, kind } => t.event(
+                now_ms,
+                "out-begin-base",
+                &[node, offset.0, (*kind == BaseKind::Rewrite) as u64],
+                b"",
+            ),
+            Output::WriteBase { bytes } => t.event(now_ms, "out-write-base", &[node], bytes),
+            Output::FinishBase => t.event(now_ms, "out-finish-base", &[node], b""),
+            Output::AbandonBase => t.event(now_ms, "out-abandon-base", &[node], b""),
+            Output::StreamBase { peer, session } => t.event(
+                now_ms,
+                "out-stream-base",
+                &[node, peer.0 as u64, *session],
                 b"",
             ),
             Output::Log { message, .. } => t.event(now_ms, "out-log", &[node], message.as_bytes()),

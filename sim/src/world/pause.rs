@@ -21,6 +21,7 @@ impl World {
         match *event {
             Event::Tick { node, .. }
             | Event::AofReadChunk { node, .. }
+            | Event::BaseReadChunk { node, .. }
             | Event::ClientConnect { node, .. }
             | Event::ClientData { node, .. }
             | Event::ClientClose { node, .. }

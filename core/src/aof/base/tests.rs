@@ -25,7 +25,11 @@ fn header() -> BaseHeader {
 fn sample_entries() -> Vec<Owned> {
     vec![
         (b"a".to_vec(), b"1".to_vec(), None),
-        (b"".to_vec(), b"empty key".to_vec(), Some(UnixMillis(1_700_000_000_000))),
+        (
+            b"".to_vec(),
+            b"empty key".to_vec(),
+            Some(UnixMillis(1_700_000_000_000)),
+        ),
         (b"bin\0\xff".to_vec(), vec![7; 300], None),
     ]
 }

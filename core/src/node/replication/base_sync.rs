@@ -120,11 +120,18 @@ impl Node {
 
     /// Replica: the master accepted a `SyncKind::Base` resync at `offset`. Drop the
     /// history and get ready to load the base.
-    pub(super) fn begin_base_receive(&mut self, master: NodeId, offset: Offset, out: &mut Vec<Output>) {
+    pub(super) fn begin_base_receive(
+        &mut self,
+        master: NodeId,
+        offset: Offset,
+        out: &mut Vec<Output>,
+    ) {
         self.give_up_rewrite("a full resync replaces the AOF", out);
-        if self.aof.end > Offset(0) {
-            self.truncate_to(Offset(0), out);
-        }
+        // The files stay as they are until the base is whole and swapped in at once:
+        // what this node acked durable is never missing meanwhile. The master offers a
+        // base only past the point the histories part, and that point is past this
+        // node's commit, so the base holds every committed record this node held.
+        self.keyspace.clear();
         let upstream = self.upstream.as_mut().expect("a resync has an upstream");
         upstream.retry_at = self.now.instant.add_ms(self.config.election_timeout_ms_max);
         let session = upstream.session;
@@ -161,16 +168,20 @@ impl Node {
         }
         let keyspace = &mut self.keyspace;
         let header = &mut receive.header;
-        let fed = receive.decoder.feed(
-            bytes,
-            &mut |h| *header = Some(h),
-            &mut |e| keyspace.set(e.key, e.value, e.expire_at),
-        );
+        let fed = receive
+            .decoder
+            .feed(bytes, &mut |h| *header = Some(h), &mut |e| {
+                keyspace.set(e.key, e.value, e.expire_at)
+            });
         receive.bytes += bytes.len() as u64;
         if let Err(e) = fed {
             return self.fail_base_receive(e.reason, out);
         }
-        if receive.header.as_ref().is_some_and(|h| h.offset != receive.offset) {
+        if receive
+            .header
+            .as_ref()
+            .is_some_and(|h| h.offset != receive.offset)
+        {
             return self.fail_base_receive("the base is not at the offset accepted", out);
         }
         out.push(Output::WriteBase {
@@ -192,8 +203,8 @@ impl Node {
             (Ok(()), None) => unreachable!("a finished base has its header"),
         };
         out.push(Output::FinishBase);
-        assert_eq!(self.aof.end, Offset(0), "the history was dropped at the accept");
         self.aof.end = header.offset;
+        self.status.commit = self.status.commit.min(header.offset);
         // `FinishBase` is a barrier: the base is durable once it has run.
         self.aof.durable_end = header.offset;
         self.aof.last_term = header.last_term;
@@ -219,21 +230,28 @@ impl Node {
         self.fail_base_receive_taken(why, out);
     }
 
-    /// Give a base up: the keyspace holds part of it, so it goes too; ask again.
+    /// Give a base up. The keyspace holds part of it, and the files are as they were:
+    /// rebuild the keyspace from them, then ask again.
     fn fail_base_receive_taken(&mut self, why: &str, out: &mut Vec<Output>) {
         out.push(Output::AbandonBase);
         self.keyspace.clear();
         self.stats.loading = false;
         self.upstream = None;
-        log(out, LogLevel::Warn, format!("full resync from a base failed: {why}"));
+        log(
+            out,
+            LogLevel::Warn,
+            format!("full resync from a base failed: {why}"),
+        );
+        self.start_rebuild(self.aof.end, out);
     }
 
-    /// A new handshake replaces a base still arriving.
-    pub(super) fn drop_base_receive(&mut self, out: &mut Vec<Output>) {
-        if self.compaction.receiving.take().is_some() {
-            out.push(Output::AbandonBase);
-            self.keyspace.clear();
-            self.stats.loading = false;
+    /// A new handshake replaces a base still arriving; returns whether one was (the
+    /// keyspace is rebuilt from the files first, and the rebuild asks again).
+    pub(super) fn drop_base_receive(&mut self, out: &mut Vec<Output>) -> bool {
+        if self.compaction.receiving.take().is_none() {
+            return false;
         }
+        self.fail_base_receive_taken("a new handshake", out);
+        true
     }
 }

@@ -109,12 +109,16 @@ impl Node {
         {
             (kind, offset) = (SyncKind::Full, Offset(0));
         }
-        let long_history = base_offset > Offset(0) || self.aof.end.0 > FULL_RESYNC_HISTORY_BYTES_MAX;
+        let long_history =
+            base_offset > Offset(0) || self.aof.end.0 > FULL_RESYNC_HISTORY_BYTES_MAX;
         if kind != SyncKind::Full || !long_history {
             return Some((kind, offset));
         }
         if self.wants_fresh_base() {
-            let message = format!("replica {} waits for a fresh AOF base to resync from", from.0);
+            let message = format!(
+                "replica {} waits for a fresh AOF base to resync from",
+                from.0
+            );
             log(out, LogLevel::Info, message);
             return None;
         }

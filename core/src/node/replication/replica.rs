@@ -66,7 +66,9 @@ impl Node {
 
     pub(crate) fn request_sync(&mut self, master: NodeId, out: &mut Vec<Output>) {
         assert_ne!(self.status.role, Role::Master, "a master follows no one");
-        self.drop_base_receive(out);
+        if self.drop_base_receive(out) {
+            return;
+        }
         let session = self.rng.next_u64() | 1;
         let retry_ms = self.config.election_timeout_ms_max;
         self.upstream = Some(Upstream {
@@ -146,11 +148,6 @@ impl Node {
             return;
         }
         if kind == SyncKind::Base {
-            if self.cut_would_lose_commits(Offset(0)) {
-                log(out, LogLevel::Error, "a base resync would drop committed records: refused".to_string());
-                self.upstream = None;
-                return;
-            }
             self.begin_base_receive(from, offset, out);
             return;
         }

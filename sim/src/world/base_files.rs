@@ -1,0 +1,103 @@
+//! The base outputs (`BeginBase` aside, which the disk checks alone): `FinishBase`
+//! installs a base, and `StreamBase` reads the installed one back in chunks, as the
+//! daemon does from the file it opened when the stream began.
+
+use std::rc::Rc;
+
+use bucket_core::{BaseKind, Input, NodeId};
+
+use super::outputs::peer_index;
+use super::{Event, World};
+use crate::network::LinkState;
+
+impl World {
+    /// Install the base being written. A rewrite's base is remembered with the history
+    /// it stands for; a base from the master takes that history over.
+    pub(super) fn finish_base(&mut self, index: usize) -> Result<(), String> {
+        let (kind, bytes) = self.disks[index]
+            .temp_base()
+            .ok_or("FinishBase with no base begun")?;
+        let key = crc32fast::hash(bytes);
+        let history = match kind {
+            BaseKind::Rewrite => None,
+            BaseKind::FromMaster => Some(
+                self.base_histories
+                    .get(&key)
+                    .cloned()
+                    .ok_or("a base from the master that no node wrote")?,
+            ),
+        };
+        let base = self.disks[index].finish_base(history)?;
+        if kind == BaseKind::Rewrite {
+            let history = self.disks[index].aof()[..base.offset as usize].to_vec();
+            self.base_histories.insert(key, Rc::new(history));
+        }
+        self.trace.note(
+            self.now_ms,
+            format!(
+                "node {index}: base of {} bytes at offset {} installed",
+                base.bytes.len(),
+                base.offset
+            ),
+        );
+        Ok(())
+    }
+
+    pub(super) fn stream_base(
+        &mut self,
+        index: usize,
+        peer: NodeId,
+        session: u64,
+    ) -> Result<(), String> {
+        peer_index(self, peer)?;
+        let base = self.disks[index]
+            .base()
+            .ok_or("StreamBase with no base")?
+            .bytes
+            .clone();
+        let event = Event::BaseReadChunk {
+            node: index,
+            incarnation: self.slots[index].incarnation,
+            peer,
+            session,
+            base,
+            position: 0,
+        };
+        self.schedule(self.now_ms + self.options.disk_read_latency_ms, event);
+        Ok(())
+    }
+
+    pub(super) fn read_base_chunk(
+        &mut self,
+        index: usize,
+        peer: NodeId,
+        session: u64,
+        (base, position): (Rc<Vec<u8>>, usize),
+    ) {
+        let to_self = peer.0 as usize == index;
+        if !to_self && self.network.link(index, peer.0 as usize).state != LinkState::Up {
+            return; // The daemon drops a stream whose link is down.
+        }
+        let end = (position + self.options.aof_read_chunk_bytes).min(base.len());
+        let done = end == base.len();
+        let input = Input::BaseRead {
+            peer,
+            session,
+            offset: position as u64,
+            bytes: &base[position..end],
+            done,
+        };
+        self.step_node(index, input);
+        if !done && self.slots[index].node.is_some() {
+            let event = Event::BaseReadChunk {
+                node: index,
+                incarnation: self.slots[index].incarnation,
+                peer,
+                session,
+                base,
+                position: end,
+            };
+            self.schedule(self.now_ms, event);
+        }
+    }
+}
