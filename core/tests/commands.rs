@@ -984,7 +984,7 @@ fn config_get_matches_globs() {
     let Reply::Array(all) = t.cmd(conn, &["CONFIG", "GET", "*"]) else {
         panic!("an array");
     };
-    assert_eq!(all.len(), 16);
+    assert_eq!(all.len(), 20);
     assert_eq!(
         t.cmd(conn, &["CONFIG", "GET"]),
         err("ERR wrong number of arguments for 'config|get' command")
@@ -1441,6 +1441,7 @@ const AOF_CASES: &[AofCase] = &[
     case(&[], "CLUSTER INFO", false),
     case(&[], "READONLY", false),
     case(&[], "READWRITE", false),
+    case(&["SET k v"], "BGREWRITEAOF", false),
 ];
 
 #[test]
@@ -1606,4 +1607,61 @@ fn wait_for_a_replica_times_out_on_a_single_node() {
         replies.extend(parse_replies(&TestNode::reply_bytes(&out, conn)));
     }
     assert_eq!(replies, vec![int(0)]);
+}
+
+#[test]
+fn bgrewriteaof_compacts_the_aof_into_a_base() {
+    let mut t = TestNode::new();
+    let conn = t.connect();
+    for i in 0..50 {
+        t.cmd(conn, &["SET", "k", &i.to_string()]);
+    }
+    t.cmd(conn, &["SET", "other", "x", "PX", "100000"]);
+    let info = |t: &mut TestNode| match t.cmd(conn, &["INFO", "persistence"]) {
+        Reply::Bulk(text) => String::from_utf8(text).unwrap(),
+        other => panic!("INFO gave {other:?}"),
+    };
+    assert!(info(&mut t).contains("aof_rewrites:0\r\n"));
+    assert!(info(&mut t).contains("aof_base_size:0\r\n"));
+    assert_eq!(
+        t.cmd(conn, &["BGREWRITEAOF"]),
+        Reply::Simple("Background append only file rewriting started".into())
+    );
+    let text = info(&mut t);
+    assert!(text.contains("aof_rewrites:1\r\n"), "{text}");
+    assert!(text.contains("aof_rewrite_in_progress:0\r\n"), "{text}");
+    assert!(!text.contains("aof_base_size:0\r\n"), "{text}");
+    // The base holds two keys, far fewer bytes than the 51 records it replaces.
+    let size = |name: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        line[name.len() + 1..].parse().unwrap()
+    };
+    assert!(size("aof_base_size") < 200, "{text}");
+    assert_eq!(size("aof_current_size"), size("aof_base_size"));
+}
+
+#[test]
+fn config_set_changes_the_rewrite_trigger() {
+    let mut t = TestNode::new();
+    let conn = t.connect();
+    assert_eq!(
+        t.cmd(conn, &["CONFIG", "SET", "auto-aof-rewrite-percentage", "50", "auto-aof-rewrite-min-size", "1mb"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(
+        t.cmd(conn, &["CONFIG", "GET", "auto-aof-rewrite-*"]),
+        bulks(&["auto-aof-rewrite-percentage", "50", "auto-aof-rewrite-min-size", "1048576"])
+    );
+    assert_eq!(
+        t.cmd(conn, &["CONFIG", "SET", "auto-aof-rewrite-percentage", "x"]),
+        err("ERR CONFIG SET failed (possibly related to argument 'auto-aof-rewrite-percentage') - argument couldn't be parsed into an integer")
+    );
+    assert_eq!(
+        t.cmd(conn, &["CONFIG", "SET", "maxmemory", "1"]),
+        err("ERR Unknown option or number of arguments for CONFIG SET - 'maxmemory'")
+    );
+    assert_eq!(
+        t.cmd(conn, &["CONFIG", "GET", "auto-aof-rewrite-percentage"]),
+        bulks(&["auto-aof-rewrite-percentage", "50"])
+    );
 }

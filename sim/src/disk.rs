@@ -43,7 +43,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::replayed::ReplayedAof;
 
 mod base;
-pub use base::BaseFile;
+pub use base::{BaseFile, BaseHistories};
 
 use crate::seed::{between, chance};
 

@@ -228,10 +228,8 @@ pub struct World {
     crash_point_rng: ChaCha8Rng,
     election: ElectionSafety,
     acks: AckLedger,
-    /// Every base a node wrote of its own AOF, by its bytes' checksum: the history it
-    /// stands for (the writer's AOF up to its offset), which a replica that loads it
-    /// from the master takes as its own.
-    base_histories: std::collections::HashMap<u32, std::rc::Rc<Vec<u8>>>,
+    /// The histories the bases nodes wrote stand for.
+    base_histories: crate::disk::BaseHistories,
     reign_guard: ReignGuard,
     pub violation: Option<Violation>,
     /// Faults are being injected (the faulty phase).
@@ -325,7 +323,7 @@ impl World {
             crash_point_rng: seeds.crash_points(),
             election: ElectionSafety::default(),
             acks: AckLedger::default(),
-            base_histories: std::collections::HashMap::new(),
+            base_histories: crate::disk::BaseHistories::default(),
             reign_guard: ReignGuard::new(options.node_count),
             violation: None,
             faults_active: false,

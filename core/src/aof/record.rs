@@ -158,6 +158,7 @@ fn encode_fields(effect: &Effect<'_>, out: &mut Vec<u8>) {
         Effect::Expire { key, at } => {
             put_bytes(out, key);
             assert_ne!(at.0, 0, "expiry at the epoch cannot be encoded");
+            assert!(at.0 < EXPIRE_AT_MS_LIMIT, "expiry times stay below 2^63");
             out.extend_from_slice(&at.0.to_le_bytes());
         }
         Effect::FlushAll => {}
@@ -176,6 +177,7 @@ fn put_expire_at(out: &mut Vec<u8>, expire_at: Option<UnixMillis>) {
         None => 0,
         Some(at) => {
             assert_ne!(at.0, 0, "expiry at the epoch cannot be encoded");
+            assert!(at.0 < EXPIRE_AT_MS_LIMIT, "expiry times stay below 2^63");
             at.0
         }
     };
@@ -488,11 +490,11 @@ pub(crate) mod tests {
     pub(crate) fn owned_effect() -> impl Strategy<Value = OwnedEffect> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..16);
         prop_oneof![
-            (bytes(), bytes(), proptest::option::of(1u64..))
+            (bytes(), bytes(), proptest::option::of(1u64..EXPIRE_AT_MS_LIMIT))
                 .prop_map(|(k, v, at)| OwnedEffect::Set(k, v, at)),
             (bytes(), bytes()).prop_map(|(k, v)| OwnedEffect::SetKeepTtl(k, v)),
             bytes().prop_map(OwnedEffect::Del),
-            (bytes(), 1u64..).prop_map(|(k, at)| OwnedEffect::Expire(k, at)),
+            (bytes(), 1u64..EXPIRE_AT_MS_LIMIT).prop_map(|(k, at)| OwnedEffect::Expire(k, at)),
             bytes().prop_map(OwnedEffect::Persist),
             Just(OwnedEffect::FlushAll),
             any::<u64>().prop_map(OwnedEffect::ReignStart),

@@ -20,6 +20,11 @@ pub fn output(output: &Output) -> Option<String> {
         Output::Reply { conn, bytes } => format!("reply c{} [{}]", conn.0, replies(bytes)),
         Output::Close { conn } => format!("close c{}", conn.0),
         Output::ResetPeer { peer } => format!("reset n{}", peer.0),
+        Output::BeginBase { offset, kind } => format!("begin base {kind:?}@{}", offset.0),
+        Output::WriteBase { bytes } => format!("write base {} bytes", bytes.len()),
+        Output::FinishBase => "finish base".to_string(),
+        Output::AbandonBase => "abandon base".to_string(),
+        Output::StreamBase { peer, .. } => format!("stream base to n{}", peer.0),
         Output::Log { .. } => return None,
     };
     Some(line)

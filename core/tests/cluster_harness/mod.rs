@@ -24,6 +24,7 @@ const DELIVERIES_PER_STEP_MAX: usize = 100_000;
 /// the end, truncations inside it, reads within it), as the sim's driver does. This
 /// harness never crashes one, so nothing written is ever lost.
 pub use sim::disk::Disk;
+use sim::disk::BaseHistories;
 
 pub struct Cluster {
     pub nodes: Vec<Option<Node>>,
@@ -38,6 +39,9 @@ pub struct Cluster {
     /// File reads asked for (`StreamAof`), answered at the next clock step, so that
     /// writes can land while a stream is under way; read then, as the daemon reads.
     reads: VecDeque<(usize, NodeId, u64, (u64, u64))>,
+    /// Base reads asked for (`StreamBase`), answered with the file as it was then.
+    base_reads: VecDeque<(usize, NodeId, u64, std::rc::Rc<Vec<u8>>)>,
+    base_histories: BaseHistories,
     pub logs: Vec<String>,
     /// Per node, its outputs as lines (`describe`), kept only for watched nodes.
     watched: Vec<Option<Vec<String>>>,
@@ -73,6 +77,8 @@ impl Cluster {
             cut: vec![vec![false; count]; count],
             replies: Vec::new(),
             reads: VecDeque::new(),
+            base_reads: VecDeque::new(),
+            base_histories: BaseHistories::default(),
             logs: Vec::new(),
             watched: vec![None; count],
             now_ms: 0,
@@ -101,8 +107,9 @@ impl Cluster {
         assert!(self.nodes[i].is_none());
         let disk = &self.disks[i];
         let seed = 1000 + i as u64 + self.now_ms;
+        let base = disk.base().map(|b| &b.bytes[..]);
         let (node, recovery) =
-            Node::recover(self.configs[i].clone(), seed, disk.meta(), disk.aof())
+            Node::recover_with_base(self.configs[i].clone(), seed, disk.meta(), base, disk.tail())
                 .expect("recovery succeeds");
         self.disks[i].cut_torn_tail(recovery.aof_len_valid);
         self.nodes[i] = Some(node);
@@ -235,6 +242,21 @@ impl Cluster {
                     assert!(start <= end && end.0 <= self.disks[i].aof_len());
                     self.reads.push_back((i, peer, session, (start.0, end.0)));
                 }
+                Output::BeginBase { offset, kind } => self.disks[i]
+                    .begin_base(offset.0, kind)
+                    .unwrap_or_else(|e| panic!("node {i}: {e}")),
+                Output::WriteBase { bytes } => self.disks[i]
+                    .write_base(&bytes)
+                    .unwrap_or_else(|e| panic!("node {i}: {e}")),
+                Output::FinishBase => {
+                    let finished = self.base_histories.finish(&mut self.disks[i]);
+                    finished.unwrap_or_else(|e| panic!("node {i}: {e}"));
+                }
+                Output::AbandonBase => self.disks[i].abandon_base(),
+                Output::StreamBase { peer, session } => {
+                    let base = self.disks[i].base().expect("a base to stream").bytes.clone();
+                    self.base_reads.push_back((i, peer, session, base));
+                }
                 Output::Reply { conn, bytes } => self.replies.push((i, conn, bytes)),
                 Output::Log { message, .. } => {
                     self.logs.push(format!("{} n{i}: {message}", self.now_ms))
@@ -273,6 +295,22 @@ impl Cluster {
 
     /// Answer the file reads asked for so far.
     pub fn answer_reads(&mut self) {
+        let base_reads: Vec<_> = self.base_reads.drain(..).collect();
+        for (i, peer, session, base) in base_reads {
+            let half = base.len() / 2;
+            for (offset, part, done) in [(0, &base[..half], false), (half, &base[half..], true)] {
+                if self.nodes[i].is_some() {
+                    let chunk = Input::BaseRead {
+                        peer,
+                        session,
+                        offset: offset as u64,
+                        bytes: part,
+                        done,
+                    };
+                    self.input(i, chunk);
+                }
+            }
+        }
         let reads: Vec<_> = self.reads.drain(..).collect();
         for (i, peer, session, range) in reads {
             if self.nodes[i].is_some() {

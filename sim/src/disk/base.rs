@@ -6,6 +6,7 @@
 //! written is lost in a crash; an installed one is durable (the driver syncs it and
 //! swaps the manifest atomically).
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use bucket_core::BaseKind;
@@ -125,5 +126,34 @@ impl Disk {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// Every base a node wrote of its own AOF, by its bytes' checksum, with the history it
+/// stands for (the writer's AOF up to its offset): a replica that loads that base from
+/// the master takes the history as its own disk's.
+#[derive(Debug, Default)]
+pub struct BaseHistories(HashMap<u32, Rc<Vec<u8>>>);
+
+impl BaseHistories {
+    /// Execute `FinishBase` on `disk`.
+    pub fn finish(&mut self, disk: &mut Disk) -> Result<BaseFile, String> {
+        let (kind, bytes) = disk.temp_base().ok_or("FinishBase with no base begun")?;
+        let key = crc32fast::hash(bytes);
+        let history = match kind {
+            BaseKind::Rewrite => None,
+            BaseKind::FromMaster => Some(
+                self.0
+                    .get(&key)
+                    .cloned()
+                    .ok_or("a base from the master that no node wrote")?,
+            ),
+        };
+        let base = disk.finish_base(history)?;
+        if kind == BaseKind::Rewrite {
+            let history = disk.aof()[..base.offset as usize].to_vec();
+            self.0.insert(key, Rc::new(history));
+        }
+        Ok(base)
     }
 }

@@ -1,10 +1,10 @@
-//! The base outputs (`BeginBase` aside, which the disk checks alone): `FinishBase`
-//! installs a base, and `StreamBase` reads the installed one back in chunks, as the
-//! daemon does from the file it opened when the stream began.
+//! The base outputs that reach past one disk: `FinishBase` installs a base (a base
+//! from the master brings its history), and `StreamBase` reads the installed one back
+//! in chunks, as the daemon does from the file it opened when the stream began.
 
 use std::rc::Rc;
 
-use bucket_core::{BaseKind, Input, NodeId};
+use bucket_core::{Input, NodeId};
 
 use super::outputs::peer_index;
 use super::{Event, World};
@@ -14,24 +14,7 @@ impl World {
     /// Install the base being written. A rewrite's base is remembered with the history
     /// it stands for; a base from the master takes that history over.
     pub(super) fn finish_base(&mut self, index: usize) -> Result<(), String> {
-        let (kind, bytes) = self.disks[index]
-            .temp_base()
-            .ok_or("FinishBase with no base begun")?;
-        let key = crc32fast::hash(bytes);
-        let history = match kind {
-            BaseKind::Rewrite => None,
-            BaseKind::FromMaster => Some(
-                self.base_histories
-                    .get(&key)
-                    .cloned()
-                    .ok_or("a base from the master that no node wrote")?,
-            ),
-        };
-        let base = self.disks[index].finish_base(history)?;
-        if kind == BaseKind::Rewrite {
-            let history = self.disks[index].aof()[..base.offset as usize].to_vec();
-            self.base_histories.insert(key, Rc::new(history));
-        }
+        let base = self.base_histories.finish(&mut self.disks[index])?;
         self.trace.note(
             self.now_ms,
             format!(
