@@ -231,4 +231,10 @@ pub enum PlantedBug {
     /// In majority mode, release a held read's reply once the reign is confirmed, without
     /// waiting for the commit to reach the AOF end the read saw (its ReadIndex).
     ReadReleasedBeforeReadIndex,
+    /// A rewrite's snapshot forgets an entry that a delete moved behind its cursor, so
+    /// the base lacks a key that existed at the cut.
+    BaseSkipsMovedEntries,
+    /// Install a rewrite's base (`FinishBase`) before its last slice is written: the
+    /// manifest names a base that is not whole.
+    BaseInstalledBeforeWhole,
 }

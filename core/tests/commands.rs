@@ -1645,12 +1645,27 @@ fn config_set_changes_the_rewrite_trigger() {
     let mut t = TestNode::new();
     let conn = t.connect();
     assert_eq!(
-        t.cmd(conn, &["CONFIG", "SET", "auto-aof-rewrite-percentage", "50", "auto-aof-rewrite-min-size", "1mb"]),
+        t.cmd(
+            conn,
+            &[
+                "CONFIG",
+                "SET",
+                "auto-aof-rewrite-percentage",
+                "50",
+                "auto-aof-rewrite-min-size",
+                "1mb"
+            ]
+        ),
         Reply::Simple("OK".into())
     );
     assert_eq!(
         t.cmd(conn, &["CONFIG", "GET", "auto-aof-rewrite-*"]),
-        bulks(&["auto-aof-rewrite-percentage", "50", "auto-aof-rewrite-min-size", "1048576"])
+        bulks(&[
+            "auto-aof-rewrite-percentage",
+            "50",
+            "auto-aof-rewrite-min-size",
+            "1048576"
+        ])
     );
     assert_eq!(
         t.cmd(conn, &["CONFIG", "SET", "auto-aof-rewrite-percentage", "x"]),

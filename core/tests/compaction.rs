@@ -45,7 +45,11 @@ fn rewrite_and_wait(cluster: &mut Cluster, node: usize) {
         Reply::Simple("Background append only file rewriting started".into())
     );
     for _ in 0..200 {
-        if info_field(cluster, node, "aof_rewrites").parse::<u64>().unwrap() > before {
+        if info_field(cluster, node, "aof_rewrites")
+            .parse::<u64>()
+            .unwrap()
+            > before
+        {
             return;
         }
         cluster.advance(5);
@@ -68,8 +72,16 @@ fn a_node_restarts_from_its_base_plus_tail() {
     let end = cluster.node(node).aof_end();
     cluster.crash(node);
     cluster.start(node);
-    assert_eq!(cluster.digest(node), digest, "base plus tail replay the same keyspace");
-    assert_eq!(cluster.node(node).aof_end(), end, "offsets are unchanged by a rewrite");
+    assert_eq!(
+        cluster.digest(node),
+        digest,
+        "base plus tail replay the same keyspace"
+    );
+    assert_eq!(
+        cluster.node(node).aof_end(),
+        end,
+        "offsets are unchanged by a rewrite"
+    );
     let base = cluster.disks[node].base().expect("a base").clone();
     assert!(base.offset > 0 && base.offset < end.0);
 }
@@ -84,7 +96,10 @@ fn writes_during_a_rewrite_land_in_the_tail_and_the_base_keeps_the_cut() {
         cluster.command(node, &["BGREWRITEAOF"]),
         Reply::Simple("Background append only file rewriting started".into())
     );
-    assert_eq!(info_field(&mut cluster, node, "aof_rewrite_in_progress"), "1");
+    assert_eq!(
+        info_field(&mut cluster, node, "aof_rewrite_in_progress"),
+        "1"
+    );
     for i in (0..30).step_by(3) {
         let key = format!("k{i}");
         assert_eq!(cluster.command(node, &["SET", &key, "changed"]), ok());
@@ -95,7 +110,10 @@ fn writes_during_a_rewrite_land_in_the_tail_and_the_base_keeps_the_cut() {
     for _ in 0..100 {
         cluster.advance(5);
     }
-    assert_eq!(info_field(&mut cluster, node, "aof_rewrite_in_progress"), "0");
+    assert_eq!(
+        info_field(&mut cluster, node, "aof_rewrite_in_progress"),
+        "0"
+    );
     assert_eq!(info_field(&mut cluster, node, "aof_rewrites"), "1");
     let digest = cluster.digest(node);
     cluster.crash(node);
@@ -122,11 +140,20 @@ fn a_wiped_replica_resyncs_from_the_master_base() {
     cluster.advance(300);
     write_keys(&mut cluster, master, "during", 5);
     cluster.advance(1500);
-    assert_eq!(info_field(&mut cluster, wiped, "master_last_resync"), "full-from-base");
+    assert_eq!(
+        info_field(&mut cluster, wiped, "master_last_resync"),
+        "full-from-base"
+    );
     cluster.assert_converged();
-    let base = cluster.disks[wiped].base().expect("the master's base").clone();
+    let base = cluster.disks[wiped]
+        .base()
+        .expect("the master's base")
+        .clone();
     let master_base = cluster.disks[master].base().unwrap().clone();
-    assert_eq!(base.bytes, master_base.bytes, "the replica holds the master's base");
+    assert_eq!(
+        base.bytes, master_base.bytes,
+        "the replica holds the master's base"
+    );
     // It restarts from it, too.
     let digest = cluster.digest(wiped);
     cluster.crash(wiped);
@@ -154,11 +181,17 @@ fn a_full_resync_of_a_long_history_waits_for_a_fresh_base() {
     cluster.start(wiped);
     cluster.advance(3000);
     assert_eq!(info_field(&mut cluster, master, "aof_rewrites"), "1");
-    assert_eq!(info_field(&mut cluster, wiped, "master_last_resync"), "full-from-base");
+    assert_eq!(
+        info_field(&mut cluster, wiped, "master_last_resync"),
+        "full-from-base"
+    );
     cluster.assert_converged();
     let received = cluster.disks[wiped].base().unwrap().bytes.len() as u64;
     let history = cluster.node(master).aof_end().0;
-    assert!(received * 10 < history, "{received} base bytes for {history} of history");
+    assert!(
+        received * 10 < history,
+        "{received} base bytes for {history} of history"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! | network | loss (a reset link), partitions (symmetric, one-way, isolate one), frames of reset links read late on the new session, duplicated frames | `network.rs` |
 //! | disk | lost and torn unsynced tails, zero-filled tails, truncations undone, slow and failed fsyncs, bit flips in synced records | `disk.rs`, `world/fsync.rs`, `world/disk_faults.rs` |
 //! | workload | every string and key command, TTLs that expire on the master | `workload.rs` |
+//! | compaction | rewrites mid-run (tiny drawn thresholds, a few keys per step, so writes land mid-snapshot), crashes before, during and after a base is installed, full resyncs from a base, lazy and short AOF reads | `disk/base.rs`, `world/base_files.rs`, `world/aof_stream.rs` |
 //!
 //! ## Checkers, and the planted bug each catches (`cargo test -p sim planted`)
 //!
@@ -25,9 +26,9 @@
 //! | ack accounting | `StaleSessionAckCounted` |
 //! | state safety | `DivergedSuffixKept`, `TornTailReplayed`, `ReplicaExpiresOnOwnClock` |
 //! | linearizability | `StaleReadAfterReignLost`, `LeaseReadWithoutLease`, `ReadReleasedBeforeReadIndex` |
-//! | recovery | `ChecksumFailureAsTornTail` |
+//! | recovery | `ChecksumFailureAsTornTail`, `BaseInstalledBeforeWhole` |
 //! | check quorum | `NoCheckQuorum` |
-//! | core assertion | `VoteWithoutUpToDateCheck`, `CommitBeforeOwnReign`, `LastTermKeptAfterCut` |
+//! | core assertion | `VoteWithoutUpToDateCheck`, `CommitBeforeOwnReign`, `LastTermKeptAfterCut`, `BaseSkipsMovedEntries` |
 //!
 //! Reign safety, log matching, convergence, the AOF position and determinism have
 //! their own tests (each fires on a hand-made bad history). The mutation tests of the

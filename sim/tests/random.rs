@@ -308,3 +308,13 @@ fn planted_read_released_before_read_index_is_caught() {
         Some(WriteQuorum::Majority),
     );
 }
+
+#[test]
+fn planted_base_skips_moved_entries_is_caught() {
+    assert_planted_bug_caught(PlantedBug::BaseSkipsMovedEntries, None);
+}
+
+#[test]
+fn planted_base_installed_before_whole_is_caught() {
+    assert_planted_bug_caught(PlantedBug::BaseInstalledBeforeWhole, None);
+}

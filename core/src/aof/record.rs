@@ -490,7 +490,11 @@ pub(crate) mod tests {
     pub(crate) fn owned_effect() -> impl Strategy<Value = OwnedEffect> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..16);
         prop_oneof![
-            (bytes(), bytes(), proptest::option::of(1u64..EXPIRE_AT_MS_LIMIT))
+            (
+                bytes(),
+                bytes(),
+                proptest::option::of(1u64..EXPIRE_AT_MS_LIMIT)
+            )
                 .prop_map(|(k, v, at)| OwnedEffect::Set(k, v, at)),
             (bytes(), bytes()).prop_map(|(k, v)| OwnedEffect::SetKeepTtl(k, v)),
             bytes().prop_map(OwnedEffect::Del),

@@ -140,6 +140,8 @@ pub struct Keyspace {
     mark: bool,
     /// The snapshot being written, if one is.
     snapshot: Option<snapshot::Snapshot>,
+    /// Planted bug `BaseSkipsMovedEntries` (simulator tests only).
+    planted_skips_moved_entries: bool,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -162,6 +164,7 @@ impl Keyspace {
             sweep_index: 0,
             mark: false,
             snapshot: None,
+            planted_skips_moved_entries: false,
         }
     }
 

@@ -90,6 +90,11 @@ impl Keyspace {
 
     /// Give the snapshot up. Marks every entry dealt with, so the next snapshot starts
     /// from a keyspace whose entries all carry the mark: O(n), once.
+    /// Plant `BaseSkipsMovedEntries`: forget entries a delete moves behind the cursor.
+    pub fn plant_snapshot_skips_moved_entries(&mut self) {
+        self.planted_skips_moved_entries = true;
+    }
+
     pub fn abandon_snapshot(&mut self) {
         if self.snapshot.take().is_some() {
             let mark = self.mark;
@@ -113,6 +118,9 @@ impl Keyspace {
     /// An entry moved into `index` (a delete filled its hole): write it out now if the
     /// cursor has passed `index` and the entry is not dealt with.
     pub(super) fn after_move(&mut self, index: usize) {
+        if self.planted_skips_moved_entries {
+            return;
+        }
         let mark = self.mark;
         let Some(snapshot) = self.snapshot.as_mut() else {
             return;

@@ -139,8 +139,8 @@ impl Node {
     }
 
     fn write_rewrite_slice(&mut self, out: &mut Vec<Output>) {
-        let rewrite = self.compaction.rewrite.as_mut().expect("a rewrite runs");
-        if !rewrite.complete {
+        let complete = self.compaction.rewrite.as_ref().is_some_and(|r| r.complete);
+        if !complete {
             if !self.keyspace.snapshot_running() {
                 // The keyspace was cleared under the snapshot (FLUSHALL): its cut is
                 // gone. Start again from the keyspace as it is now.
@@ -148,27 +148,45 @@ impl Node {
                 self.compaction.info.rewrite_scheduled = true;
                 return;
             }
-            // Bounded work per step (`Limits::rewrite_keys_per_step`).
-            let budget = self.config.limits.rewrite_keys_per_step.max(1);
-            let slice = self.keyspace.snapshot_slice(budget);
-            let mut bytes = Vec::new();
-            if slice.count > 0 {
-                base::encode_entries(slice.count, &slice.entries, &mut bytes);
-            }
-            if slice.done {
-                base::encode_end(slice.written_total, &mut bytes);
-                rewrite.complete = true;
-            }
-            rewrite.bytes += bytes.len() as u64;
-            if !bytes.is_empty() {
+            let bytes = self.next_base_slice();
+            if bytes.is_empty() {
+                // Nothing written out this step.
+            } else if self.rewrite_is_complete() && self.planted_base_installed_before_whole() {
+                // The last slice never reaches the file.
+                self.install_rewrite(out);
+                return;
+            } else {
                 out.push(Output::WriteBase { bytes });
             }
         }
-        let (complete, offset) = (rewrite.complete, rewrite.offset);
+        let rewrite = self.compaction.rewrite.as_ref().expect("a rewrite runs");
         // A replica streamed from the old tail files would lose them in the swap.
-        if complete && !self.feeding_from_files_below(offset) {
+        if rewrite.complete && !self.feeding_from_files_below(rewrite.offset) {
             self.install_rewrite(out);
         }
+    }
+
+    /// The snapshot's next slice, encoded as base sections (the end section too, once
+    /// the snapshot is done), with the rewrite's accounts updated.
+    fn next_base_slice(&mut self) -> Vec<u8> {
+        // Bounded work per step (`Limits::rewrite_keys_per_step`).
+        let budget = self.config.limits.rewrite_keys_per_step.max(1);
+        let slice = self.keyspace.snapshot_slice(budget);
+        let mut bytes = Vec::new();
+        if slice.count > 0 {
+            base::encode_entries(slice.count, &slice.entries, &mut bytes);
+        }
+        let rewrite = self.compaction.rewrite.as_mut().expect("a rewrite runs");
+        if slice.done {
+            base::encode_end(slice.written_total, &mut bytes);
+            rewrite.complete = true;
+        }
+        rewrite.bytes += bytes.len() as u64;
+        bytes
+    }
+
+    fn rewrite_is_complete(&self) -> bool {
+        self.compaction.rewrite.as_ref().is_some_and(|r| r.complete)
     }
 
     fn install_rewrite(&mut self, out: &mut Vec<Output>) {

@@ -77,4 +77,15 @@ impl Node {
     pub(super) fn planted_read_released_before_read_index(&self) -> bool {
         planted!(self, ReadReleasedBeforeReadIndex)
     }
+
+    pub(super) fn planted_base_installed_before_whole(&self) -> bool {
+        planted!(self, BaseInstalledBeforeWhole)
+    }
+
+    /// Sets the keyspace's own switch, which has no config to read.
+    pub(super) fn plant_keyspace_bugs(&mut self) {
+        if planted!(self, BaseSkipsMovedEntries) {
+            self.keyspace.plant_snapshot_skips_moved_entries();
+        }
+    }
 }

@@ -91,6 +91,7 @@ impl Node {
             seed.wrapping_mul(31),
         );
         let mut node = Node::new(config, seed, keyspace_seed);
+        node.plant_keyspace_bugs();
         if let Some(base) = base {
             node.load_base(base)?;
         }

@@ -20,11 +20,11 @@ const STEP_MS: u64 = 5;
 /// Bound on message deliveries per clock step.
 const DELIVERIES_PER_STEP_MAX: usize = 100_000;
 
+use sim::disk::BaseHistories;
 /// The simulator's disk model: it checks each AOF output against the file (appends at
 /// the end, truncations inside it, reads within it), as the sim's driver does. This
 /// harness never crashes one, so nothing written is ever lost.
 pub use sim::disk::Disk;
-use sim::disk::BaseHistories;
 
 pub struct Cluster {
     pub nodes: Vec<Option<Node>>,
@@ -108,9 +108,14 @@ impl Cluster {
         let disk = &self.disks[i];
         let seed = 1000 + i as u64 + self.now_ms;
         let base = disk.base().map(|b| &b.bytes[..]);
-        let (node, recovery) =
-            Node::recover_with_base(self.configs[i].clone(), seed, disk.meta(), base, disk.tail())
-                .expect("recovery succeeds");
+        let (node, recovery) = Node::recover_with_base(
+            self.configs[i].clone(),
+            seed,
+            disk.meta(),
+            base,
+            disk.tail(),
+        )
+        .expect("recovery succeeds");
         self.disks[i].cut_torn_tail(recovery.aof_len_valid);
         self.nodes[i] = Some(node);
         for j in 0..self.size() {
@@ -254,7 +259,11 @@ impl Cluster {
                 }
                 Output::AbandonBase => self.disks[i].abandon_base(),
                 Output::StreamBase { peer, session } => {
-                    let base = self.disks[i].base().expect("a base to stream").bytes.clone();
+                    let base = self.disks[i]
+                        .base()
+                        .expect("a base to stream")
+                        .bytes
+                        .clone();
                     self.base_reads.push_back((i, peer, session, base));
                 }
                 Output::Reply { conn, bytes } => self.replies.push((i, conn, bytes)),
