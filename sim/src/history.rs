@@ -146,6 +146,8 @@ pub enum KeyspaceRead {
     Scan,
     /// `KEYS *`.
     Keys,
+    /// `BGREWRITEAOF`: no key changes, but the node compacts its AOF meanwhile.
+    Rewrite,
 }
 
 impl OpKind {

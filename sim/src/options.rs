@@ -287,8 +287,8 @@ impl Options {
         options.aof_read_chunk_bytes =
             [AOF_READ_CHUNK_BYTES_MAX, 4096, 97, 13][between(rng, 0, 3) as usize];
         options.aof_rewrite = bucket_core::AofRewrite {
-            percentage: [0, 50, 100, 100][between(rng, 0, 3) as usize],
-            min_size_bytes: [512, 4096, 65536][between(rng, 0, 2) as usize],
+            percentage: [0, 100, 100, 200][between(rng, 0, 3) as usize],
+            min_size_bytes: [16 << 10, 64 << 10, 256 << 10][between(rng, 0, 2) as usize],
         };
         options.rewrite_keys_per_step = between(rng, 1, 3) as usize;
         options

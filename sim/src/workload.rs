@@ -147,9 +147,14 @@ impl Workload {
             Pick::Ttl if chance(rng, 0.5) => OpKind::Ttl,
             Pick::Ttl => OpKind::Pttl,
             Pick::Keyspace => {
-                let reads = [KeyspaceRead::DbSize, KeyspaceRead::Scan, KeyspaceRead::Keys];
+                let reads = [
+                    KeyspaceRead::DbSize,
+                    KeyspaceRead::Scan,
+                    KeyspaceRead::Keys,
+                    KeyspaceRead::Rewrite,
+                ];
                 return (
-                    OpKind::Keyspace(reads[between(rng, 0, 2) as usize]),
+                    OpKind::Keyspace(reads[between(rng, 0, 3) as usize]),
                     Vec::new(),
                 );
             }
@@ -394,6 +399,7 @@ pub fn args(kind: &OpKind, key: &[u8]) -> Vec<Vec<u8>> {
             vec![word("SCAN"), word("0"), word("COUNT"), word("100")]
         }
         OpKind::Keyspace(KeyspaceRead::Keys) => vec![word("KEYS"), word("*")],
+        OpKind::Keyspace(KeyspaceRead::Rewrite) => vec![word("BGREWRITEAOF")],
     };
     args.shrink_to_fit();
     args

@@ -24,7 +24,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flo
 pub fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
     let aof = &*ctx.aof;
     text.push_str("# Persistence\r\n");
-    let fields: [(&str, String); 12] = [
+    let fields: [(&str, String); 13] = [
         ("loading", u8::from(ctx.store.stats.loading).to_string()),
         ("aof_enabled", "1".to_string()),
         (
@@ -45,6 +45,7 @@ pub fn info_persistence(ctx: &Ctx<'_>, text: &mut String) {
         ),
         ("aof_last_bgrewrite_status", "ok".to_string()),
         ("aof_rewrites", aof.rewrites.to_string()),
+        ("aof_rewrites_consecutive_failures", "0".to_string()),
         ("aof_last_write_status", "ok".to_string()),
         ("aof_current_size", aof.current_size.to_string()),
         ("aof_base_size", aof.base_size.to_string()),

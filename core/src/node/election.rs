@@ -42,9 +42,14 @@ impl Node {
 
     pub(super) fn on_election_timeout(&mut self, out: &mut Vec<Output>) {
         assert_ne!(self.status.role, Role::Master);
-        if self.rebuild.is_some() || self.is_receiving_base() {
-            // A keyspace that is only part of the AOF's replay (or of a base) must never
-            // serve as a master's: wait for the rebuild or the base before standing.
+        if self.is_receiving_base() {
+            // No master finished feeding this node its base: rebuild the keyspace from
+            // the files, which are still whole, and stand after that.
+            self.drop_base_receive(out);
+        }
+        if self.rebuild.is_some() {
+            // A keyspace that is only part of the AOF's replay must never serve as a
+            // master's: wait for the rebuild before standing.
             self.reset_election_deadline();
             return;
         }

@@ -6,8 +6,8 @@
 //! written is lost in a crash; an installed one is durable (the driver syncs it and
 //! swaps the manifest atomically).
 
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
 
 use bucket_core::BaseKind;
 
@@ -18,6 +18,8 @@ use super::Disk;
 pub struct BaseFile {
     pub offset: u64,
     pub bytes: Rc<Vec<u8>>,
+    /// The history it stands for: the AOF of the node that wrote it, up to `offset`.
+    pub history: Rc<Vec<u8>>,
 }
 
 /// A base being written: a temporary file.
@@ -89,16 +91,23 @@ impl Disk {
             .temp_base
             .take()
             .ok_or("FinishBase with no base begun")?;
-        if temp.kind == BaseKind::FromMaster {
-            let history = history.ok_or("a base from the master that no master wrote")?;
-            if history.len() as u64 != temp.offset {
-                return Err("a base from the master at another offset than its history".into());
+        let history = match (temp.kind, history) {
+            (BaseKind::FromMaster, Some(history)) => {
+                if history.len() as u64 != temp.offset {
+                    return Err("a base from the master at another offset than its history".into());
+                }
+                self.set_history(history.to_vec());
+                history
             }
-            self.set_history(history.to_vec());
-        }
+            (BaseKind::FromMaster, None) => {
+                return Err("a base from the master that no node wrote".into())
+            }
+            (BaseKind::Rewrite, _) => Rc::new(self.aof()[..temp.offset as usize].to_vec()),
+        };
         let base = BaseFile {
             offset: temp.offset,
             bytes: Rc::new(temp.bytes),
+            history,
         };
         self.base = Some(base.clone());
         Ok(base)
@@ -129,11 +138,18 @@ impl Disk {
     }
 }
 
-/// Every base a node wrote of its own AOF, by its bytes' checksum, with the history it
-/// stands for (the writer's AOF up to its offset): a replica that loads that base from
-/// the master takes the history as its own disk's.
+/// The bases nodes wrote of their own AOF, by their bytes' checksum, with the history
+/// each stands for: a replica that loads one from the master takes that history as its
+/// own disk's. An installed base keeps its history alive, and the newest few are kept
+/// besides, for the frames of a base still on their way after a newer one replaced it.
 #[derive(Debug, Default)]
-pub struct BaseHistories(HashMap<u32, Rc<Vec<u8>>>);
+pub struct BaseHistories {
+    by_checksum: HashMap<u32, Weak<Vec<u8>>>,
+    newest: VecDeque<Rc<Vec<u8>>>,
+}
+
+/// Bases `BaseHistories` keeps alive beyond those installed.
+const BASE_HISTORIES_KEPT: usize = 32;
 
 impl BaseHistories {
     /// Execute `FinishBase` on `disk`.
@@ -142,17 +158,16 @@ impl BaseHistories {
         let key = crc32fast::hash(bytes);
         let history = match kind {
             BaseKind::Rewrite => None,
-            BaseKind::FromMaster => Some(
-                self.0
-                    .get(&key)
-                    .cloned()
-                    .ok_or("a base from the master that no node wrote")?,
-            ),
+            BaseKind::FromMaster => self.by_checksum.get(&key).and_then(Weak::upgrade),
         };
         let base = disk.finish_base(history)?;
         if kind == BaseKind::Rewrite {
-            let history = disk.aof()[..base.offset as usize].to_vec();
-            self.0.insert(key, Rc::new(history));
+            self.by_checksum.insert(key, Rc::downgrade(&base.history));
+            self.newest.push_back(base.history.clone());
+            if self.newest.len() > BASE_HISTORIES_KEPT {
+                self.newest.pop_front();
+                self.by_checksum.retain(|_, h| h.strong_count() > 0);
+            }
         }
         Ok(base)
     }

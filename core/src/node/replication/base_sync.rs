@@ -163,6 +163,14 @@ impl Node {
         if receive.master != from || receive.session != session || term != self.meta.term {
             return;
         }
+        let fed_by_it = self
+            .upstream
+            .as_ref()
+            .is_some_and(|u| u.master == from && u.session == session);
+        if !fed_by_it {
+            // The link to the master went down since (its frames can still be read late).
+            return self.fail_base_receive("the master's link went down", out);
+        }
         if position != receive.bytes {
             return self.fail_base_receive("a gap in the base", out);
         }
@@ -247,7 +255,7 @@ impl Node {
 
     /// A new handshake replaces a base still arriving; returns whether one was (the
     /// keyspace is rebuilt from the files first, and the rebuild asks again).
-    pub(super) fn drop_base_receive(&mut self, out: &mut Vec<Output>) -> bool {
+    pub(crate) fn drop_base_receive(&mut self, out: &mut Vec<Output>) -> bool {
         if self.compaction.receiving.take().is_none() {
             return false;
         }
