@@ -49,3 +49,39 @@ pub fn read_full_at(file: &File, buf: &mut [u8], position: u64) -> io::Result<us
 pub fn named(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
     move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
+
+/// A fresh directory under the system temp dir for one unit test, removed on drop.
+#[cfg(test)]
+pub struct TestDir(std::path::PathBuf);
+
+#[cfg(test)]
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+pub fn test_dir(name: &str) -> TestDir {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("bucket-unit-{name}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&path);
+    TestDir(path)
+}

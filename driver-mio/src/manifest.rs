@@ -391,8 +391,7 @@ mod tests {
 
     #[test]
     fn read_names_the_file() {
-        let dir = std::env::temp_dir().join(format!("bucket-manifest-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::fsio::test_dir("manifest");
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(read(&dir), Ok(None));
         write(&dir, &sample()).unwrap();
@@ -406,6 +405,5 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("corrupt"), "{error}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
