@@ -44,7 +44,7 @@ pub const WAKER: Token = Token(usize::MAX);
 pub const POLL_TIMEOUT_MS_MAX: u64 = 100;
 /// One read from a client socket; reused across reads.
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
-/// One AOF chunk handed to the node as `AofRead`.
+/// One chunk of the AOF or the base handed to the node as `AofRead` or `BaseRead`.
 pub const AOF_CHUNK_BYTES: usize = 64 * 1024;
 pub const EVENTS_CAPACITY: usize = 1024;
 /// How often idle clients are looked for, when `timeout` is set.

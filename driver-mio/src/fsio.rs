@@ -85,3 +85,19 @@ pub fn test_dir(name: &str) -> TestDir {
     let _ = fs::remove_dir_all(&path);
     TestDir(path)
 }
+
+/// The names in a directory, sorted, for tests that check what is on disk.
+#[cfg(test)]
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("list the test directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8")
+        })
+        .collect();
+    names.sort();
+    names
+}

@@ -1,15 +1,6 @@
 use super::*;
-use crate::fsio::test_dir;
+use crate::fsio::{file_names, test_dir};
 use crate::manifest::{MANIFEST_FILE_NAME, MANIFEST_TMP_FILE_NAME};
-
-fn names(path: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(path)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 fn read_all(files: &AofFiles, offset: u64) -> Vec<u8> {
     let mut buf = vec![0u8; 1024];
@@ -59,11 +50,11 @@ fn an_empty_current_tail_is_reused() {
     let mut files = AofFiles::open(&path).unwrap();
     files.write(b"abc").unwrap();
     rotate(&mut files);
-    let before = names(&path);
+    let before = file_names(&path);
     rotate(&mut files);
     rotate(&mut files);
     assert_eq!(files.tails.len(), 2);
-    assert_eq!(names(&path), before);
+    assert_eq!(file_names(&path), before);
 }
 
 #[test]
@@ -98,7 +89,7 @@ fn tails_a_rewrite_drops_stay_readable_for_streams() {
     files.finish_base().unwrap();
     assert_eq!(files.base_offset(), 8);
     assert_eq!(files.tails.len(), 1);
-    let on_disk = names(&path);
+    let on_disk = file_names(&path);
     assert_eq!(on_disk.len(), 3, "base, tail, manifest: {on_disk:?}");
     assert_eq!(read_all(&files, 1), b"bcdefghij");
     files.release_retired(Some(2));

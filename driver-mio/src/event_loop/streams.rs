@@ -15,6 +15,7 @@ use std::mem;
 use bucket_core::{Input, NodeId, Offset};
 
 use super::{Io, Server, AOF_CHUNK_BYTES};
+use crate::files::DataDir;
 use crate::fsio::read_full_at;
 use crate::peers::StreamRoom;
 use crate::{log_debug, log_warn};
@@ -114,80 +115,114 @@ impl Server {
 
     fn advance_stream(&mut self, i: usize) -> io::Result<()> {
         let mut buf = mem::take(&mut self.chunk_buf);
-        let result = match self.io.streams[i].source {
-            Source::Aof { .. } => self.advance_aof_stream(i, &mut buf),
-            Source::Base { .. } => self.advance_base_stream(i, &mut buf),
+        let io = &mut self.io;
+        let result = match io.streams[i].read_chunk(&mut io.files, &mut buf) {
+            Ok(chunk) => self.on_chunk(i, chunk, &buf),
+            Err(e) => Err(e),
         };
         self.chunk_buf = buf;
         result
     }
 
-    fn advance_aof_stream(&mut self, i: usize, buf: &mut [u8]) -> io::Result<()> {
+    /// Hands a chunk to the node, or resets the link of a peer whose AOF stream the
+    /// AOF no longer holds (it was cut meanwhile).
+    fn on_chunk(&mut self, i: usize, chunk: Chunk, buf: &[u8]) -> io::Result<()> {
         let stream = &self.io.streams[i];
         let (peer, session) = (stream.peer, stream.session);
-        let Source::Aof { next: offset, end } = stream.source else {
-            unreachable!("an AOF stream")
-        };
-        let want = (end.0 - offset.0).min(AOF_CHUNK_BYTES as u64) as usize;
-        let n = self.io.files.read_at(offset, &mut buf[..want])?;
-        let next = Offset(offset.0 + n as u64);
-        let done = next == end;
-        let stream = &mut self.io.streams[i];
-        stream.source = Source::Aof { next, end };
-        stream.finished = done || n < want;
-        let own_file = peer == self.io.peers.self_id();
-        if n < want && !own_file {
-            log_warn!(
-                "AOF stream to node {} ended early at offset {}; resetting the link",
-                peer.0,
-                next.0
-            );
-            self.io.reset_peer(peer);
-            return self.step_deferred();
+        let bytes = &buf[..chunk.len];
+        match stream.source {
+            Source::Base { .. } => self.step(Input::BaseRead {
+                peer,
+                session,
+                offset: chunk.offset,
+                bytes,
+                done: chunk.done,
+            }),
+            Source::Aof { .. } if chunk.short && peer != self.io.peers.self_id() => {
+                log_warn!(
+                    "AOF stream to node {} ended early at offset {}; resetting the link",
+                    peer.0,
+                    chunk.offset + chunk.len as u64
+                );
+                self.io.reset_peer(peer);
+                self.step_deferred()
+            }
+            // A short read of the node's own file ends its replay there: the node sees
+            // that the file changed under it and gives the replay up.
+            Source::Aof { .. } => self.step(Input::AofRead {
+                peer,
+                session,
+                offset: Offset(chunk.offset),
+                bytes,
+                done: chunk.done,
+            }),
         }
-        // A short read of the node's own file ends its replay there: the node sees
-        // that the file changed under it and gives the replay up.
-        self.step(Input::AofRead {
-            peer,
-            session,
-            offset,
-            bytes: &buf[..n],
-            done: done || n < want,
-        })
-    }
-
-    fn advance_base_stream(&mut self, i: usize, buf: &mut [u8]) -> io::Result<()> {
-        let stream = &mut self.io.streams[i];
-        let (peer, session) = (stream.peer, stream.session);
-        let Source::Base {
-            file,
-            position,
-            len,
-        } = &mut stream.source
-        else {
-            unreachable!("a base stream")
-        };
-        let offset = *position;
-        let want = (*len - offset).min(AOF_CHUNK_BYTES as u64) as usize;
-        let n = read_full_at(file, &mut buf[..want], offset)?;
-        if n < want {
-            // A base is never written again once named, and the stream holds it open.
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "the AOF base being streamed ended at byte {offset}, short of its {len} bytes"
-                ),
-            ));
-        }
-        *position += n as u64;
-        let done = *position == *len;
-        stream.finished = done;
-        self.step(Input::BaseRead {
-            peer,
-            session,
-            offset,
-            bytes: &buf[..n],
-            done,
-        })
     }
 }
+
+/// What one read of a stream's file gave: `len` bytes at `offset` (a logical AOF
+/// offset, or a position in the base file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Chunk {
+    offset: u64,
+    len: usize,
+    /// The stream is finished: its range is all read, or (`short`) its file ended.
+    done: bool,
+    /// An AOF stream read less than it asked: the AOF was cut under it.
+    short: bool,
+}
+
+impl Stream {
+    /// Reads the stream's next chunk into `buf` and moves the stream past it.
+    fn read_chunk(&mut self, files: &mut DataDir, buf: &mut [u8]) -> io::Result<Chunk> {
+        assert!(!self.finished, "a finished stream reads nothing");
+        assert!(
+            buf.len() >= AOF_CHUNK_BYTES,
+            "the chunk buffer holds a chunk"
+        );
+        let chunk = match &mut self.source {
+            Source::Aof { next, end } => {
+                let want = (end.0 - next.0).min(AOF_CHUNK_BYTES as u64) as usize;
+                let n = files.read_at(*next, &mut buf[..want])?;
+                let offset = next.0;
+                next.0 += n as u64;
+                let short = n < want;
+                let done = *next == *end || short;
+                Chunk {
+                    offset,
+                    len: n,
+                    done,
+                    short,
+                }
+            }
+            Source::Base {
+                file,
+                position,
+                len,
+            } => {
+                let want = (*len - *position).min(AOF_CHUNK_BYTES as u64) as usize;
+                let offset = *position;
+                let n = read_full_at(file, &mut buf[..want], offset)?;
+                if n < want {
+                    // A named base is never written again, and the stream holds it open.
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the AOF base being streamed ended at byte {offset}, short of its {len} bytes"),
+                    ));
+                }
+                *position += n as u64;
+                Chunk {
+                    offset,
+                    len: n,
+                    done: *position == *len,
+                    short: false,
+                }
+            }
+        };
+        self.finished = chunk.done;
+        Ok(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests;

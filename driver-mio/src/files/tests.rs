@@ -1,5 +1,5 @@
 use super::*;
-use crate::fsio::test_dir;
+use crate::fsio::{file_names, test_dir};
 use crate::manifest::{self, LEGACY_AOF_FILE_NAME};
 use bucket_core::aof::base::{self, BaseHeader};
 use bucket_core::aof::record::{self, Effect, Record};
@@ -60,15 +60,6 @@ fn append(dir: &mut DataDir, bytes: &[u8]) {
 fn value(node: &Node, key: &str) -> Option<String> {
     let entry = node.keyspace().get(key.as_bytes(), UnixMillis(1));
     entry.map(|e| String::from_utf8(e.value.to_vec()).unwrap())
-}
-
-fn files_in(path: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(path)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The whole logical AOF after the base: what recovery would be handed.
@@ -228,9 +219,9 @@ fn a_crash_mid_rewrite_recovers_the_same_aof() {
         append(&mut dir, &second);
         // Dropped without FinishBase: the crash.
     }
-    assert!(files_in(&path).iter().any(|n| n.ends_with(".base.tmp")));
+    assert!(file_names(&path).iter().any(|n| n.ends_with(".base.tmp")));
     let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
-    assert!(!files_in(&path).iter().any(|n| n.contains(".base")));
+    assert!(!file_names(&path).iter().any(|n| n.contains(".base")));
     assert_eq!(tail_bytes(&dir), [&first[..], &second[..]].concat());
     let (node, recovery) = recover(config(), 1, &mut dir).unwrap();
     assert_eq!(recovery.aof_len_valid, (first.len() + second.len()) as u64);
@@ -267,7 +258,7 @@ fn a_finished_base_recovers_with_its_tail() {
     let mut names: Vec<String> = manifest.names().map(str::to_string).collect();
     names.push(manifest::MANIFEST_FILE_NAME.to_string());
     names.sort();
-    assert_eq!(files_in(&path), names, "the first tail file is gone");
+    assert_eq!(file_names(&path), names, "the first tail file is gone");
     let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
     let (node, recovery) = recover(config(), 1, &mut dir).unwrap();
     assert_eq!(recovery.aof_len_valid, offset + second.len() as u64);
@@ -323,7 +314,7 @@ fn truncation_to_zero_drops_the_base() {
     let again = records(true, &[("c", "3")]);
     append(&mut dir, &again);
     drop(dir);
-    assert!(!files_in(&path).iter().any(|n| n.ends_with(".base")));
+    assert!(!file_names(&path).iter().any(|n| n.ends_with(".base")));
     let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
     let (node, recovery) = recover(config(), 1, &mut dir).unwrap();
     assert_eq!(recovery.aof_len_valid, again.len() as u64);
