@@ -20,7 +20,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use bucket_core::{Config, Limits, LogLevel, Member, NodeId, WriteQuorum};
+use bucket_core::{AofRewrite, Config, Limits, LogLevel, Member, NodeId, WriteQuorum};
 use serde::Deserialize;
 
 use crate::log;
@@ -77,6 +77,10 @@ struct FileConfig {
     #[serde(default)]
     timeout: u64,
     log_level: Option<String>,
+    #[serde(default = "defaults::auto_aof_rewrite_percentage")]
+    auto_aof_rewrite_percentage: u64,
+    /// Bytes as a number, or with a Redis unit (`64mb`); read by `parse_size`.
+    auto_aof_rewrite_min_size: Option<serde_yaml::Value>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -110,6 +114,9 @@ mod defaults {
     /// Redis's default hard limit for replicas.
     pub fn replica_output_buffer_limit_bytes() -> usize {
         256 * 1024 * 1024
+    }
+    pub fn auto_aof_rewrite_percentage() -> u64 {
+        bucket_core::AofRewrite::default().percentage
     }
 }
 
@@ -355,6 +362,36 @@ impl Checker<'_> {
     }
 }
 
+/// A size in bytes, as Redis reads one: a plain number of bytes, or a number with a
+/// unit, case-insensitive: `k`, `m`, `g` for powers of 1000, `kb`, `mb`, `gb` for
+/// powers of 1024, `b` for bytes (`64mb` is 67108864).
+pub fn parse_size(value: &serde_yaml::Value) -> Result<u64, String> {
+    const EXPECTED: &str = "must be a size in bytes, like 67108864 or 64mb";
+    let text = match value {
+        serde_yaml::Value::Number(n) => return n.as_u64().ok_or_else(|| EXPECTED.to_string()),
+        serde_yaml::Value::String(text) => text.trim().to_ascii_lowercase(),
+        _ => return Err(EXPECTED.to_string()),
+    };
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(format!("{EXPECTED} (unknown unit `{unit}`)")),
+    };
+    let number: u64 = number.parse().map_err(|_| EXPECTED.to_string())?;
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text} is more than {} bytes", u64::MAX))
+}
+
 fn cluster_port_of(file: &FileConfig) -> Option<u16> {
     match file.cluster_port {
         Some(port) => Some(port),
@@ -404,6 +441,15 @@ fn build(
     core.requirepass = file.requirepass.clone().map(String::into_bytes);
     core.protected_mode = file.protected_mode;
     core.limits = limits;
+    core.aof_rewrite = AofRewrite {
+        percentage: file.auto_aof_rewrite_percentage,
+        min_size_bytes: match &file.auto_aof_rewrite_min_size {
+            Some(value) => {
+                parse_size(value).map_err(|e| checker.fail("autoAofRewriteMinSize", e))?
+            }
+            None => AofRewrite::default().min_size_bytes,
+        },
+    };
     // The checks above mirror `Config::validate`; this is the backstop for any it adds.
     core.validate()
         .map_err(|e| checker.fail("clusterNodes", e))?;

@@ -8,7 +8,7 @@
 //!    step (AOF appends go to the pass buffer, replies to connection buffers, barriers
 //!    hit the disk at once);
 //! 3. step on `Tick` if the node's deadline has passed; start peer reconnects;
-//! 4. feed AOF streams one chunk each, while their peer link has room;
+//! 4. feed AOF and base streams one chunk each, while their peer link has room;
 //! 5. end of pass: write the pass's AOF bytes with one write, fsync under `always`, then
 //!    flush every connection that has output (group commit), reap finished connections
 //!    and flush peer links.
@@ -22,7 +22,7 @@ use std::mem;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bucket_core::{ConnectionId, Input, Node, NodeId, Now, Offset, Output};
+use bucket_core::{ConnectionId, Input, Node, NodeId, Now, Output};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -31,8 +31,11 @@ use slab::Slab;
 use crate::config::ServerConfig;
 use crate::connection::{Connection, State};
 use crate::files::DataDir;
-use crate::peers::{self, PeerEvent, PeerToken, Peers, StreamRoom};
+use crate::peers::{self, PeerEvent, PeerToken, Peers};
 use crate::{log_debug, log_info, log_warn, signals};
+
+mod streams;
+use streams::Stream;
 
 pub const LISTENER: Token = Token(usize::MAX - 1);
 /// The fsync thread wakes the loop with this token when an fsync ends.
@@ -41,7 +44,7 @@ pub const WAKER: Token = Token(usize::MAX);
 pub const POLL_TIMEOUT_MS_MAX: u64 = 100;
 /// One read from a client socket; reused across reads.
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
-/// One AOF chunk handed to the node as `AofRead`.
+/// One chunk of the AOF or the base handed to the node as `AofRead` or `BaseRead`.
 pub const AOF_CHUNK_BYTES: usize = 64 * 1024;
 pub const EVENTS_CAPACITY: usize = 1024;
 /// How often idle clients are looked for, when `timeout` is set.
@@ -67,16 +70,6 @@ impl Clock {
     }
 }
 
-/// An AOF range the node asked to have read back, as `Output::StreamAof`.
-#[derive(Clone, Copy, Debug)]
-struct AofStream {
-    peer: NodeId,
-    session: u64,
-    next: Offset,
-    end: Offset,
-    finished: bool,
-}
-
 /// Inputs produced while executing outputs; stepped once the current outputs are done.
 #[derive(Clone, Copy, Debug)]
 enum Deferred {
@@ -96,7 +89,7 @@ struct Io {
     touched_spare: Vec<usize>,
     peers: Peers,
     peer_events: Vec<PeerEvent>,
-    streams: Vec<AofStream>,
+    streams: Vec<Stream>,
     deferred: VecDeque<Deferred>,
     now: Now,
     client_output_buffer_limit_bytes: usize,
@@ -223,13 +216,6 @@ impl Server {
             deadline_ms = deadline_ms.min(self.idle_check_at_ms);
         }
         Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-    }
-
-    fn streams_ready(&self) -> bool {
-        self.io
-            .streams
-            .iter()
-            .any(|s| self.io.peers.stream_room(s.peer) != StreamRoom::Full)
     }
 
     fn on_event(&mut self, event: &Event) -> io::Result<()> {
@@ -463,66 +449,6 @@ impl Server {
         self.io.files.check_background()
     }
 
-    /// Reads one chunk for each AOF stream whose peer link has room.
-    fn advance_streams(&mut self) -> io::Result<()> {
-        let mut i = 0;
-        while i < self.io.streams.len() {
-            let stream = self.io.streams[i];
-            match self.io.peers.stream_room(stream.peer) {
-                StreamRoom::Ready => self.advance_stream(i)?,
-                StreamRoom::Full => {}
-                StreamRoom::LinkDown => {
-                    log_debug!("AOF stream to node {} dropped: link down", stream.peer.0);
-                    self.io.streams[i].finished = true;
-                }
-            }
-            i += 1;
-        }
-        self.io.streams.retain(|s| !s.finished);
-        Ok(())
-    }
-
-    fn advance_stream(&mut self, i: usize) -> io::Result<()> {
-        let stream = self.io.streams[i];
-        let want = (stream.end.0 - stream.next.0).min(AOF_CHUNK_BYTES as u64) as usize;
-        let mut buf = mem::take(&mut self.chunk_buf);
-        let result = self.io.files.read_at(stream.next, &mut buf[..want]);
-        let n = match result {
-            Ok(n) => n,
-            Err(e) => {
-                self.chunk_buf = buf;
-                return Err(e);
-            }
-        };
-        let next = Offset(stream.next.0 + n as u64);
-        let done = next == stream.end;
-        self.io.streams[i].next = next;
-        self.io.streams[i].finished = done || n < want;
-        let own_file = stream.peer == self.io.peers.self_id();
-        let stepped = if n < want && !own_file {
-            log_warn!(
-                "AOF stream to node {} ended early at offset {}; resetting the link",
-                stream.peer.0,
-                next.0
-            );
-            self.io.reset_peer(stream.peer);
-            self.step_deferred()
-        } else {
-            // A short read of the node's own file ends its replay there: the node sees
-            // that the file changed under it and gives the replay up.
-            let (peer, session, offset) = (stream.peer, stream.session, stream.next);
-            self.step(Input::AofRead {
-                peer,
-                session,
-                offset,
-                bytes: &buf[..n],
-                done: done || n < want,
-            })
-        };
-        self.chunk_buf = buf;
-        stepped
-    }
-
     /// The fsync thread finished: tell the node, whose acks and commits it releases go
     /// out with this pass.
     fn report_durable(&mut self) -> io::Result<()> {
@@ -581,7 +507,12 @@ impl Io {
                 session,
                 start,
                 end,
-            } => self.start_stream(peer, session, start, end),
+            } => self.start_aof_stream(peer, session, start, end),
+            Output::BeginBase { offset, kind } => self.files.begin_base(offset, kind)?,
+            Output::WriteBase { bytes } => self.files.write_base(&bytes)?,
+            Output::FinishBase => self.files.finish_base()?,
+            Output::AbandonBase => self.files.abandon_base()?,
+            Output::StreamBase { peer, session } => self.start_base_stream(peer, session)?,
             Output::Log { level, message } => crate::log::write(level, format_args!("{message}")),
         }
         Ok(())
@@ -638,21 +569,6 @@ impl Io {
             .iter_mut()
             .filter(|s| s.peer == peer)
             .for_each(|s| s.finished = true);
-    }
-
-    fn start_stream(&mut self, peer: NodeId, session: u64, start: Offset, end: Offset) {
-        assert!(start <= end, "StreamAof range is inverted");
-        assert!(
-            end <= self.files.aof_end(),
-            "StreamAof beyond the AOF's end"
-        );
-        self.streams.push(AofStream {
-            peer,
-            session,
-            next: start,
-            end,
-            finished: false,
-        });
     }
 
     /// Flushes every touched connection; reaps the finished ones, queueing their

@@ -3,10 +3,13 @@
 
 pub mod log;
 
+pub mod aof_files;
 pub mod config;
 pub mod connection;
 pub mod event_loop;
 pub mod files;
+pub mod fsio;
+pub mod manifest;
 pub mod peer_codec;
 pub mod peers;
 pub mod signals;

@@ -84,13 +84,15 @@ fn run(path: &std::path::Path) -> Result<(), String> {
 }
 
 fn start(config: &ServerConfig) -> Result<Server, String> {
-    let data_path = &config.data_path;
-    let mut files = DataDir::open(data_path, config.appendfsync)
-        .map_err(|e| format!("{}: {e}", data_path.display()))?;
+    let mut files = DataDir::open(&config.data_path, config.appendfsync)?;
     let seed = files::os_seed().map_err(|e| format!("reading /dev/urandom: {e}"))?;
     let (node, recovery) = files::recover(config.core.clone(), seed, &mut files)?;
+    let base = match files.aof().base_path() {
+        Some(_) => format!("a base at offset {} and ", files.aof().base_offset()),
+        None => String::new(),
+    };
     log_info!(
-        "recovered {} AOF records ({} bytes), term {}",
+        "recovered {base}{} AOF records; the AOF ends at offset {}, term {}",
         recovery.records,
         recovery.aof_len_valid,
         recovery.term.0

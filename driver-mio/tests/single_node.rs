@@ -166,10 +166,10 @@ fn restart_after_kill_keeps_the_data() {
     assert_eq!(counter, 7);
     let expired: Option<String> = con.get("expired").unwrap();
     assert_eq!(expired, None);
-    let aof_len = std::fs::metadata(server.data_path().join("appendonly.aof"))
-        .unwrap()
-        .len();
-    assert!(aof_len > 0, "the AOF is empty after 100 writes");
+    assert!(
+        common::aof_tail_bytes(&server.data_path()) > 0,
+        "the AOF is empty after 100 writes"
+    );
 }
 
 #[test]
@@ -203,9 +203,14 @@ fn sigint_exits_zero() {
 }
 
 #[test]
-fn data_dir_is_created_with_an_aof() {
+fn data_dir_is_created_with_a_manifest_and_an_aof() {
     let server = TestServer::start_single("datadir", "");
-    assert!(server.data_path().join("appendonly.aof").is_file());
+    let manifest = std::fs::read_to_string(server.data_path().join("manifest")).unwrap();
+    assert!(
+        manifest.contains("\ntail appendonly.aof.1.incr 0\n"),
+        "{manifest}"
+    );
+    assert!(server.data_path().join("appendonly.aof.1.incr").is_file());
 }
 
 #[test]

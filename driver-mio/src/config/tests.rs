@@ -60,6 +60,7 @@ fn defaults_apply() {
     assert_eq!(config.client_idle_timeout_s, 0);
     assert_eq!(config.log_level, LogLevel::Info);
     assert_eq!(config.core.limits, Limits::default());
+    assert_eq!(config.core.aof_rewrite, bucket_core::AofRewrite::default());
 }
 
 #[test]
@@ -128,6 +129,8 @@ protoMaxBulkLen: 3000
 clientQueryBufferLimitBytes: 4000
 timeout: 30
 logLevel: debug
+autoAofRewritePercentage: 50
+autoAofRewriteMinSize: 1gb
 ";
     let config = parse(text).unwrap();
     assert_eq!(config.client_listen_addr, "0.0.0.0:7000");
@@ -145,6 +148,44 @@ logLevel: debug
     assert_eq!(config.core.limits.query_buffer_bytes_max, 4000);
     assert_eq!(config.client_idle_timeout_s, 30);
     assert_eq!(config.log_level, LogLevel::Debug);
+    assert_eq!(config.core.aof_rewrite.percentage, 50);
+    assert_eq!(config.core.aof_rewrite.min_size_bytes, 1 << 30);
+}
+
+#[test]
+fn aof_rewrite_sizes_read_as_redis_reads_them() {
+    let cases: &[(&str, Result<u64, &str>)] = &[
+        ("67108864", Ok(64 << 20)),
+        ("0", Ok(0)),
+        ("'64mb'", Ok(64 << 20)),
+        ("64MB", Ok(64 << 20)),
+        ("64m", Ok(64_000_000)),
+        ("1k", Ok(1000)),
+        ("1kb", Ok(1024)),
+        ("2g", Ok(2_000_000_000)),
+        ("2gb", Ok(2 << 30)),
+        ("512b", Ok(512)),
+        ("' 8mb '", Ok(8 << 20)),
+        ("-1", Err("must be a size in bytes")),
+        ("64 mb", Err("unknown unit")),
+        ("1.5gb", Err("unknown unit")),
+        ("mb", Err("must be a size in bytes")),
+        ("64tb", Err("unknown unit")),
+        ("[64]", Err("must be a size in bytes")),
+        ("99999999999gb", Err("is more than")),
+    ];
+    for (i, (written, want)) in cases.iter().enumerate() {
+        let text = format!("host: h\nport: 6554\ndataPath: d\nautoAofRewriteMinSize: {written}\n");
+        let got = parse(&text).map(|c| c.core.aof_rewrite.min_size_bytes);
+        match (got, want) {
+            (Ok(got), Ok(want)) => assert_eq!(got, *want, "#{i} {written}"),
+            (Err(e), Err(want)) => {
+                assert!(e.0.contains(want), "#{i} {written}: {e}, want {want:?}");
+                assert!(e.0.contains("line 4: `autoAofRewriteMinSize`"), "#{i}: {e}");
+            }
+            (got, want) => panic!("#{i} {written}: got {got:?}, want {want:?}"),
+        }
+    }
 }
 
 /// Each bad config names the key and the line it is on.
@@ -198,6 +239,21 @@ fn errors_name_key_and_line() {
         ("bad log level", "host: h\nport: 6554\ndataPath: d\nlogLevel: loud\n", "line 4: `logLevel`"),
         ("maxclients zero", "host: h\nport: 6554\ndataPath: d\nmaxclients: 0\n", "line 4"),
         ("negative timeout", "host: h\nport: 6554\ndataPath: d\ntimeout: -1\n", "line 4"),
+        (
+            "negative rewrite percentage",
+            "host: h\nport: 6554\ndataPath: d\nautoAofRewritePercentage: -5\n",
+            "line 4",
+        ),
+        (
+            "rewrite percentage named",
+            "host: h\nport: 6554\ndataPath: d\nautoAofRewritePercentage: lots\n",
+            "autoAofRewritePercentage",
+        ),
+        (
+            "bad rewrite size",
+            "host: h\nport: 6554\ndataPath: d\nautoAofRewriteMinSize: huge\n",
+            "line 4: `autoAofRewriteMinSize`",
+        ),
     ];
     for (i, (name, text, want)) in cases.iter().enumerate() {
         let got = parse_err(text);

@@ -384,3 +384,26 @@ fn answers_ping(port: u16) -> bool {
     let mut first = [0u8; 1];
     matches!(stream.read(&mut first), Ok(1) if first[0] == b'+' || first[0] == b'-')
 }
+
+/// The tail files the data directory's AOF manifest names, in order, with the logical
+/// offset each starts at.
+pub fn aof_tail_files(data_path: &Path) -> Vec<(PathBuf, u64)> {
+    let manifest = fs::read_to_string(data_path.join("manifest")).expect("read the manifest");
+    manifest
+        .lines()
+        .filter_map(|line| line.strip_prefix("tail "))
+        .map(|rest| {
+            let (name, start) = rest.split_once(' ').expect("tail <name> <start>");
+            (data_path.join(name), start.parse().expect("a start offset"))
+        })
+        .collect()
+}
+
+/// Bytes in the AOF's tail files.
+pub fn aof_tail_bytes(data_path: &Path) -> u64 {
+    let tails = aof_tail_files(data_path);
+    tails
+        .iter()
+        .map(|(path, _)| fs::metadata(path).expect("a tail file").len())
+        .sum()
+}
