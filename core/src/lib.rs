@@ -7,11 +7,13 @@
 //!
 //! ## The driver contract
 //!
-//! 1. Build the node: [`Node::recover`] with the metadata file's bytes and the AOF's
-//!    bytes (empty for a fresh node). If the recovery report names a torn tail, cut the
-//!    AOF file to `aof_len_valid`; then fsync the AOF before the first step, because
-//!    the node counts everything it recovered as durable (bytes a crash left in the
-//!    page cache are not on disk until then).
+//! 1. Build the node: [`Node::recover_with_base`] with the metadata file's bytes, the
+//!    base file's bytes (if the manifest names one) and the tail (the AOF bytes from
+//!    the base's offset on, every tail file end to end; all of it for a fresh node).
+//!    If the recovery report names a torn tail, cut the last tail file so that the AOF
+//!    ends at `aof_len_valid` (a logical offset); then fsync the AOF before the first
+//!    step, because the node counts everything it recovered as durable (bytes a crash
+//!    left in the page cache are not on disk until then).
 //! 2. For every event, call [`Node::step`]`(now, input, &mut outputs)`: a client's bytes,
 //!    a peer's frame, a link going up or down, an AOF range that was read, the AOF
 //!    becoming durable, or a `Tick` when [`Node::deadline`] has passed. `now` never
@@ -38,6 +40,12 @@
 //!    checked (`peer::frame_len`), as `PeerMessage`. The first frame on every link is a
 //!    `peer::Message::Hello`, which the driver checks (cluster secret) before passing
 //!    anything else from that link on.
+//! 8. Compaction (`aof::base`): `BeginBase` starts a base, `WriteBase` slices fill a
+//!    temporary file, `FinishBase` syncs it and swaps the manifest atomically (base plus
+//!    the tail from its offset), `AbandonBase` drops it. `BeginBase { kind: Rewrite }`
+//!    and `FinishBase` are barriers, like `PersistMeta`. `StreamBase` reads the base the
+//!    manifest names back as `BaseRead` chunks, from the file as it was when the
+//!    stream began. Offsets are logical everywhere: a rewrite changes none.
 
 pub mod aof;
 pub mod backlog;

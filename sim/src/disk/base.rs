@@ -149,7 +149,7 @@ pub struct BaseHistories {
 }
 
 /// Bases `BaseHistories` keeps alive beyond those installed.
-const BASE_HISTORIES_KEPT: usize = 32;
+const BASE_HISTORIES_KEPT: usize = 64;
 
 impl BaseHistories {
     /// Execute `FinishBase` on `disk`.

@@ -127,6 +127,10 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         self.give_up_rewrite("a full resync replaces the AOF", out);
+        if self.compaction.receiving.take().is_some() {
+            // The master started the feed over (a duplicated request): so does this.
+            out.push(Output::AbandonBase);
+        }
         // The files stay as they are until the base is whole and swapped in at once:
         // what this node acked durable is never missing meanwhile. The master offers a
         // base only past the point the histories part, and that point is past this

@@ -13,7 +13,8 @@ use crate::status::Role;
 /// (it asks again): Redis's replica output buffer hard limit.
 const REPLICA_BUFFER_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// An AOF longer than this, with no base yet, is resynced from a fresh base rather
-/// than streamed whole.
+/// than streamed whole; and a tail shorter than this is sent after a base whatever its
+/// size, rather than waiting for a fresh base.
 const FULL_RESYNC_HISTORY_BYTES_MAX: u64 = 1024 * 1024;
 
 pub(super) fn data_frame(term: Term, session: u64, offset: Offset, bytes: &[u8]) -> Vec<u8> {
@@ -114,7 +115,7 @@ impl Node {
         if kind != SyncKind::Full || !long_history {
             return Some((kind, offset));
         }
-        if self.wants_fresh_base() {
+        if self.wants_fresh_base(FULL_RESYNC_HISTORY_BYTES_MAX) {
             let message = format!(
                 "replica {} waits for a fresh AOF base to resync from",
                 from.0
