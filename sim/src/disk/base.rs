@@ -146,12 +146,29 @@ impl Disk {
 pub struct BaseHistories {
     by_checksum: HashMap<u32, Weak<Vec<u8>>>,
     newest: VecDeque<Rc<Vec<u8>>>,
+    /// Bases being streamed to a replica, kept until their frames have surely landed
+    /// (or been lost): (until when, in virtual ms, and the history).
+    streamed: VecDeque<(u64, Rc<Vec<u8>>)>,
 }
+
+/// How long a streamed base's history is kept: past any frame's delay, late or not.
+const STREAMED_BASE_KEPT_MS: u64 = 60_000;
 
 /// Bases `BaseHistories` keeps alive beyond those installed.
 const BASE_HISTORIES_KEPT: usize = 64;
 
 impl BaseHistories {
+    /// A master streams `base` at `now_ms`: its frames may land after the master
+    /// replaced it, so its history stays until they have.
+    pub fn streaming(&mut self, base: &BaseFile, now_ms: u64) {
+        let key = crc32fast::hash(&base.bytes);
+        self.by_checksum.insert(key, Rc::downgrade(&base.history));
+        self.streamed.push_back((now_ms + STREAMED_BASE_KEPT_MS, base.history.clone()));
+        while self.streamed.front().is_some_and(|(until, _)| *until < now_ms) {
+            self.streamed.pop_front();
+        }
+    }
+
     /// Execute `FinishBase` on `disk`.
     pub fn finish(&mut self, disk: &mut Disk) -> Result<BaseFile, String> {
         let (kind, bytes) = disk.temp_base().ok_or("FinishBase with no base begun")?;

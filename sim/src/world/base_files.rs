@@ -33,11 +33,9 @@ impl World {
         session: u64,
     ) -> Result<(), String> {
         peer_index(self, peer)?;
-        let base = self.disks[index]
-            .base()
-            .ok_or("StreamBase with no base")?
-            .bytes
-            .clone();
+        let file = self.disks[index].base().ok_or("StreamBase with no base")?;
+        let base = file.bytes.clone();
+        self.base_histories.streaming(file, self.now_ms);
         let event = Event::BaseReadChunk {
             node: index,
             incarnation: self.slots[index].incarnation,
