@@ -30,6 +30,9 @@ pub struct Stats {
     pub expired_keys: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Replication bytes received from a master (its AOF records and base), framed, as
+    /// Redis's `total_net_repl_input_bytes`.
+    pub net_repl_input_bytes: u64,
     /// Gauges as of the end of the last step: clients connected, clients whose reply
     /// is held (WAIT, majority mode), and whether the keyspace is being rebuilt from
     /// the AOF (INFO's `loading`).
@@ -52,6 +55,7 @@ impl Default for Stats {
             expired_keys: 0,
             net_input_bytes: 0,
             net_output_bytes: 0,
+            net_repl_input_bytes: 0,
             connected_clients: 0,
             blocked_clients: 0,
             loading: false,

@@ -433,6 +433,7 @@ fn info_stats(ctx: &Ctx<'_>, text: &mut String) {
         ),
         ("total_net_input_bytes", stats.net_input_bytes),
         ("total_net_output_bytes", stats.net_output_bytes),
+        ("total_net_repl_input_bytes", stats.net_repl_input_bytes),
         ("expired_keys", stats.expired_keys),
         ("keyspace_hits", stats.keyspace_hits),
         ("keyspace_misses", stats.keyspace_misses),

@@ -322,6 +322,9 @@ impl Node {
                 return;
             }
         };
+        if matches!(message, Message::Data { .. } | Message::BaseData { .. }) {
+            self.stats.net_repl_input_bytes += frame.len() as u64;
+        }
         if let Some(term) = message_term(&message) {
             if term > self.meta.term && !defers_term(&message) {
                 self.adopt_term(term, out);

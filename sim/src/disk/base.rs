@@ -163,8 +163,13 @@ impl BaseHistories {
     pub fn streaming(&mut self, base: &BaseFile, now_ms: u64) {
         let key = crc32fast::hash(&base.bytes);
         self.by_checksum.insert(key, Rc::downgrade(&base.history));
-        self.streamed.push_back((now_ms + STREAMED_BASE_KEPT_MS, base.history.clone()));
-        while self.streamed.front().is_some_and(|(until, _)| *until < now_ms) {
+        self.streamed
+            .push_back((now_ms + STREAMED_BASE_KEPT_MS, base.history.clone()));
+        while self
+            .streamed
+            .front()
+            .is_some_and(|(until, _)| *until < now_ms)
+        {
             self.streamed.pop_front();
         }
     }
