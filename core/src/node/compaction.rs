@@ -10,6 +10,7 @@
 //!
 //! When: on `BGREWRITEAOF`, on Redis's automatic trigger (`auto-aof-rewrite-*`), and
 //! when a full resync wants a base no larger than twice the tail (`wants_fresh_base`).
+//! In majority mode the base is installed only once its cut is committed.
 //! Never while a replica is fed from the files (its stream would lose the old tail
 //! files the swap deletes), and never while this node rebuilds or receives a base.
 
@@ -161,9 +162,19 @@ impl Node {
         }
         let rewrite = self.compaction.rewrite.as_ref().expect("a rewrite runs");
         // A replica streamed from the old tail files would lose them in the swap.
-        if rewrite.complete && !self.feeding_from_files_below(rewrite.offset) {
+        let (complete, offset) = (rewrite.complete, rewrite.offset);
+        if complete && !self.feeding_from_files_below(offset) && self.is_committed(offset) {
             self.install_rewrite(out);
         }
+    }
+
+    /// In majority mode a base is installed only once its cut is committed, so that it
+    /// never holds a record a new master could cut (a base cannot be cut: the node
+    /// would have to drop it whole and, with it, records it acked durable). In async
+    /// mode a cut inside the base drops it, and a full resync follows.
+    fn is_committed(&self, offset: Offset) -> bool {
+        self.config.write_quorum != crate::config::WriteQuorum::Majority
+            || self.status.commit >= offset
     }
 
     /// The snapshot's next slice, encoded as base sections (the end section too, once

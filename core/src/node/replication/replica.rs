@@ -153,7 +153,9 @@ impl Node {
         }
         if offset < self.compaction.base_offset && offset < self.aof.end {
             // The cut falls inside this node's base, which cannot be cut: drop it all,
-            // and ask again as an empty replica.
+            // and ask again as an empty replica. Never in majority mode, where a base
+            // holds only committed records and no cut goes below the commit offset.
+            debug_assert_ne!(self.config.write_quorum, WriteQuorum::Majority);
             self.truncate_to(Offset(0), out);
             self.upstream = None;
             return;
