@@ -11,8 +11,11 @@
 #   - the AOF's files on disk (data directory, bytes) once no rewrite is running;
 #   - restart time: SIGTERM, start, until a GET of a loaded key answers with its value;
 #   - RSS after the restart;
-#   - redis-benchmark SET at pipeline 16: requests/s and p99, without and with a rewrite
-#     running (started with BGREWRITEAOF just before the benchmark).
+#   - redis-benchmark SET at pipeline 16: requests/s, p99 and peak RSS, without and with
+#     a rewrite running (started with BGREWRITEAOF just before the benchmark), how long
+#     that rewrite ran under the load, and the size of the fresh base it left.
+# Targets (Bucket): files at most 2x the fresh base, restart at most Redis's time, p99
+# during a rewrite at most 2x and peak RSS at most 1.25x that of the load without one.
 # Rows with timings are medians of ROUNDS (3) interleaved rounds. Until Bucket's core
 # compacts, its column shows an uncompacted AOF and "rewrite ran: no".
 #
@@ -122,6 +125,33 @@ settle() {
 
 disk_bytes() { du -sb "${DATA[$1]}" | awk '{ print $1 }'; }
 rss_kb() { ps -o rss= -p "${PID[$1]}" | awk '{ print $1 }'; }
+info_field() {
+  redis-cli -p "${PORT[$1]}" INFO persistence 2>/dev/null | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
+}
+
+# watch SIDE FILE: until no rewrite runs, sample every 10 ms; then write to FILE how
+# long the rewrite ran (ms) and the highest RSS seen meanwhile (kB). Run it in the
+# background, started just after BGREWRITEAOF.
+watch() {
+  local side=$1 file=$2 started rss max=0
+  started=$(now_ms)
+  while [ "$(rewrite_in_progress "$side")" = 1 ]; do
+    rss=$(rss_kb "$side"); [ "$rss" -gt "$max" ] && max=$rss
+    sleep 0.01
+  done
+  echo "$(( $(now_ms) - started )) $max" > "$file"
+}
+
+# sample_rss SIDE FILE: the highest RSS over the next benchmark, sampled every 10 ms
+# until FILE.stop appears.
+sample_rss() {
+  local side=$1 file=$2 rss max=0
+  while [ ! -e "$file.stop" ]; do
+    rss=$(rss_kb "$side"); [ "$rss" -gt "$max" ] && max=$rss
+    sleep 0.01
+  done
+  echo "$max" > "$file"
+}
 
 # set_benchmark SIDE: "rps p99_ms" of redis-benchmark SET at pipeline 16.
 set_benchmark() {
@@ -160,8 +190,12 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   for side in bucket redis; do
     settle "$side"
+    rm -f "$WORK/rss" "$WORK/rss.stop"
+    sample_rss "$side" "$WORK/rss" & sampler=$!
     read -r rps p99 < <(set_benchmark "$side") || { echo "$side: redis-benchmark failed" >&2; exit 1; }
+    touch "$WORK/rss.stop"; wait "$sampler"
     record "$side" set_rps "$rps"; record "$side" set_p99 "$p99"
+    record "$side" set_rss_mb "$(awk -v kb="$(cat "$WORK/rss")" 'BEGIN { printf "%.1f", kb / 1024 }')"
   done
   for side in bucket redis; do
     reply=$(redis-cli -p "${PORT[$side]}" BGREWRITEAOF 2>&1 || true)
@@ -169,9 +203,15 @@ for round in $(seq 1 "$ROUNDS"); do
       ERR*|*error*) echo "$side: BGREWRITEAOF: $reply" >&2 ;;
     esac
     [ "$(rewrite_in_progress "$side")" = 0 ] || REWROTE[$side]=yes
+    watch "$side" "$WORK/watch" & watcher=$!
     read -r rps p99 < <(set_benchmark "$side") || { echo "$side: redis-benchmark failed" >&2; exit 1; }
+    wait "$watcher"
+    read -r rewrite_ms rewrite_rss < "$WORK/watch"
     record "$side" rewrite_set_rps "$rps"; record "$side" rewrite_set_p99 "$p99"
+    record "$side" rewrite_ms "$rewrite_ms"
+    record "$side" rewrite_rss_mb "$(awk -v kb="$rewrite_rss" 'BEGIN { printf "%.1f", kb / 1024 }')"
     settle "$side"
+    record "$side" base_mb "$(awk -v b="$(info_field "$side" aof_base_size)" 'BEGIN { printf "%.1f", b / 1048576 }')"
   done
   echo "round $round of $ROUNDS done" >&2
 done
@@ -188,8 +228,12 @@ row "load, all passes (s)" load_s
 row "AOF files on disk (MB)" disk_mb
 row "restart until GET answers (ms)" restart_ms
 row "RSS after restart (MB)" rss_mb
+row "fresh base after BGREWRITEAOF (MB)" base_mb
 row "SET requests/s" set_rps
 row "SET p99 (ms)" set_p99
+row "peak RSS during SET (MB)" set_rss_mb
 row "SET requests/s, rewrite running" rewrite_set_rps
 row "SET p99 (ms), rewrite running" rewrite_set_p99
+row "peak RSS during the rewrite (MB)" rewrite_rss_mb
+row "rewrite under SET load (ms)" rewrite_ms
 printf "%-34s %14s %14s\n" "rewrite ran" "${REWROTE[bucket]}" "${REWROTE[redis]}"

@@ -53,12 +53,7 @@ impl Meta {
         body.extend_from_slice(&self.voted_for.map_or(0, |n| n.0).to_le_bytes());
         body.extend_from_slice(&self.current_master_id.0.to_le_bytes());
         body.extend_from_slice(&self.last_master_id.0.to_le_bytes());
-        body.extend_from_slice(&(self.reigns.len() as u32).to_le_bytes());
-        for reign in &self.reigns {
-            body.extend_from_slice(&reign.master_id.0.to_le_bytes());
-            body.extend_from_slice(&reign.term.0.to_le_bytes());
-            body.extend_from_slice(&reign.start.0.to_le_bytes());
-        }
+        encode_reigns(&self.reigns, &mut body);
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
@@ -88,6 +83,37 @@ impl Meta {
     }
 }
 
+/// A reign chain as the metadata file and a base header hold it: count `u32`, then
+/// master id, term and start `u64` each.
+pub(crate) fn encode_reigns(reigns: &[Reign], out: &mut Vec<u8>) {
+    assert!(reigns.len() <= REIGNS_MAX, "reign chain exceeds its bound");
+    out.extend_from_slice(&(reigns.len() as u32).to_le_bytes());
+    for reign in reigns {
+        out.extend_from_slice(&reign.master_id.0.to_le_bytes());
+        out.extend_from_slice(&reign.term.0.to_le_bytes());
+        out.extend_from_slice(&reign.start.0.to_le_bytes());
+    }
+}
+
+/// The reign chain that ends `reader`'s bytes (its count must fit them exactly).
+pub(crate) fn decode_reigns(
+    reader: &mut Reader<'_>,
+) -> Result<Vec<Reign>, crate::bytes::FieldError> {
+    let count = reader.u32()? as usize;
+    if count > REIGNS_MAX || count * REIGN_LEN != reader.rest.len() {
+        return Err("bad reign count");
+    }
+    let mut reigns = Vec::with_capacity(count);
+    for _ in 0..count {
+        reigns.push(Reign {
+            master_id: MasterId(reader.u64()?),
+            term: Term(reader.u64()?),
+            start: Offset(reader.u64()?),
+        });
+    }
+    Ok(reigns)
+}
+
 fn decode_body(body: &[u8]) -> Result<Meta, MetaError> {
     let mut reader = Reader::new(body);
     let term = Term(reader.u64()?);
@@ -100,18 +126,7 @@ fn decode_body(body: &[u8]) -> Result<Meta, MetaError> {
     };
     let current_master_id = MasterId(reader.u64()?);
     let last_master_id = MasterId(reader.u64()?);
-    let count = reader.u32()? as usize;
-    if count > REIGNS_MAX || count * REIGN_LEN != reader.rest.len() {
-        return Err(MetaError("bad reign count"));
-    }
-    let mut reigns = Vec::with_capacity(count);
-    for _ in 0..count {
-        reigns.push(Reign {
-            master_id: MasterId(reader.u64()?),
-            term: Term(reader.u64()?),
-            start: Offset(reader.u64()?),
-        });
-    }
+    let reigns = decode_reigns(&mut reader)?;
     Ok(Meta {
         term,
         voted_for,

@@ -8,16 +8,7 @@ use bucket_core::WriteQuorum;
 use cluster_harness::{ok, Cluster};
 
 fn info_field(cluster: &mut Cluster, node: usize, field: &str) -> String {
-    let Reply::Bulk(text) = cluster.command(node, &["INFO", "everything"]) else {
-        panic!("INFO replies with a bulk string");
-    };
-    let text = String::from_utf8(text).expect("INFO is text");
-    let prefix = format!("{field}:");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in {text}"));
-    line[prefix.len()..].to_string()
+    cluster.info_field(node, field)
 }
 
 fn write_keys(cluster: &mut Cluster, master: usize, prefix: &str, count: usize) {

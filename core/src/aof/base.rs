@@ -18,8 +18,8 @@
 
 use crate::aof::record::{EXPIRE_AT_MS_LIMIT, RECORD_BODY_BYTES_MAX};
 use crate::bytes::{FieldError, Reader};
-use crate::ids::{MasterId, Offset, Term};
-use crate::meta::{Reign, REIGNS_MAX};
+use crate::ids::{Offset, Term};
+use crate::meta::{decode_reigns, encode_reigns, Reign, REIGNS_MAX};
 use crate::time::UnixMillis;
 
 pub const MAGIC: &[u8; 4] = b"BKTB";
@@ -71,12 +71,7 @@ pub fn encode_start(header: &BaseHeader, out: &mut Vec<u8>) {
     let mut body = vec![KIND_HEADER];
     body.extend_from_slice(&header.offset.0.to_le_bytes());
     body.extend_from_slice(&header.last_term.0.to_le_bytes());
-    body.extend_from_slice(&(header.reigns.len() as u32).to_le_bytes());
-    for reign in &header.reigns {
-        body.extend_from_slice(&reign.master_id.0.to_le_bytes());
-        body.extend_from_slice(&reign.term.0.to_le_bytes());
-        body.extend_from_slice(&reign.start.0.to_le_bytes());
-    }
+    encode_reigns(&header.reigns, &mut body);
     push_section(&body, out);
 }
 
@@ -301,25 +296,10 @@ fn decode_section(
 fn decode_header(reader: &mut Reader<'_>) -> Result<BaseHeader, FieldError> {
     let offset = Offset(reader.u64()?);
     let last_term = Term(reader.u64()?);
-    let count = reader.u32()? as usize;
-    if count > REIGNS_MAX || count * 24 != reader.rest.len() {
-        return Err("bad reign count in the base header");
-    }
-    let mut reigns = Vec::with_capacity(count);
-    for _ in 0..count {
-        let reign = Reign {
-            master_id: MasterId(reader.u64()?),
-            term: Term(reader.u64()?),
-            start: Offset(reader.u64()?),
-        };
-        if reign.start >= offset
-            || reigns
-                .last()
-                .is_some_and(|r: &Reign| r.start >= reign.start)
-        {
-            return Err("base header reigns out of order");
-        }
-        reigns.push(reign);
+    let reigns = decode_reigns(reader)?;
+    let in_order = reigns.windows(2).all(|w| w[0].start < w[1].start);
+    if !in_order || reigns.last().is_some_and(|r| r.start >= offset) {
+        return Err("base header reigns out of order");
     }
     if (offset.0 == 0) != (last_term.0 == 0 && reigns.is_empty()) {
         return Err("base header position is inconsistent");

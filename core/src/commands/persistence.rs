@@ -76,7 +76,7 @@ pub fn settings(ctx: &Ctx<'_>) -> [(&'static str, String); 2] {
 /// `CONFIG SET name value [name value ...]` for the settings that can change at run
 /// time. Either every pair is valid and applied, or none is (Redis 7).
 pub fn config_set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
-    if req.len() < 4 || req.len() % 2 != 0 {
+    if req.len() < 4 || !req.len().is_multiple_of(2) {
         return super::err_wrong_arity(out, "config|set");
     }
     let mut auto = ctx.aof.auto;

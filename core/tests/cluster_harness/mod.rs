@@ -503,6 +503,20 @@ impl Cluster {
         panic!("no reply to {args:?} at node {i}");
     }
 
+    /// One field of node `i`'s INFO, as text.
+    pub fn info_field(&mut self, i: usize, field: &str) -> String {
+        let Reply::Bulk(text) = self.command(i, &["INFO", "everything"]) else {
+            panic!("INFO replies with a bulk string");
+        };
+        let text = String::from_utf8(text).expect("INFO is text");
+        let prefix = format!("{field}:");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {field} in {text}"));
+        line[prefix.len()..].to_string()
+    }
+
     pub fn digest(&self, i: usize) -> u64 {
         self.node(i).keyspace().digest()
     }

@@ -36,16 +36,27 @@ impl World {
         let file = self.disks[index].base().ok_or("StreamBase with no base")?;
         let base = file.bytes.clone();
         self.base_histories.streaming(file, self.now_ms);
+        let at_ms = self.now_ms + self.options.disk_read_latency_ms;
+        self.schedule_base_chunk(at_ms, index, (peer, session), (base, 0));
+        Ok(())
+    }
+
+    fn schedule_base_chunk(
+        &mut self,
+        at_ms: u64,
+        index: usize,
+        (peer, session): (NodeId, u64),
+        (base, position): (Rc<Vec<u8>>, usize),
+    ) {
         let event = Event::BaseReadChunk {
             node: index,
             incarnation: self.slots[index].incarnation,
             peer,
             session,
             base,
-            position: 0,
+            position,
         };
-        self.schedule(self.now_ms + self.options.disk_read_latency_ms, event);
-        Ok(())
+        self.schedule(at_ms, event);
     }
 
     pub(super) fn read_base_chunk(
@@ -70,15 +81,7 @@ impl World {
         };
         self.step_node(index, input);
         if !done && self.slots[index].node.is_some() {
-            let event = Event::BaseReadChunk {
-                node: index,
-                incarnation: self.slots[index].incarnation,
-                peer,
-                session,
-                base,
-                position: end,
-            };
-            self.schedule(self.now_ms, event);
+            self.schedule_base_chunk(self.now_ms, index, (peer, session), (base, end));
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ids::MasterId;
 use proptest::prelude::*;
 
 type Owned = (Vec<u8>, Vec<u8>, Option<UnixMillis>);

@@ -93,29 +93,18 @@ impl Node {
         }
         // The base is out: the tail from its offset follows, then the buffered records.
         let (file_end, buffered) = (*file_end, std::mem::take(buffered));
-        progress.feed = if let Some(tail) = self.backlog.read_from(base_offset) {
-            // The backlog holds the whole tail, buffered records included.
-            if !tail.is_empty() {
-                let frame = data_frame(term, session, base_offset, &tail);
-                out.push(Output::Send { peer, frame });
+        let feed = match self.backlog.read_from(base_offset) {
+            Some(tail) => {
+                // The backlog holds the whole tail, buffered records included.
+                if !tail.is_empty() {
+                    let frame = data_frame(term, session, base_offset, &tail);
+                    out.push(Output::Send { peer, frame });
+                }
+                Feed::Live { next: self.aof.end }
             }
-            Feed::Live { next: self.aof.end }
-        } else {
-            self.streams_started += 1;
-            let stream = self.streams_started;
-            out.push(Output::StreamAof {
-                peer,
-                session: stream,
-                start: base_offset,
-                end: file_end,
-            });
-            Feed::FromFile {
-                stream,
-                next: base_offset,
-                file_end,
-                buffered,
-            }
+            None => self.stream_from_file(peer, (base_offset, file_end), buffered, out),
         };
+        self.progress.get_mut(&peer).expect("checked above").feed = feed;
     }
 
     /// Replica: the master accepted a `SyncKind::Base` resync at `offset`. Drop the

@@ -142,20 +142,31 @@ impl Node {
             }
             return Feed::Live { next: self.aof.end };
         }
-        let end = self.aof.end;
+        self.stream_from_file(peer, (from, self.aof.end), Vec::new(), out)
+    }
+
+    /// Feed `peer` the AOF range `[from, file_end)` from the file; `buffered` holds the
+    /// records logged after `file_end` so far, which follow it.
+    pub(super) fn stream_from_file(
+        &mut self,
+        peer: NodeId,
+        (from, file_end): (Offset, Offset),
+        buffered: Vec<u8>,
+        out: &mut Vec<Output>,
+    ) -> Feed {
         self.streams_started += 1;
         let stream = self.streams_started;
         out.push(Output::StreamAof {
             peer,
             session: stream,
             start: from,
-            end,
+            end: file_end,
         });
         Feed::FromFile {
             stream,
             next: from,
-            file_end: end,
-            buffered: Vec::new(),
+            file_end,
+            buffered,
         }
     }
 
