@@ -69,10 +69,13 @@ for i in $(seq 0 $((NODES - 1))); do
   start_node "$i"
 done
 for i in $(seq 0 $((NODES - 1))); do wait_port $((BASE_PORT + i)); done
+# The master, once it feeds every replica (an early master may still lose its reign).
 MASTER=""
-for _ in $(seq 1 200); do
+for _ in $(seq 1 400); do
   for i in $(seq 0 $((NODES - 1))); do
-    [ "$(field "$i" role)" = master ] && MASTER=$i
+    if [ "$(field "$i" role)" = master ] && [ "$(field "$i" connected_slaves)" = $((NODES - 1)) ]; then
+      MASTER=$i
+    fi
   done
   [ -n "$MASTER" ] && break
   sleep 0.05

@@ -150,6 +150,7 @@ impl Node {
         (position, bytes, done): (u64, &[u8], bool),
         out: &mut Vec<Output>,
     ) {
+        self.heard_from_master(from, term);
         let Some(receive) = self.compaction.receiving.as_mut() else {
             return;
         };

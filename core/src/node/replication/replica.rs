@@ -30,6 +30,8 @@ pub(crate) struct Upstream {
     pub requested_at: Instant,
     /// When to ask again if the master has not answered.
     pub retry_at: Instant,
+    /// When this node last acked on this feed.
+    pub acked_at: Instant,
 }
 
 impl Upstream {
@@ -77,6 +79,7 @@ impl Node {
             state: UpstreamState::Requested,
             requested_at: self.now.instant,
             retry_at: self.now.instant.add_ms(retry_ms),
+            acked_at: self.now.instant,
         });
         self.status.master_link_up = false;
         let request = Message::SyncRequest {
@@ -249,6 +252,7 @@ impl Node {
         bytes: &[u8],
         out: &mut Vec<Output>,
     ) {
+        self.heard_from_master(from, term);
         let aof_end = self.aof.end;
         let lenient = self.planted_diverged_suffix_kept();
         let Some(upstream) = self.upstream.as_mut() else {
@@ -327,12 +331,40 @@ impl Node {
         // driver reports the records durable (`ack_durable`). In async mode nothing
         // waits on it but `WAIT`, which asks with a heartbeat: acks ride on heartbeats,
         // as Redis replicas ack once a second and on `GETACK`, sparing the master a
-        // wakeup per write.
+        // wakeup per write. But under a flood of records a heartbeat waits behind them
+        // on the link, so an ack also goes once a heartbeat interval while records
+        // arrive: the master's CheckQuorum keeps hearing this node.
+        self.ack_if_quiet(out);
+    }
+
+    /// Records from the master of this term are a sign of its life, as a heartbeat is
+    /// (Raft's AppendEntries): under a flood of records the heartbeats wait behind them
+    /// on the link, and the election timer must not fire meanwhile.
+    pub(crate) fn heard_from_master(&mut self, from: NodeId, term: Term) {
+        if term == self.meta.term
+            && self.status.master == Some(from)
+            && self.status.role == Role::Replica
+        {
+            self.master_heard_at = Some(self.now.instant);
+            self.reset_election_deadline();
+        }
+    }
+
+    /// Ack if this node has not acked its feed for a heartbeat interval.
+    fn ack_if_quiet(&mut self, out: &mut Vec<Output>) {
+        let now = self.now.instant;
+        let interval_ms = self.config.heartbeat_ms;
+        let Some(upstream) = self.upstream.as_ref().filter(|u| u.is_live()) else {
+            return;
+        };
+        if now.since(upstream.acked_at) >= interval_ms {
+            self.send_ack(upstream.master, upstream.session, out);
+        }
     }
 
     /// The driver reported more of the AOF durable: in majority mode, tell the master
     /// feeding this node live.
-    pub(crate) fn ack_durable(&self, out: &mut Vec<Output>) {
+    pub(crate) fn ack_durable(&mut self, out: &mut Vec<Output>) {
         if self.config.write_quorum != WriteQuorum::Majority {
             return;
         }
@@ -343,7 +375,10 @@ impl Node {
 
     /// Ack what this node holds: in majority mode only what is durable, since the master
     /// counts the ack toward a commit.
-    pub(crate) fn send_ack(&self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+    pub(crate) fn send_ack(&mut self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+        if let Some(upstream) = self.upstream.as_mut() {
+            upstream.acked_at = self.now.instant;
+        }
         let end = match self.config.write_quorum {
             WriteQuorum::Majority => self.aof.durable_end,
             WriteQuorum::Async => self.aof.end,
@@ -357,7 +392,7 @@ impl Node {
     }
 
     /// On a heartbeat from the master feeding this node: report how far it holds.
-    pub(crate) fn ack_heartbeat(&self, master: NodeId, session: u64, out: &mut Vec<Output>) {
+    pub(crate) fn ack_heartbeat(&mut self, master: NodeId, session: u64, out: &mut Vec<Output>) {
         let fed = self
             .upstream
             .as_ref()
