@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 KEYS=1000000
 OVERWRITES=5
 ROUNDS=${ROUNDS:-3}
-REQUESTS=${REQUESTS:-1000000}
+REQUESTS=${REQUESTS:-300000}
 while [ $# -gt 0 ]; do
   case "$1" in
     --keys) KEYS="$2"; shift 2 ;;

@@ -61,7 +61,7 @@ stop_node() {
   wait "${PID[$1]}" || true
 }
 
-info() { redis-cli -p "$((BASE_PORT + $1))" INFO everything 2>/dev/null | tr -d '\r'; }
+info() { { redis-cli -p "$((BASE_PORT + $1))" INFO everything 2>/dev/null || true; } | tr -d '\r'; }
 field() { info "$1" | awk -F: -v f="$2" '$1 == f { print $2 }'; }
 
 for i in $(seq 0 $((NODES - 1))); do
@@ -86,7 +86,7 @@ for pass in $(seq 0 "$OVERWRITES"); do
   out=$(awk -v n="$KEYS" -v pass="$pass" 'BEGIN {
     for (i = 0; i < n; i++)
       printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$64\r\n%02d%062d\r\n", i, pass, i
-  }' | redis-cli -p $((BASE_PORT + MASTER)) --pipe 2>&1)
+  }' | redis-cli -p $((BASE_PORT + MASTER)) --pipe 2>&1 || true)
   grep -q "errors: 0," <<<"$out" || { echo "loading pass $pass: $out" >&2; exit 1; }
 done
 echo "loaded $KEYS keys $((OVERWRITES + 1)) times into node $MASTER" >&2

@@ -227,14 +227,14 @@ impl Node {
     }
 
     /// A full resync would send the base and the tail: ask for a fresh base when the
-    /// tail is over `stale_tail_bytes` and more than half the base (so a resync costs at
-    /// most 1.5 times the data, or that many bytes more), or when a rewrite is already
-    /// under way. Returns whether the resync must wait. The floor keeps a small,
+    /// tail is over `stale_tail_bytes` and more than a quarter of the base (so a resync
+    /// costs at most 1.25 times the data and what is logged meanwhile, or that many
+    /// bytes more), or when a rewrite is already under way. Returns whether the resync must wait. The floor keeps a small,
     /// busy keyspace from rewriting at every retry of a waiting replica.
     pub(crate) fn wants_fresh_base(&mut self, stale_tail_bytes: u64) -> bool {
         let tail = self.aof.end.0 - self.compaction.base_offset.0;
         let stale = self.compaction.base_bytes == 0
-            || tail > (self.compaction.base_bytes / 2).max(stale_tail_bytes);
+            || tail > (self.compaction.base_bytes / 4).max(stale_tail_bytes);
         if self.compaction.rewrite.is_some() || stale {
             self.compaction.info.rewrite_scheduled |= self.compaction.rewrite.is_none();
             return true;
