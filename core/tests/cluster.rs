@@ -505,3 +505,48 @@ fn majority_mode_replica_refuses_to_cut_committed_records() {
         .iter()
         .any(|l| l.contains("below the commit offset")));
 }
+
+#[test]
+fn records_keep_a_replica_from_an_election_while_heartbeats_wait_behind_them() {
+    // Under a flood of writes the master's heartbeats queue behind its records on the
+    // link. Here every heartbeat to one replica is lost while records keep reaching it,
+    // for several election timeouts: the records alone must keep it a follower.
+    use bucket_core::peer::{decode, Message};
+    use bucket_core::{Input, NodeId};
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    let master = cluster.elect();
+    let starved = other_than(&cluster, &[master])[0];
+    let term = cluster.node(master).term();
+    let conn = cluster.connect(master);
+    for step in 0..400 {
+        cluster.now_ms += 5;
+        for i in 0..cluster.size() {
+            if cluster.node(i).deadline().0 <= cluster.now_ms {
+                cluster.input(i, Input::Tick);
+            }
+        }
+        let key = format!("k{step}");
+        cluster.send(master, conn, &["SET", &key, "v"]);
+        for from in 0..cluster.size() {
+            for to in 0..cluster.size() {
+                for frame in cluster.take_frames(from, to) {
+                    let heartbeat = matches!(decode(&frame), Ok(Message::Heartbeat { .. }));
+                    if heartbeat && from == master && to == starved {
+                        continue;
+                    }
+                    let peer = NodeId(from as u32);
+                    cluster.input(
+                        to,
+                        Input::PeerMessage {
+                            peer,
+                            frame: &frame,
+                        },
+                    );
+                }
+            }
+        }
+        assert_eq!(cluster.node(starved).role(), Role::Replica, "step {step}");
+    }
+    assert_eq!(cluster.masters(), vec![master]);
+    assert_eq!(cluster.node(master).term(), term, "no election happened");
+}
