@@ -160,10 +160,6 @@ impl BaseDecoder {
         self.position
     }
 
-    pub fn is_done(&self) -> bool {
-        self.expect == Expect::Done
-    }
-
     /// Decode what `bytes` completes: the header once, then each entry, in order.
     pub fn feed(
         &mut self,

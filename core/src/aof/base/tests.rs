@@ -140,3 +140,89 @@ proptest! {
         let _ = decode_all(&with_magic);
     }
 }
+
+#[test]
+fn a_flaw_is_reported_at_the_start_of_its_section() {
+    // Sections of one entry each: corrupt the body of the third entries section, and
+    // feed the file in two chunks split before it, so the decoder's position is past
+    // zero when it finds the flaw.
+    let entries = sample_entries();
+    let bytes = encode_base(&header(), &entries, 1);
+    let mut starts = Vec::new();
+    let mut at = PRELUDE_LEN;
+    while at < bytes.len() {
+        starts.push(at);
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += SECTION_HEADER_LEN + len;
+    }
+    assert_eq!(starts.len(), 1 + entries.len() + 1, "header, entries, end");
+    let third_entries = starts[3];
+    let mut broken = bytes.clone();
+    broken[third_entries + SECTION_HEADER_LEN + 2] ^= 0x10;
+    let mut decoder = BaseDecoder::new();
+    let split = starts[2] + 3;
+    decoder
+        .feed(&broken[..split], &mut |_| {}, &mut |_| {})
+        .unwrap();
+    assert_eq!(decoder.position(), starts[2] as u64);
+    let error = decoder
+        .feed(&broken[split..], &mut |_| {}, &mut |_| {})
+        .unwrap_err();
+    assert_eq!(error.position, third_entries as u64, "{error:?}");
+    // A wrong magic is reported at byte zero, a wrong version at byte four.
+    let mut magic = bytes.clone();
+    magic[1] ^= 1;
+    assert_eq!(decode_all(&magic).unwrap_err().position, 0);
+    let mut version = bytes;
+    version[4] ^= 1;
+    assert_eq!(decode_all(&version).unwrap_err().position, 4);
+}
+
+/// A base whose header section holds these fields, checksummed, then an empty end.
+fn with_raw_header(offset: u64, last_term: u64, reign_starts: &[u64]) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.push(VERSION);
+    let mut body = vec![KIND_HEADER];
+    body.extend_from_slice(&offset.to_le_bytes());
+    body.extend_from_slice(&last_term.to_le_bytes());
+    body.extend_from_slice(&(reign_starts.len() as u32).to_le_bytes());
+    for (i, start) in reign_starts.iter().enumerate() {
+        body.extend_from_slice(&(i as u64 + 1).to_le_bytes());
+        body.extend_from_slice(&last_term.to_le_bytes());
+        body.extend_from_slice(&start.to_le_bytes());
+    }
+    push_section(&body, &mut out);
+    encode_end(0, &mut out);
+    out
+}
+
+#[test]
+fn a_header_that_contradicts_itself_is_corruption() {
+    assert!(decode_all(&with_raw_header(200, 3, &[0, 100])).is_ok());
+    assert!(decode_all(&with_raw_header(10, 3, &[])).is_ok());
+    let bad: [(u64, u64, &[u64]); 5] = [
+        (200, 3, &[100, 50]),
+        (200, 3, &[100, 100]),
+        (200, 3, &[0, 200]),
+        (0, 3, &[]),
+        (10, 0, &[]),
+    ];
+    for (offset, term, starts) in bad {
+        let error = decode_all(&with_raw_header(offset, term, starts)).unwrap_err();
+        assert_eq!(
+            error.position, PRELUDE_LEN as u64,
+            "{offset} {term} {starts:?}"
+        );
+    }
+}
+
+#[test]
+fn an_oversized_section_length_is_refused_at_once() {
+    let mut bytes = MAGIC.to_vec();
+    bytes.push(VERSION);
+    bytes.extend_from_slice(&((SECTION_BODY_BYTES_MAX + 1) as u32).to_le_bytes());
+    bytes.extend_from_slice(&[0; 4]);
+    let mut decoder = BaseDecoder::new();
+    let error = decoder.feed(&bytes, &mut |_| {}, &mut |_| {}).unwrap_err();
+    assert_eq!(error.position, PRELUDE_LEN as u64);
+}
