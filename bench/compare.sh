@@ -9,6 +9,9 @@
 #                                 same cluster in async mode (SET and INCR); target: a
 #                                 ratio of at least 0.5 and a p99 under 5 ms at P=1
 #
+# BUCKET_YAML adds YAML lines to every Bucket node's config (for example
+# BUCKET_YAML='autoAofRewritePercentage: 0' to run without automatic compaction).
+#
 # Needs redis-server and redis-benchmark on PATH (Debian: redis-server redis-tools).
 # Prints the median requests/s and p99 latency of 3 interleaved rounds per row, and the
 # ratio of the first column to the second. Target: a ratio of at least 1.0 on every row.
@@ -57,6 +60,8 @@ start_bucket() {
       echo "dataPath: $WORK/$name"
       echo "appendfsync: everysec"
       echo "writeQuorum: $quorum"
+      # Extra YAML lines for every Bucket node, e.g. BUCKET_YAML=$'autoAofRewritePercentage: 0'.
+      [ -z "${BUCKET_YAML:-}" ] || echo "$BUCKET_YAML"
       if [ -n "$peers" ]; then echo "clusterNodes:"; printf "%s" "$peers"; else echo "clusterNodes: []"; fi
     } > "$WORK/$name.yml"
     BUCKET_LOG=warn "$BIN" "$WORK/$name.yml" 2>"$WORK/$name.log" &
