@@ -102,12 +102,15 @@ impl Node {
 
     fn maybe_start_rewrite(&mut self, out: &mut Vec<Output>) {
         let end = self.aof.end;
-        let wanted = self.compaction.info.rewrite_scheduled || self.compaction.auto_due(end);
+        // Cheap test first: this runs at the end of every step.
+        if !self.compaction.info.rewrite_scheduled && !self.compaction.auto_due(end) {
+            return;
+        }
         let blocked = self.rebuild.is_some()
-            || self.receiving_base()
+            || self.is_receiving_base()
             || self.feeding_from_files()
             || end == self.compaction.base_offset;
-        if !wanted || blocked {
+        if blocked {
             return;
         }
         self.compaction.info.rewrite_scheduled = false;
@@ -251,9 +254,10 @@ impl Node {
         let end = self.aof.end;
         let now = self.now.instant;
         let compaction = &mut self.compaction;
+        let current_size = compaction.current_size(end);
         let info = &mut compaction.info;
         info.base_size = compaction.base_bytes;
-        info.current_size = compaction.base_bytes + (end.0 - compaction.base_offset.0);
+        info.current_size = current_size;
         info.rewrite_in_progress = compaction.rewrite.is_some();
         info.current_rewrite_time_sec = compaction
             .rewrite
@@ -280,10 +284,6 @@ impl Node {
     /// keyspace holds part of it, the replay of no AOF prefix.
     pub fn is_loading_base(&self) -> bool {
         self.is_receiving_base() || self.rebuild.as_ref().is_some_and(|r| r.base.is_some())
-    }
-
-    fn receiving_base(&self) -> bool {
-        self.is_receiving_base()
     }
 
     /// Some replica is fed from the files (a base, or a range of the tail).

@@ -298,16 +298,23 @@ fn a_base_from_the_master_replaces_everything() {
     assert_eq!(value(&node, "new").as_deref(), Some("2"));
 }
 
-#[test]
-fn truncation_to_zero_drops_the_base() {
-    let path = test_dir("truncate-zero");
+/// A data directory at `path` holding one record, compacted into a base at its end;
+/// returns it and the base's offset.
+fn dir_with_a_base(path: &Path) -> (DataDir, u64) {
     let first = records(true, &[("a", "1")]);
-    let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
+    let mut dir = DataDir::open(path, AppendFsync::No).unwrap();
     append(&mut dir, &first);
     let offset = first.len() as u64;
     dir.begin_base(Offset(offset), BaseKind::Rewrite).unwrap();
     dir.write_base(&base_bytes(offset, &[("a", "1")])).unwrap();
     dir.finish_base().unwrap();
+    (dir, offset)
+}
+
+#[test]
+fn truncation_to_zero_drops_the_base() {
+    let path = test_dir("truncate-zero");
+    let (mut dir, _) = dir_with_a_base(&path);
     append(&mut dir, &records(false, &[("b", "2")]));
     dir.truncate(Offset(0)).unwrap();
     assert_eq!(dir.aof_end(), Offset(0));
@@ -407,13 +414,7 @@ fn a_corrupt_tail_record_names_its_file() {
 #[test]
 fn a_base_alone_recovers() {
     let path = test_dir("base-durable");
-    let first = records(true, &[("a", "1")]);
-    let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
-    append(&mut dir, &first);
-    let offset = first.len() as u64;
-    dir.begin_base(Offset(offset), BaseKind::Rewrite).unwrap();
-    dir.write_base(&base_bytes(offset, &[("a", "1")])).unwrap();
-    dir.finish_base().unwrap();
+    let (dir, offset) = dir_with_a_base(&path);
     drop(dir);
     let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
     let (node, recovery) = recover(config(), 1, &mut dir).unwrap();

@@ -11,6 +11,11 @@ use super::{Event, World};
 use crate::network::LinkState;
 
 impl World {
+    /// A stream to `peer` goes on while its link is up; one to the node itself always.
+    pub(super) fn stream_link_up(&self, index: usize, peer: NodeId) -> bool {
+        peer.0 as usize == index || self.network.link(index, peer.0 as usize).state == LinkState::Up
+    }
+
     /// Check the range against the file and schedule its first chunk.
     pub(super) fn stream_aof(
         &mut self,
@@ -58,10 +63,10 @@ impl World {
         session: u64,
         (next, end): (u64, u64),
     ) {
-        let to_self = peer.0 as usize == index;
-        if !to_self && self.network.link(index, peer.0 as usize).state != LinkState::Up {
+        if !self.stream_link_up(index, peer) {
             return; // The daemon drops a stream whose link is down.
         }
+        let to_self = peer.0 as usize == index;
         let want = (end - next).min(self.options.aof_read_chunk_bytes as u64);
         let bytes = self.disks[index].read_at_most(next, want).to_vec();
         let short = (bytes.len() as u64) < want;

@@ -8,7 +8,6 @@ use bucket_core::{Input, NodeId};
 
 use super::outputs::peer_index;
 use super::{Event, World};
-use crate::network::LinkState;
 
 impl World {
     /// Install the base being written. A rewrite's base is remembered with the history
@@ -66,8 +65,7 @@ impl World {
         session: u64,
         (base, position): (Rc<Vec<u8>>, usize),
     ) {
-        let to_self = peer.0 as usize == index;
-        if !to_self && self.network.link(index, peer.0 as usize).state != LinkState::Up {
+        if !self.stream_link_up(index, peer) {
             return; // The daemon drops a stream whose link is down.
         }
         let end = (position + self.options.aof_read_chunk_bytes).min(base.len());
