@@ -50,6 +50,9 @@ pub struct Limits {
     pub expiry_keys_per_tick_max: usize,
     /// Keys an AOF rewrite's snapshot cursor visits per step.
     pub rewrite_keys_per_step: usize,
+    /// Majority mode: how long a master defers the fsync of its own appends while the
+    /// live replicas can commit them alone; zero fsyncs at once.
+    pub own_sync_delay_ms: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +66,7 @@ impl Default for Limits {
             backlog_bytes_max: 16 * 1024 * 1024,
             expiry_keys_per_tick_max: 200,
             rewrite_keys_per_step: 2048,
+            own_sync_delay_ms: 2,
         }
     }
 }

@@ -30,7 +30,9 @@
 //!    Replies and peer frames may go out before the fsync: what needs it waits inside
 //!    the node (the master sends records to replicas before its own fsync, Raft thesis
 //!    §10.2.1). Under `appendfsync always` the driver still holds each pass's replies
-//!    until its fsync, as Redis does.
+//!    until its fsync, as Redis does. A master whose live replicas are a majority by
+//!    themselves asks for no fsync of its own appends until they have waited
+//!    `Limits::own_sync_delay_ms` uncommitted (`node/replication/own_sync.rs`).
 //! 5. Drain every output after every step. The node keeps no outbox of its own.
 //! 6. `StreamAof` asks for a range of the node's own AOF; answer with `AofRead` chunks in
 //!    order, the last one marked `done`. Its `peer` may be the node itself: a replica

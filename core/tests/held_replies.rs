@@ -8,9 +8,15 @@ use bucket_core::{ConnectionId, Role, WriteQuorum};
 use cluster_harness::Cluster;
 
 /// A settled three-node cluster in majority mode, with the master's outputs watched;
-/// returns it with the master and its two replicas.
+/// returns it with the master and its two replicas. The master fsyncs its own appends
+/// at once (`own_sync_delay_ms` zero), so that one replica's ack makes a majority.
 fn majority_cluster() -> (Cluster, usize, [usize; 2]) {
     let mut cluster = Cluster::new(3, WriteQuorum::Majority);
+    for i in 0..3 {
+        cluster.configs[i].limits.own_sync_delay_ms = 0;
+        cluster.crash(i);
+        cluster.start(i);
+    }
     let master = cluster.elect();
     cluster.advance(300);
     cluster.watch(master);

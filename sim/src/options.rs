@@ -132,6 +132,9 @@ pub struct Options {
     pub aof_rewrite: bucket_core::AofRewrite,
     /// Keys a rewrite's snapshot visits per step: few, so writes land mid-snapshot.
     pub rewrite_keys_per_step: usize,
+    /// How long a master in majority mode defers its own fsync while the live replicas
+    /// can commit alone (zero: at once), so that commits come both ways.
+    pub own_sync_delay_ms: u64,
     /// Chance that a node crashes right after granting a vote, and restarts soon: the
     /// fault that exposes a vote granted before it was durable.
     pub crash_after_vote_probability: f64,
@@ -245,6 +248,7 @@ impl Options {
             aof_read_chunk_bytes: AOF_READ_CHUNK_BYTES_MAX,
             aof_rewrite: bucket_core::AofRewrite::default(),
             rewrite_keys_per_step: 2048,
+            own_sync_delay_ms: 2,
             client_count: between(rng, 1, 8) as usize,
             key_count: between(rng, 1, 6) as usize,
             volatile_key_count: 0,
@@ -291,6 +295,7 @@ impl Options {
             min_size_bytes: [16 << 10, 64 << 10, 256 << 10][between(rng, 0, 2) as usize],
         };
         options.rewrite_keys_per_step = between(rng, 1, 3) as usize;
+        options.own_sync_delay_ms = [0, 1, 2, 50][between(rng, 0, 3) as usize];
         options
     }
 
@@ -459,7 +464,7 @@ impl std::fmt::Display for Options {
         )?;
         writeln!(
             f,
-            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={} aof_read_chunk_bytes={} aof_rewrite={:?} rewrite_keys_per_step={}",
+            "  crash_interval_ms_mean={} restart_delay_ms_mean={} crash_after_vote_probability={} crash_in_step_probability={} disk_tail_loss_probability={} disk_read_latency_ms={} aof_read_chunk_bytes={} aof_rewrite={:?} rewrite_keys_per_step={} own_sync_delay_ms={}",
             self.crash_interval_ms_mean,
             self.restart_delay_ms_mean,
             self.crash_after_vote_probability,
@@ -468,7 +473,8 @@ impl std::fmt::Display for Options {
             self.disk_read_latency_ms,
             self.aof_read_chunk_bytes,
             self.aof_rewrite,
-            self.rewrite_keys_per_step
+            self.rewrite_keys_per_step,
+            self.own_sync_delay_ms
         )?;
         writeln!(
             f,

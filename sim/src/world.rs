@@ -261,6 +261,7 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         aof_rewrite: options.aof_rewrite,
         limits: Limits {
             rewrite_keys_per_step: options.rewrite_keys_per_step,
+            own_sync_delay_ms: options.own_sync_delay_ms,
             ..Limits::default()
         },
         planted_bug: options.planted_bug,

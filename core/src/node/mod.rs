@@ -104,6 +104,9 @@ pub struct Node {
     /// A `WAIT` blocked during this step: ask the replicas for acks at its end.
     pub(crate) acks_wanted: bool,
     pub(crate) compaction: compaction::Compaction,
+    /// Master in majority mode: an fsync of its AOF deferred while the live replicas
+    /// can commit without it (`replication/own_sync.rs`).
+    pub(crate) own_sync: Option<replication::OwnSync>,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -170,6 +173,7 @@ impl Node {
             stats: Stats::default(),
             acks_wanted: false,
             compaction: compaction::Compaction::new(config_aof_rewrite),
+            own_sync: None,
         }
     }
 
@@ -208,6 +212,7 @@ impl Node {
             } => self.on_base_read(peer, session, (offset, bytes, done), out),
         }
         self.flush_aof(out);
+        self.review_own_sync(out);
         self.advance_compaction(out);
         self.release_blocked_clients(out);
         self.request_acks(out);
@@ -219,6 +224,9 @@ impl Node {
     pub fn deadline(&self) -> Instant {
         let mut deadline = self.election_deadline.min(self.heartbeat_deadline);
         deadline = deadline.min(self.expiry_deadline);
+        if let Some(due) = self.own_sync_deadline() {
+            deadline = deadline.min(due);
+        }
         if let Some(upstream) = &self.upstream {
             deadline = deadline.min(upstream.retry_at);
         }
@@ -500,9 +508,10 @@ impl Node {
 
     /// After records are appended: in majority mode they count only once the driver
     /// reports them durable, so ask for the fsync (one per loop pass, however many
-    /// appends ask).
+    /// appends ask). A master may defer its own (`replication/own_sync.rs`).
     fn after_append(&mut self, out: &mut Vec<Output>) {
         match self.config.write_quorum {
+            WriteQuorum::Majority if self.status.role == Role::Master => self.sync_own_appends(out),
             WriteQuorum::Majority => out.push(Output::SyncAof),
             WriteQuorum::Async => self.aof.durable_end = self.aof.end,
         }

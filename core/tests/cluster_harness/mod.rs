@@ -390,6 +390,16 @@ impl Cluster {
 
     /// Advance the clock by `ms`, firing timers and delivering messages as it goes.
     pub fn advance(&mut self, ms: u64) {
+        self.run_clock(ms, true);
+    }
+
+    /// Advance the clock by `ms`, firing timers, while every frame stays in flight (a
+    /// slow network).
+    pub fn advance_holding_frames(&mut self, ms: u64) {
+        self.run_clock(ms, false);
+    }
+
+    fn run_clock(&mut self, ms: u64, deliver: bool) {
         let end = self.now_ms + ms;
         while self.now_ms < end {
             self.now_ms = (self.now_ms + STEP_MS).min(end);
@@ -402,7 +412,9 @@ impl Cluster {
                     self.input(i, Input::Tick);
                 }
             }
-            self.deliver();
+            if deliver {
+                self.deliver();
+            }
         }
     }
 

@@ -4,11 +4,13 @@
 
 mod base_sync;
 mod master;
+mod own_sync;
 mod progress;
 mod rebuild;
 mod replica;
 
 pub(crate) use base_sync::BaseReceive;
+pub(crate) use own_sync::OwnSync;
 pub(crate) use progress::{Feed, Progress};
 pub(crate) use rebuild::Rebuild;
 pub(crate) use replica::Upstream;
