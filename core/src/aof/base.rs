@@ -8,18 +8,22 @@
 //! `[body_len u32 LE][crc32 u32 LE of body][body]`, and a body is `[kind u8][fields]`:
 //! - header (first, once): offset X `u64`, the term of the record that ends at X `u64`,
 //!   the reign chain up to X (count `u32`, then master id, term, start `u64` each);
-//! - entries (any number): count `u32`, then per key `[key][value][expiry u64]`, with
-//!   byte strings as `[len u32][bytes]` and expiry zero meaning none;
+//! - entries (any number): count `u32`, then per key `[key][type u8][value][expiry u64]`,
+//!   with byte strings as `[len u32][bytes]`, a string's value its bytes, a collection's
+//!   its elements (`elems.rs`), and expiry zero meaning none (kind 4; kind 2, from before
+//!   collections, has no type byte and holds strings only, and is still read);
 //! - end (last, once): the number of entries in the whole file `u64`.
 //!
 //! A base is only ever named by the manifest once it is whole and synced, so every flaw
 //! in one (a bad checksum, a missing end, bytes after the end) is corruption: the node
 //! refuses to start, naming the file and the position.
 
+use crate::aof::elems::{Elems, ElemsBuf};
 use crate::aof::record::{EXPIRE_AT_MS_LIMIT, RECORD_BODY_BYTES_MAX};
 use crate::bytes::{FieldError, Reader};
 use crate::ids::{Offset, Term};
 use crate::meta::{decode_reigns, encode_reigns, Reign, REIGNS_MAX};
+use crate::keyspace::{Keyspace, SeededSipHash, Value, ValueType};
 use crate::time::UnixMillis;
 
 pub const MAGIC: &[u8; 4] = b"BKTB";
@@ -36,6 +40,9 @@ pub const SECTION_ENTRY_BYTES_TARGET: usize = 64 * 1024;
 const KIND_HEADER: u8 = 1;
 const KIND_ENTRIES: u8 = 2;
 const KIND_END: u8 = 3;
+/// Entries with their value's type: what Bucket writes. `KIND_ENTRIES` (strings only,
+/// from before collections) is still read.
+const KIND_TYPED_ENTRIES: u8 = 4;
 
 const _: () = assert!(SECTION_BODY_BYTES_MAX <= u32::MAX as usize);
 
@@ -75,13 +82,25 @@ pub fn encode_start(header: &BaseHeader, out: &mut Vec<u8>) {
     push_section(&body, out);
 }
 
-/// Append one entry's fields to an entries buffer (see [`encode_entries`]).
-pub fn encode_entry(key: &[u8], value: &[u8], expire_at: Option<UnixMillis>, out: &mut Vec<u8>) {
-    assert!(key.len() + value.len() <= SECTION_BODY_BYTES_MAX - 32);
+/// Append one entry's fields to an entries buffer (see [`encode_entries`]): the key, the
+/// value's type, the value (a string's bytes, or a collection's elements), the expiry.
+pub fn encode_entry(key: &[u8], value: &Value, expire_at: Option<UnixMillis>, out: &mut Vec<u8>) {
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());
     out.extend_from_slice(key);
-    out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    out.extend_from_slice(value);
+    out.push(value.value_type().tag());
+    match value {
+        Value::Str(bytes) => {
+            assert!(key.len() + bytes.len() <= SECTION_BODY_BYTES_MAX - 32);
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+        collection => {
+            let mut elems = ElemsBuf::new();
+            collection.to_elems(&mut elems);
+            assert!(key.len() + elems.encoded_len() <= SECTION_BODY_BYTES_MAX - 32);
+            elems.as_elems().encode(out);
+        }
+    }
     let at = expire_at.map_or(0, |at| {
         assert_ne!(at.0, 0, "expiry at the epoch is reserved");
         at.0
@@ -92,7 +111,7 @@ pub fn encode_entry(key: &[u8], value: &[u8], expire_at: Option<UnixMillis>, out
 /// Append an entries section holding `count` entries encoded by [`encode_entry`].
 pub fn encode_entries(count: u32, entries: &[u8], out: &mut Vec<u8>) {
     let mut body = Vec::with_capacity(5 + entries.len());
-    body.push(KIND_ENTRIES);
+    body.push(KIND_TYPED_ENTRIES);
     body.extend_from_slice(&count.to_le_bytes());
     body.extend_from_slice(entries);
     push_section(&body, out);
@@ -116,9 +135,46 @@ fn push_section(body: &[u8], out: &mut Vec<u8>) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BaseEntry<'a> {
     pub key: &'a [u8],
-    pub value: &'a [u8],
+    pub value: BaseValue<'a>,
     pub expire_at: Option<UnixMillis>,
 }
+
+/// A value as a base holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaseValue<'a> {
+    Str(&'a [u8]),
+    Collection(ValueType, Elems<'a>),
+}
+
+impl<'a> BaseValue<'a> {
+    pub fn as_str(&self) -> Option<&'a [u8]> {
+        match *self {
+            BaseValue::Str(bytes) => Some(bytes),
+            BaseValue::Collection(..) => None,
+        }
+    }
+}
+
+impl BaseEntry<'_> {
+    /// The value, built with `hasher`; an error for a collection that could never have
+    /// been written (a field twice, an empty one).
+    pub fn to_value(&self, hasher: SeededSipHash) -> Result<Value, FieldError> {
+        match self.value {
+            BaseValue::Str(bytes) => Ok(Value::str(bytes)),
+            BaseValue::Collection(value_type, elems) => Value::from_elems(value_type, elems, hasher),
+        }
+    }
+
+    /// Store the entry in `keyspace`.
+    pub fn insert_into(&self, keyspace: &mut Keyspace) -> Result<(), FieldError> {
+        let value = self.to_value(keyspace.hasher())?;
+        keyspace.insert(self.key, value, self.expire_at);
+        Ok(())
+    }
+}
+
+/// What a decoder hands each entry to; an error stops the decode there.
+pub type OnEntry<'f> = dyn FnMut(BaseEntry<'_>) -> Result<(), FieldError> + 'f;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -165,7 +221,7 @@ impl BaseDecoder {
         &mut self,
         bytes: &[u8],
         on_header: &mut dyn FnMut(BaseHeader),
-        on_entry: &mut dyn FnMut(BaseEntry<'_>),
+        on_entry: &mut OnEntry<'_>,
     ) -> Result<(), BaseError> {
         self.buf.extend_from_slice(bytes);
         let mut used = 0;
@@ -194,7 +250,7 @@ impl BaseDecoder {
         &mut self,
         used: &mut usize,
         on_header: &mut dyn FnMut(BaseHeader),
-        on_entry: &mut dyn FnMut(BaseEntry<'_>),
+        on_entry: &mut OnEntry<'_>,
     ) -> Result<(), BaseError> {
         loop {
             let rest = &self.buf[*used..];
@@ -260,7 +316,7 @@ fn decode_section(
     entries: u64,
     body: &[u8],
     on_header: &mut dyn FnMut(BaseHeader),
-    on_entry: &mut dyn FnMut(BaseEntry<'_>),
+    on_entry: &mut OnEntry<'_>,
 ) -> Result<(Expect, u64), FieldError> {
     let mut reader = Reader::new(body);
     let kind = reader.u8()?;
@@ -269,10 +325,11 @@ fn decode_section(
             on_header(decode_header(&mut reader)?);
             Ok((Expect::Entries, entries))
         }
-        (Expect::Entries, KIND_ENTRIES) => {
+        (Expect::Entries, KIND_ENTRIES | KIND_TYPED_ENTRIES) => {
+            let typed = kind == KIND_TYPED_ENTRIES;
             let count = reader.u32()?;
             for _ in 0..count {
-                on_entry(decode_entry(&mut reader)?);
+                on_entry(decode_entry(&mut reader, typed)?)?;
             }
             if !reader.rest.is_empty() {
                 return Err("trailing bytes in a base section");
@@ -307,9 +364,16 @@ fn decode_header(reader: &mut Reader<'_>) -> Result<BaseHeader, FieldError> {
     })
 }
 
-fn decode_entry<'a>(reader: &mut Reader<'a>) -> Result<BaseEntry<'a>, FieldError> {
+fn decode_entry<'a>(reader: &mut Reader<'a>, typed: bool) -> Result<BaseEntry<'a>, FieldError> {
     let key = reader.bytes(SECTION_BODY_BYTES_MAX)?;
-    let value = reader.bytes(SECTION_BODY_BYTES_MAX)?;
+    let value_type = match typed {
+        true => ValueType::from_tag(reader.u8()?).ok_or("unknown value type in a base")?,
+        false => ValueType::Str,
+    };
+    let value = match value_type {
+        ValueType::Str => BaseValue::Str(reader.bytes(SECTION_BODY_BYTES_MAX)?),
+        collection => BaseValue::Collection(collection, Elems::decode(reader)?),
+    };
     let at = reader.u64()?;
     if at >= EXPIRE_AT_MS_LIMIT {
         return Err("expiry past 2^63");
@@ -325,7 +389,7 @@ fn decode_entry<'a>(reader: &mut Reader<'a>) -> Result<BaseEntry<'a>, FieldError
 /// Decode a whole base file, calling `on_entry` for each key; returns its header.
 pub fn decode(
     bytes: &[u8],
-    on_entry: &mut dyn FnMut(BaseEntry<'_>),
+    on_entry: &mut OnEntry<'_>,
 ) -> Result<BaseHeader, BaseError> {
     let mut decoder = BaseDecoder::new();
     let mut header = None;

@@ -1,5 +1,7 @@
 //! The append-only file: records of deterministic effects, and their replay.
 pub mod base;
+pub mod effects;
+pub mod elems;
 pub mod record;
 pub mod replay;
 

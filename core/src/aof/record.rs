@@ -13,6 +13,7 @@
 //! Every property decode checks, encode asserts, so a bad record is caught both when it
 //! is written and when it is read.
 
+use crate::aof::effects::{hash::HashEffect, list::ListEffect, set::SetEffect, zset::ZSetEffect};
 use crate::bytes::{FieldError, Reader};
 use crate::ids::{MasterId, Term};
 use crate::time::UnixMillis;
@@ -45,6 +46,28 @@ pub enum Effect<'a> {
     ReignStart {
         master_id: MasterId,
     },
+    Hash(HashEffect<'a>),
+    List(ListEffect<'a>),
+    SetMembers(SetEffect<'a>),
+    ZSet(ZSetEffect<'a>),
+}
+
+impl<'a> Effect<'a> {
+    /// The key the effect changes, if it changes one key.
+    pub fn key(&self) -> Option<&'a [u8]> {
+        match *self {
+            Effect::Set { key, .. }
+            | Effect::SetKeepTtl { key, .. }
+            | Effect::Del { key }
+            | Effect::Expire { key, .. }
+            | Effect::Persist { key } => Some(key),
+            Effect::FlushAll | Effect::ReignStart { .. } => None,
+            Effect::Hash(e) => Some(e.key()),
+            Effect::List(e) => Some(e.key()),
+            Effect::SetMembers(e) => Some(e.key()),
+            Effect::ZSet(e) => Some(e.key()),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +97,10 @@ const TAG_EXPIRE: u8 = 4;
 const TAG_PERSIST: u8 = 5;
 const TAG_FLUSH_ALL: u8 = 6;
 const TAG_REIGN_START: u8 = 7;
+const TAG_HASH: u8 = 8;
+const TAG_LIST: u8 = 9;
+const TAG_SET_TYPE: u8 = 10;
+const TAG_ZSET: u8 = 11;
 
 pub(crate) const CORRUPT_CHECKSUM: &str = "record checksum mismatch";
 
@@ -94,6 +121,10 @@ fn tag(effect: &Effect<'_>) -> u8 {
         Effect::Persist { .. } => TAG_PERSIST,
         Effect::FlushAll => TAG_FLUSH_ALL,
         Effect::ReignStart { .. } => TAG_REIGN_START,
+        Effect::Hash(_) => TAG_HASH,
+        Effect::List(_) => TAG_LIST,
+        Effect::SetMembers(_) => TAG_SET_TYPE,
+        Effect::ZSet(_) => TAG_ZSET,
     }
 }
 
@@ -105,6 +136,10 @@ fn body_len(effect: &Effect<'_>) -> usize {
         Effect::Expire { key, .. } => 4 + key.len() + 8,
         Effect::FlushAll => 0,
         Effect::ReignStart { .. } => 8,
+        Effect::Hash(e) => e.fields_len(),
+        Effect::List(e) => e.fields_len(),
+        Effect::SetMembers(e) => e.fields_len(),
+        Effect::ZSet(e) => e.fields_len(),
     };
     BODY_PREFIX_LEN + fields_len
 }
@@ -163,6 +198,10 @@ fn encode_fields(effect: &Effect<'_>, out: &mut Vec<u8>) {
         }
         Effect::FlushAll => {}
         Effect::ReignStart { master_id } => out.extend_from_slice(&master_id.0.to_le_bytes()),
+        Effect::Hash(e) => e.encode_fields(out),
+        Effect::List(e) => e.encode_fields(out),
+        Effect::SetMembers(e) => e.encode_fields(out),
+        Effect::ZSet(e) => e.encode_fields(out),
     }
 }
 
@@ -246,6 +285,10 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
         TAG_REIGN_START => Effect::ReignStart {
             master_id: MasterId(reader.u64()?),
         },
+        TAG_HASH => Effect::Hash(HashEffect::decode_fields(&mut reader)?),
+        TAG_LIST => Effect::List(ListEffect::decode_fields(&mut reader)?),
+        TAG_SET_TYPE => Effect::SetMembers(SetEffect::decode_fields(&mut reader)?),
+        TAG_ZSET => Effect::ZSet(ZSetEffect::decode_fields(&mut reader)?),
         _ => return Err(DecodeError::Corrupt("unknown record tag")),
     };
     if !reader.rest.is_empty() {
@@ -412,9 +455,24 @@ pub(crate) mod tests {
                 DecodeError::Corrupt("unknown record tag"),
             ),
             (
-                "tag 8",
-                with_term(&[8]),
+                "tag 12",
+                with_term(&[12]),
                 DecodeError::Corrupt("unknown record tag"),
+            ),
+            (
+                "unknown hash effect",
+                with_term(&[TAG_HASH, 9]),
+                DecodeError::Corrupt("unknown hash effect"),
+            ),
+            (
+                "unknown list end",
+                with_term(&[TAG_LIST, 2, 0, 0, 0, 0, 7]),
+                DecodeError::Corrupt("unknown list end"),
+            ),
+            (
+                "odd hash pairs",
+                with_term(&[TAG_HASH, 1, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0]),
+                DecodeError::Corrupt("an odd count of paired elements"),
             ),
             (
                 "key past body",

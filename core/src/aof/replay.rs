@@ -30,6 +30,10 @@ pub fn apply(keyspace: &mut Keyspace, effect: &Effect<'_>) {
         }
         Effect::FlushAll => keyspace.clear(),
         Effect::ReignStart { .. } => {}
+        Effect::Hash(e) => e.apply(keyspace),
+        Effect::List(e) => e.apply(keyspace),
+        Effect::SetMembers(e) => e.apply(keyspace),
+        Effect::ZSet(e) => e.apply(keyspace),
     }
 }
 
@@ -171,7 +175,7 @@ mod tests {
                 value: b"w",
             },
         );
-        assert_eq!(ks.get(b"k", now).unwrap().value, b"w");
+        assert_eq!(ks.get(b"k", now).unwrap().as_str(), Some(&b"w"[..]));
         assert_eq!(ks.get(b"k", now).unwrap().expire_at, Some(UnixMillis(50)));
         // On an absent key, SetKeepTtl creates it without expiry.
         apply(

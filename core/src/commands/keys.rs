@@ -211,7 +211,7 @@ pub fn persist(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 pub fn type_(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let name = match ctx.store.read(req.arg(1)) {
-        Some(_) => "string",
+        Some(entry) => entry.value.value_type().name(),
         None => "none",
     };
     resp::write_simple(out, name);

@@ -5,25 +5,40 @@
 //! [`Store::apply`], which logs the deterministic effect to the AOF and applies that same
 //! effect. So the master's keyspace is, by construction, the replay of its AOF.
 
+/// One row of a command table: name, arity, flags, first key, last key, key step and
+/// handler, as `COMMAND` reports them (see [`CommandSpec`]).
+macro_rules! spec {
+    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $handler:path) => {
+        $crate::commands::CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            key_step: $step,
+            handler: $handler,
+        }
+    };
+}
+
 pub mod cluster;
+pub mod hashes;
 pub mod keys;
 pub mod persistence;
 pub mod server;
+mod store;
 pub mod strings;
 mod table;
 
-use crate::aof::record::{self, Effect, Record};
-use crate::aof::replay;
 use crate::config::Config;
-use crate::ids::{ConnectionId, Offset, Term};
-use crate::keyspace::{EntryRef, Keyspace};
+use crate::ids::ConnectionId;
 use crate::resp::{self, Protocol, Request};
 use crate::session::Session;
-use crate::stats::Stats;
 use crate::status::ClusterStatus;
-use crate::time::{Now, UnixMillis};
+use crate::time::Now;
 
-pub use table::{lookup, CommandSpec, TABLE};
+pub use store::{Store, WrongType};
+pub use table::{all, lookup, CommandSpec, TABLE};
 
 /// The command changes the keyspace: only the master runs it.
 pub const FLAG_WRITE: u16 = 1 << 0;
@@ -35,6 +50,11 @@ pub const FLAG_NO_AUTH: u16 = 1 << 2;
 pub const FLAG_SERVER: u16 = 1 << 3;
 /// The command must wait for a write quorum or for replicas (WAIT).
 pub const FLAG_BLOCKING: u16 = 1 << 4;
+
+/// Short names for the table rows.
+pub(crate) const W: u16 = FLAG_WRITE;
+pub(crate) const R: u16 = FLAG_READONLY;
+pub(crate) const S: u16 = FLAG_SERVER;
 
 /// What the node does after a command ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,53 +68,6 @@ pub enum Flow {
         replicas: usize,
         timeout_ms: u64,
     },
-}
-
-/// The keyspace as commands see it: reads are direct, writes go through the AOF.
-pub struct Store<'a> {
-    pub keyspace: &'a mut Keyspace,
-    /// Framed records produced during this step, not yet handed to the driver.
-    pub aof_pending: &'a mut Vec<u8>,
-    /// Logical offset where `aof_pending` starts.
-    pub aof_pending_start: Offset,
-    pub term: Term,
-    pub now: UnixMillis,
-    pub stats: &'a mut Stats,
-}
-
-impl Store<'_> {
-    /// A lookup that does not count in INFO's hits and misses: writes, and reads that
-    /// only help another command along.
-    pub fn get(&self, key: &[u8]) -> Option<EntryRef<'_>> {
-        self.keyspace.get(key, self.now)
-    }
-
-    /// A read command's lookup: counted in INFO's `keyspace_hits`/`keyspace_misses`.
-    pub fn read(&mut self, key: &[u8]) -> Option<EntryRef<'_>> {
-        let entry = self.keyspace.get(key, self.now);
-        self.stats.count_lookup(entry.is_some());
-        entry
-    }
-
-    /// Log `effect` as one AOF record, then apply exactly that effect.
-    pub fn apply(&mut self, effect: Effect<'_>) {
-        let record = Record {
-            term: self.term,
-            effect,
-        };
-        let len_before = self.aof_pending.len();
-        record::encode(&record, self.aof_pending);
-        debug_assert_eq!(
-            self.aof_pending.len() - len_before,
-            record::encoded_len(&record)
-        );
-        replay::apply(self.keyspace, &effect);
-    }
-
-    /// The AOF offset just past every record logged so far.
-    pub fn end(&self) -> Offset {
-        Offset(self.aof_pending_start.0 + self.aof_pending.len() as u64)
-    }
 }
 
 /// Everything a command may look at or change.
@@ -122,6 +95,7 @@ pub type Handler = fn(&mut Ctx<'_>, &Request, &mut Vec<u8>) -> Flow;
 
 pub const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 pub const ERR_SYNTAX: &str = "ERR syntax error";
+pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
 pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";

@@ -3,7 +3,7 @@
 
 use super::{
     err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_NOT_INTEGER,
-    ERR_NO_PASSWORD, ERR_SELECT_CLUSTER, ERR_WRONGPASS, TABLE,
+    ERR_NO_PASSWORD, ERR_SELECT_CLUSTER, ERR_WRONGPASS,
 };
 use crate::resp::{self, Protocol, Request};
 
@@ -179,18 +179,14 @@ pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     };
     match sub.as_slice() {
         b"" => {
-            resp::write_array_len(out, TABLE.len());
-            TABLE
-                .iter()
-                .for_each(|spec| write_command_info(ctx, spec, out));
+            resp::write_array_len(out, super::all().count());
+            super::all().for_each(|spec| write_command_info(ctx, spec, out));
         }
-        b"COUNT" => resp::write_int(out, TABLE.len() as i64),
+        b"COUNT" => resp::write_int(out, super::all().count() as i64),
         // With no names, Redis 7 lists every command.
         b"INFO" if req.len() == 2 => {
-            resp::write_array_len(out, TABLE.len());
-            TABLE
-                .iter()
-                .for_each(|spec| write_command_info(ctx, spec, out));
+            resp::write_array_len(out, super::all().count());
+            super::all().for_each(|spec| write_command_info(ctx, spec, out));
         }
         b"INFO" => {
             resp::write_array_len(out, req.len() - 2);

@@ -1,6 +1,7 @@
 //! String commands: GET, SET and its options, counters, APPEND, MGET/MSET.
 
-use super::{parse_i64, Ctx, Flow, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX};
+use super::{parse_i64, Ctx, Flow, WrongType, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX};
+use super::ERR_WRONGTYPE;
 use crate::aof::record::Effect;
 use crate::resp::{self, Request};
 use crate::time::UnixMillis;
@@ -9,30 +10,44 @@ const ERR_SET_EXPIRE: &str = "ERR invalid expire time in 'set' command";
 const ERR_STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 pub fn get(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    write_value(ctx, req.arg(1), out);
+    // A collection's key answers WRONGTYPE; it has been written already.
+    let _ = write_value(ctx, req.arg(1), out);
     Flow::Continue
 }
 
-/// The value at `key`, or null: a read, counted in INFO's hits and misses.
-fn write_value(ctx: &mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) {
+/// The string at `key`, or null, or WRONGTYPE for a collection (an `Err`, so that a
+/// write command stops there): a read, counted in INFO's hits and misses.
+fn write_value(ctx: &mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Result<(), WrongType> {
     let protocol = ctx.protocol();
-    match ctx.store.read(key) {
-        Some(entry) => resp::write_bulk(out, entry.value),
-        None => resp::write_null(out, protocol),
+    match ctx.store.read_str(key) {
+        Ok(Some(bytes)) => resp::write_bulk(out, bytes),
+        Ok(None) => resp::write_null(out, protocol),
+        Err(WrongType) => {
+            resp::write_error(out, ERR_WRONGTYPE);
+            return Err(WrongType);
+        }
     }
+    Ok(())
 }
 
 pub fn mget(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let protocol = ctx.protocol();
     resp::write_array_len(out, req.len() - 1);
     for key in req.args().skip(1) {
-        write_value(ctx, key, out);
+        // As Redis: a key holding a collection reads as null here.
+        match ctx.store.read_str(key) {
+            Ok(Some(bytes)) => resp::write_bulk(out, bytes),
+            Ok(None) | Err(WrongType) => resp::write_null(out, protocol),
+        }
     }
     Flow::Continue
 }
 
 pub fn strlen(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let len = ctx.store.read(req.arg(1)).map_or(0, |e| e.value.len());
-    resp::write_int(out, len as i64);
+    match ctx.store.read_str(req.arg(1)) {
+        Ok(value) => resp::write_int(out, value.map_or(0, |v| v.len()) as i64),
+        Err(WrongType) => resp::write_error(out, ERR_WRONGTYPE),
+    }
     Flow::Continue
 }
 
@@ -109,8 +124,8 @@ pub fn set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     };
     let (key, value) = (req.arg(1), req.arg(2));
     let exists = ctx.store.get(key).is_some();
-    if options.get_old {
-        write_value(ctx, key, out);
+    if options.get_old && write_value(ctx, key, out).is_err() {
+        return Flow::Continue;
     }
     let blocked = (options.only_if_absent && exists) || (options.only_if_present && !exists);
     if !blocked {
@@ -162,7 +177,9 @@ pub fn setnx(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 pub fn getset(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let (key, value) = (req.arg(1), req.arg(2));
-    write_value(ctx, key, out);
+    if write_value(ctx, key, out).is_err() {
+        return Flow::Continue;
+    }
     ctx.store.apply(Effect::Set {
         key,
         value,
@@ -173,7 +190,9 @@ pub fn getset(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 pub fn getdel(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let key = req.arg(1);
-    write_value(ctx, key, out);
+    if write_value(ctx, key, out).is_err() {
+        return Flow::Continue;
+    }
     if ctx.store.get(key).is_some() {
         ctx.store.apply(Effect::Del { key });
     }
@@ -233,9 +252,13 @@ fn not_integer(out: &mut Vec<u8>) -> Flow {
 
 /// INCR and its family. The AOF logs the value produced, not the increment.
 fn add(ctx: &mut Ctx<'_>, key: &[u8], delta: i64, out: &mut Vec<u8>) -> Flow {
-    let current = match ctx.store.get(key) {
-        None => Some(0),
-        Some(entry) => parse_i64(entry.value),
+    let current = match ctx.store.get_str(key) {
+        Ok(None) => Some(0),
+        Ok(Some(value)) => parse_i64(value),
+        Err(WrongType) => {
+            resp::write_error(out, ERR_WRONGTYPE);
+            return Flow::Continue;
+        }
     };
     let Some(current) = current else {
         return not_integer(out);
@@ -266,7 +289,13 @@ fn put_keeping_ttl(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8]) {
 
 pub fn append(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let (key, suffix) = (req.arg(1), req.arg(2));
-    let old = ctx.store.get(key).map_or(&[][..], |e| e.value);
+    let old = match ctx.store.get_str(key) {
+        Ok(old) => old.unwrap_or_default(),
+        Err(WrongType) => {
+            resp::write_error(out, ERR_WRONGTYPE);
+            return Flow::Continue;
+        }
+    };
     let len = old.len() + suffix.len();
     if len > ctx.config.limits.bulk_len_max {
         resp::write_error(out, ERR_STRING_TOO_LONG);

@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{keys, server, strings, Handler};
-use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_READONLY, FLAG_SERVER, FLAG_WRITE};
+use super::{hashes, keys, server, strings, Handler, R, S, W};
+use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
 pub struct CommandSpec {
     /// Lower case, as `COMMAND` and error messages print it.
@@ -38,24 +38,10 @@ impl CommandSpec {
     }
 }
 
-const W: u16 = FLAG_WRITE;
-const R: u16 = FLAG_READONLY;
-const S: u16 = FLAG_SERVER;
+/// The families of commands, each in its own file; a name is in one of them only.
+pub static FAMILIES: &[&[CommandSpec]] = &[TABLE, hashes::COMMANDS];
 
-macro_rules! spec {
-    ($name:literal, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $handler:path) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $first,
-            last_key: $last,
-            key_step: $step,
-            handler: $handler,
-        }
-    };
-}
-
+/// Strings, keys, server and cluster commands.
 pub static TABLE: &[CommandSpec] = &[
     spec!("get", 2, R, 1, 1, 1, strings::get),
     spec!("set", -3, W, 1, 1, 1, strings::set),
@@ -123,20 +109,27 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
         *to = from.to_ascii_lowercase();
     }
     let lower = &lower[..name.len()];
-    TABLE.iter().find(|spec| spec.name.as_bytes() == lower)
+    all().find(|spec| spec.name.as_bytes() == lower)
+}
+
+/// Every command, family by family.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    FAMILIES.iter().flat_map(|family| family.iter())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::{FLAG_READONLY, FLAG_SERVER};
 
     #[test]
     fn every_name_is_lower_case_unique_and_short() {
-        for (i, spec) in TABLE.iter().enumerate() {
+        let specs: Vec<&CommandSpec> = all().collect();
+        for (i, spec) in specs.iter().enumerate() {
             assert_eq!(spec.name, spec.name.to_ascii_lowercase(), "#{i}");
             assert!(spec.name.len() <= 16, "#{i}: {}", spec.name);
             assert!(
-                TABLE[..i].iter().all(|other| other.name != spec.name),
+                specs[..i].iter().all(|other| other.name != spec.name),
                 "#{i}: {} listed twice",
                 spec.name
             );
@@ -145,7 +138,7 @@ mod tests {
 
     #[test]
     fn writes_and_reads_are_flagged_exclusively() {
-        for spec in TABLE {
+        for spec in all() {
             let write = spec.flags & FLAG_WRITE != 0;
             let read = spec.flags & FLAG_READONLY != 0;
             assert!(!(write && read), "{}", spec.name);

@@ -1,8 +1,10 @@
-//! The keyspace: Redis strings with optional absolute expiry.
+//! The keyspace: keys holding strings or collections ([`Value`]), with optional absolute
+//! expiry.
 //!
-//! Keys and values are binary-safe. Each key costs its key bytes, its value bytes and one
-//! inline `u64` expiry (zero means "no expiry"), plus the map's own slot: nothing else is
-//! allocated per key.
+//! Keys and values are binary-safe. Each key costs its key bytes, its value and one
+//! inline `u64` expiry (zero means "no expiry"), plus the map's own slot. Each value type
+//! lives in its own file (`hash.rs`, `list.rs`, `set.rs`, `zset.rs`); a collection that
+//! empties is deleted with its key, as in Redis.
 //!
 //! Expiry is logical. A key whose expiry has passed is hidden from reads (`get`, `scan`,
 //! `keys`) but stays stored until a delete is applied: the master finds expired keys with
@@ -14,10 +16,16 @@
 //! records; an expiry at the epoch is always in the past, so commands log a delete instead.
 
 mod glob;
+pub mod hash;
+pub mod list;
+pub mod set;
 mod snapshot;
+mod value;
+pub mod zset;
 
 pub use glob::glob_match;
 pub use snapshot::SnapshotSlice;
+pub use value::{Value, ValueType};
 
 use crate::time::UnixMillis;
 use indexmap::IndexMap;
@@ -32,8 +40,9 @@ pub fn is_expired(expire_at: UnixMillis, now: UnixMillis) -> bool {
 }
 
 /// SipHash-1-3 keyed from the node's seed: resistant to HashDoS, yet deterministic.
+/// Collections take the keyspace's hasher for their own tables.
 #[derive(Clone, Copy, Debug)]
-struct SeededSipHash {
+pub struct SeededSipHash {
     k0: u64,
     k1: u64,
 }
@@ -49,7 +58,7 @@ impl BuildHasher for SeededSipHash {
 
 #[derive(Clone, Debug)]
 struct Entry {
-    value: Box<[u8]>,
+    value: Value,
     /// The absolute expiry in unix milliseconds (`EXPIRE_AT_NONE` for none) in the low
     /// 63 bits, and the snapshot mark in the top bit (see `snapshot`): the mark costs
     /// no memory, as expiry times stay below 2^63 (commands refuse larger ones, and
@@ -61,9 +70,9 @@ struct Entry {
 const MARK_BIT: u64 = 1 << 63;
 
 impl Entry {
-    fn new(value: &[u8], expire_at_ms: u64, mark: bool) -> Entry {
+    fn new(value: Value, expire_at_ms: u64, mark: bool) -> Entry {
         let mut entry = Entry {
-            value: value.into(),
+            value,
             expiry_and_mark: 0,
         };
         entry.set_expire_at_ms(expire_at_ms);
@@ -124,10 +133,17 @@ fn expire_at_stored(expire_at: Option<UnixMillis>) -> u64 {
 }
 
 /// A live view of one entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EntryRef<'a> {
-    pub value: &'a [u8],
+    pub value: &'a Value,
     pub expire_at: Option<UnixMillis>,
+}
+
+impl<'a> EntryRef<'a> {
+    /// The bytes of a string value; `None` for a collection.
+    pub fn as_str(&self) -> Option<&'a [u8]> {
+        self.value.as_str()
+    }
 }
 
 #[derive(Clone)]
@@ -187,8 +203,13 @@ impl Keyspace {
         }
     }
 
-    /// Insert or overwrite. An overwrite keeps the existing key allocation (and the value
-    /// allocation when the length is unchanged).
+    /// Whether `key` is stored but logically expired at `now` (a write must start anew).
+    pub fn is_stored_but_expired(&self, key: &[u8], now: UnixMillis) -> bool {
+        self.map.get(key).is_some_and(|e| !e.is_live(now))
+    }
+
+    /// Insert or overwrite with a string. An overwrite of a string keeps the existing key
+    /// allocation (and the value allocation when the length is unchanged).
     pub fn set(&mut self, key: &[u8], value: &[u8], expire_at: Option<UnixMillis>) {
         let expire_at_ms = expire_at_stored(expire_at);
         if let Some(index) = self.map.get_index_of(key) {
@@ -197,18 +218,36 @@ impl Keyspace {
             overwrite_value(&mut entry.value, value);
             entry.set_expire_at_ms(expire_at_ms);
         } else {
-            let len_before = self.map.len();
-            // A key born after a snapshot's cut is not part of it: it starts dealt with.
-            let entry = Entry::new(value, expire_at_ms, self.mark);
-            let previous = self.map.insert(key.into(), entry);
-            assert!(previous.is_none());
-            assert_eq!(self.map.len(), len_before + 1);
+            self.insert_new(key, Value::str(value), expire_at_ms);
         }
-        debug_assert_eq!(self.map.get(key).map(|e| &*e.value), Some(value));
+        debug_assert_eq!(self.map.get(key).and_then(|e| e.value.as_str()), Some(value));
     }
 
-    /// Overwrite the value of an existing key in place, keeping its expiry (APPEND, INCR,
-    /// SET KEEPTTL). Returns false, changing nothing, if the key is absent.
+    /// Insert or overwrite with any value (a base's entry, `RENAME`, `COPY`).
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<UnixMillis>) {
+        assert!(!value.is_empty_collection(), "no empty collection is stored");
+        let expire_at_ms = expire_at_stored(expire_at);
+        if let Some(index) = self.map.get_index_of(key) {
+            self.before_change(index);
+            let entry = &mut self.map[index];
+            entry.value = value;
+            entry.set_expire_at_ms(expire_at_ms);
+        } else {
+            self.insert_new(key, value, expire_at_ms);
+        }
+    }
+
+    fn insert_new(&mut self, key: &[u8], value: Value, expire_at_ms: u64) {
+        let len_before = self.map.len();
+        // A key born after a snapshot's cut is not part of it: it starts dealt with.
+        let entry = Entry::new(value, expire_at_ms, self.mark);
+        let previous = self.map.insert(key.into(), entry);
+        assert!(previous.is_none());
+        assert_eq!(self.map.len(), len_before + 1);
+    }
+
+    /// Overwrite the value of an existing key in place with a string, keeping its expiry
+    /// (APPEND, INCR, SET KEEPTTL). Returns false, changing nothing, if the key is absent.
     pub fn set_value(&mut self, key: &[u8], value: &[u8]) -> bool {
         let Some(index) = self.map.get_index_of(key) else {
             return false;
@@ -219,6 +258,44 @@ impl Keyspace {
         overwrite_value(&mut entry.value, value);
         assert_eq!(entry.expire_at_ms(), expire_at_ms);
         true
+    }
+
+    /// Change the collection at `key` (stored, expired or not) with `change`, creating
+    /// an empty one of `value_type` without expiry if the key is absent. A collection
+    /// left empty is deleted with its key. Returns `change`'s result, or `None` if the
+    /// key holds another type (records never ask for that: the master checked).
+    pub fn change_collection<R>(
+        &mut self,
+        key: &[u8],
+        value_type: ValueType,
+        change: impl FnOnce(&mut Value) -> R,
+    ) -> Option<R> {
+        assert_ne!(value_type, ValueType::Str, "strings change through set");
+        let index = match self.map.get_index_of(key) {
+            Some(index) => {
+                self.before_change(index);
+                index
+            }
+            None => {
+                let empty = Value::empty(value_type, *self.map.hasher());
+                self.insert_new(key, empty, EXPIRE_AT_NONE);
+                self.map.len() - 1
+            }
+        };
+        let value = &mut self.map[index].value;
+        if value.value_type() != value_type {
+            return None;
+        }
+        let result = change(value);
+        if value.is_empty_collection() {
+            self.remove(key);
+        }
+        Some(result)
+    }
+
+    /// The hasher collections are built with.
+    pub fn hasher(&self) -> SeededSipHash {
+        *self.map.hasher()
     }
 
     /// Delete a key. Returns whether it was stored (expired or not).
@@ -358,13 +435,12 @@ impl Keyspace {
     }
 }
 
-fn overwrite_value(slot: &mut Box<[u8]>, value: &[u8]) {
-    if slot.len() == value.len() {
-        slot.copy_from_slice(value);
-    } else {
-        *slot = value.into();
+fn overwrite_value(slot: &mut Value, value: &[u8]) {
+    match slot {
+        Value::Str(bytes) if bytes.len() == value.len() => bytes.copy_from_slice(value),
+        _ => *slot = Value::str(value),
     }
-    debug_assert_eq!(&**slot, value);
+    debug_assert_eq!(slot.as_str(), Some(value));
 }
 
 /// `None` and `*` match every key: Redis special-cases `*` in KEYS and SCAN, which also
@@ -381,10 +457,17 @@ fn entry_digest(key: &[u8], entry: &Entry) -> u64 {
     let mut hasher = Fnv1a64::new();
     hasher.write(&(key.len() as u64).to_le_bytes());
     hasher.write(key);
-    hasher.write(&(entry.value.len() as u64).to_le_bytes());
-    hasher.write(&entry.value);
+    hasher.write(&entry.value.digest().to_le_bytes());
     hasher.write(&entry.expire_at_ms().to_le_bytes());
     mix64(hasher.finish())
+}
+
+/// FNV-1a 64 of a length-prefixed byte string.
+fn bytes_digest(bytes: &[u8]) -> u64 {
+    let mut hasher = Fnv1a64::new();
+    hasher.write(&(bytes.len() as u64).to_le_bytes());
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// splitmix64's finaliser, so that sums of entry hashes do not cancel structurally.

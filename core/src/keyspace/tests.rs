@@ -16,14 +16,14 @@ fn set_get_overwrite() {
     ks.set(b"k", b"v1", None);
     assert_eq!(ks.len(), 1);
     let want = EntryRef {
-        value: b"v1",
+        value: &Value::str(b"v1"),
         expire_at: None,
     };
     assert_eq!(ks.get(b"k", NOW), Some(want));
     ks.set(b"k", b"value2", Some(UnixMillis(5_000)));
     assert_eq!(ks.len(), 1);
     let want = EntryRef {
-        value: b"value2",
+        value: &Value::str(b"value2"),
         expire_at: Some(UnixMillis(5_000)),
     };
     assert_eq!(ks.get(b"k", NOW), Some(want));
@@ -37,8 +37,8 @@ fn keys_and_values_are_binary_safe() {
     let mut ks = keyspace();
     ks.set(b"", b"empty key", None);
     ks.set(b"a\0b", b"\0\xff\r\n", None);
-    assert_eq!(ks.get(b"", NOW).unwrap().value, b"empty key");
-    assert_eq!(ks.get(b"a\0b", NOW).unwrap().value, b"\0\xff\r\n");
+    assert_eq!(ks.get(b"", NOW).unwrap().as_str().unwrap(), b"empty key");
+    assert_eq!(ks.get(b"a\0b", NOW).unwrap().as_str().unwrap(), b"\0\xff\r\n");
     assert_eq!(ks.get(b"a", NOW), None);
     assert_eq!(ks.len(), 2);
 }
@@ -64,7 +64,7 @@ fn set_value_keeps_expiry() {
     assert!(ks.set_value(b"k", b"2"));
     assert!(ks.set_value(b"k", b"longer"));
     let want = EntryRef {
-        value: b"longer",
+        value: &Value::str(b"longer"),
         expire_at: Some(UnixMillis(5_000)),
     };
     assert_eq!(ks.get(b"k", NOW), Some(want));
@@ -82,7 +82,7 @@ fn remove_and_clear() {
     // Removing an expired key still reports that it was stored.
     assert!(ks.remove(b"c"));
     assert_eq!(ks.len(), 1);
-    assert_eq!(ks.get(b"b", NOW).unwrap().value, b"2");
+    assert_eq!(ks.get(b"b", NOW).unwrap().as_str().unwrap(), b"2");
     ks.clear();
     assert!(ks.is_empty());
     assert_eq!(ks.get(b"b", NOW), None);
@@ -425,7 +425,7 @@ type Contents = BTreeSet<(Vec<u8>, Vec<u8>, Option<UnixMillis>)>;
 fn contents(keyspace: &Keyspace) -> Contents {
     keyspace
         .iter()
-        .map(|(k, e)| (k.to_vec(), e.value.to_vec(), e.expire_at))
+        .map(|(k, e)| (k.to_vec(), e.as_str().unwrap().to_vec(), e.expire_at))
         .collect()
 }
 
@@ -446,7 +446,8 @@ fn decode_slices(slices: &[SnapshotSlice]) -> Vec<(Vec<u8>, Vec<u8>, Option<Unix
     crate::aof::base::encode_end(total, &mut bytes);
     let mut out = Vec::new();
     crate::aof::base::decode(&bytes, &mut |e| {
-        out.push((e.key.to_vec(), e.value.to_vec(), e.expire_at))
+        out.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
+        Ok(())
     })
     .unwrap();
     out

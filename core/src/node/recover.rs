@@ -106,7 +106,7 @@ impl Node {
     /// Fill the keyspace from a base and take its position: the AOF starts there.
     fn load_base(&mut self, bytes: &[u8]) -> Result<(), RecoverError> {
         let keyspace = &mut self.keyspace;
-        let header = base::decode(bytes, &mut |e| keyspace.set(e.key, e.value, e.expire_at))
+        let header = base::decode(bytes, &mut |e| e.insert_into(keyspace))
             .map_err(|e| RecoverError::CorruptBase {
                 position: e.position,
                 reason: e.reason.to_string(),

@@ -66,6 +66,7 @@ fn effect(effect: &Effect<'_>) -> String {
         Effect::Persist { key } => format!("persist {}", text(key)),
         Effect::FlushAll => "flushall".to_string(),
         Effect::ReignStart { .. } => "reign start".to_string(),
+        collection => format!("{collection:?}"),
     }
 }
 

@@ -44,7 +44,8 @@ fn base_bytes(offset: u64, pairs: &[(&str, &str)]) -> Vec<u8> {
     base::encode_start(&header, &mut out);
     let mut entries = Vec::new();
     for (key, value) in pairs {
-        base::encode_entry(key.as_bytes(), value.as_bytes(), None, &mut entries);
+        let value = bucket_core::keyspace::Value::str(value.as_bytes());
+        base::encode_entry(key.as_bytes(), &value, None, &mut entries);
     }
     base::encode_entries(pairs.len() as u32, &entries, &mut out);
     base::encode_end(pairs.len() as u64, &mut out);
@@ -59,7 +60,7 @@ fn append(dir: &mut DataDir, bytes: &[u8]) {
 
 fn value(node: &Node, key: &str) -> Option<String> {
     let entry = node.keyspace().get(key.as_bytes(), UnixMillis(1));
-    entry.map(|e| String::from_utf8(e.value.to_vec()).unwrap())
+    entry.map(|e| String::from_utf8(e.as_str().unwrap().to_vec()).unwrap())
 }
 
 /// The whole logical AOF after the base: what recovery would be handed.

@@ -216,7 +216,13 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
     let (key, value) = match *effect {
         Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
         Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
-        Effect::FlushAll | Effect::ReignStart { .. } => return false,
+        // The workload writes strings only.
+        Effect::FlushAll
+        | Effect::ReignStart { .. }
+        | Effect::Hash(_)
+        | Effect::List(_)
+        | Effect::SetMembers(_)
+        | Effect::ZSet(_) => return false,
     };
     if key != op.key.as_slice() {
         return false;
@@ -257,7 +263,12 @@ fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Opti
     let (k, value) = match *effect {
         Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
         Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
-        Effect::FlushAll | Effect::ReignStart { .. } => return None,
+        Effect::FlushAll
+        | Effect::ReignStart { .. }
+        | Effect::Hash(_)
+        | Effect::List(_)
+        | Effect::SetMembers(_)
+        | Effect::ZSet(_) => return None,
     };
     if k != key {
         return None;

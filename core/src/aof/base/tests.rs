@@ -42,7 +42,7 @@ fn encode_base(header: &BaseHeader, entries: &[Owned], per_section: usize) -> Ve
     for chunk in entries.chunks(per_section.max(1)) {
         let mut buf = Vec::new();
         for (key, value, at) in chunk {
-            encode_entry(key, value, *at, &mut buf);
+            encode_entry(key, &Value::str(value), *at, &mut buf);
         }
         encode_entries(chunk.len() as u32, &buf, &mut out);
     }
@@ -53,7 +53,8 @@ fn encode_base(header: &BaseHeader, entries: &[Owned], per_section: usize) -> Ve
 fn decode_all(bytes: &[u8]) -> Result<(BaseHeader, Vec<Owned>), BaseError> {
     let mut got = Vec::new();
     let header = decode(bytes, &mut |e| {
-        got.push((e.key.to_vec(), e.value.to_vec(), e.expire_at))
+        got.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
+        Ok(())
     })?;
     Ok((header, got))
 }
@@ -85,7 +86,8 @@ fn chunks_split_anywhere_decode_the_same() {
         for part in [&bytes[..split], &bytes[split..]] {
             decoder
                 .feed(part, &mut |h| seen = Some(h), &mut |e| {
-                    got.push((e.key.to_vec(), e.value.to_vec(), e.expire_at))
+                    got.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
+        Ok(())
                 })
                 .unwrap();
         }
@@ -162,11 +164,11 @@ fn a_flaw_is_reported_at_the_start_of_its_section() {
     let mut decoder = BaseDecoder::new();
     let split = starts[2] + 3;
     decoder
-        .feed(&broken[..split], &mut |_| {}, &mut |_| {})
+        .feed(&broken[..split], &mut |_| {}, &mut |_| Ok(()))
         .unwrap();
     assert_eq!(decoder.position(), starts[2] as u64);
     let error = decoder
-        .feed(&broken[split..], &mut |_| {}, &mut |_| {})
+        .feed(&broken[split..], &mut |_| {}, &mut |_| Ok(()))
         .unwrap_err();
     assert_eq!(error.position, third_entries as u64, "{error:?}");
     // A wrong magic is reported at byte zero, a wrong version at byte four.
@@ -223,6 +225,6 @@ fn an_oversized_section_length_is_refused_at_once() {
     bytes.extend_from_slice(&((SECTION_BODY_BYTES_MAX + 1) as u32).to_le_bytes());
     bytes.extend_from_slice(&[0; 4]);
     let mut decoder = BaseDecoder::new();
-    let error = decoder.feed(&bytes, &mut |_| {}, &mut |_| {}).unwrap_err();
+    let error = decoder.feed(&bytes, &mut |_| {}, &mut |_| Ok(())).unwrap_err();
     assert_eq!(error.position, PRELUDE_LEN as u64);
 }

@@ -173,7 +173,7 @@ impl Node {
         let fed = receive
             .decoder
             .feed(bytes, &mut |h| *header = Some(h), &mut |e| {
-                keyspace.set(e.key, e.value, e.expire_at)
+                e.insert_into(keyspace)
             });
         receive.bytes += bytes.len() as u64;
         if let Err(e) = fed {

@@ -74,7 +74,7 @@ impl Node {
         let keyspace = &mut self.keyspace;
         let mut offset = None;
         let fed = decoder.feed(bytes, &mut |h| offset = Some(h.offset), &mut |e| {
-            keyspace.set(e.key, e.value, e.expire_at)
+            e.insert_into(keyspace)
         });
         let wrong_offset = offset.is_some_and(|o| o != self.compaction.base_offset);
         if fed.is_err() || wrong_offset || (done && decoder.finish().is_err()) {

@@ -1,0 +1,177 @@
+//! A key's value: a string or one of the collections, each in its own file.
+//!
+//! Every value type can be written to a base as [`Elems`] and read back from them
+//! (`to_elems` / `from_elems`), and hashed for the keyspace digest. A collection is
+//! never stored empty: the keyspace deletes a key whose collection empties, as Redis
+//! does.
+
+use super::hash::Hash;
+use super::list::List;
+use super::set::Set;
+use super::zset::ZSet;
+use super::SeededSipHash;
+use crate::aof::elems::{Elems, ElemsBuf};
+use crate::bytes::FieldError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(Box<[u8]>),
+    Hash(Box<Hash>),
+    List(Box<List>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
+}
+
+/// The type of a value, as `TYPE` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    Str,
+    Hash,
+    List,
+    Set,
+    ZSet,
+}
+
+impl ValueType {
+    /// `TYPE`'s reply.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Str => "string",
+            ValueType::Hash => "hash",
+            ValueType::List => "list",
+            ValueType::Set => "set",
+            ValueType::ZSet => "zset",
+        }
+    }
+
+    /// The byte that tags the type in a base entry.
+    pub fn tag(self) -> u8 {
+        match self {
+            ValueType::Str => 0,
+            ValueType::Hash => 1,
+            ValueType::List => 2,
+            ValueType::Set => 3,
+            ValueType::ZSet => 4,
+        }
+    }
+
+    pub fn from_tag(tag: u8) -> Option<ValueType> {
+        [
+            ValueType::Str,
+            ValueType::Hash,
+            ValueType::List,
+            ValueType::Set,
+            ValueType::ZSet,
+        ]
+        .into_iter()
+        .find(|t| t.tag() == tag)
+    }
+
+    /// `TYPE`'s names back, for `SCAN ... TYPE`.
+    pub fn from_name(name: &[u8]) -> Option<ValueType> {
+        [
+            ValueType::Str,
+            ValueType::Hash,
+            ValueType::List,
+            ValueType::Set,
+            ValueType::ZSet,
+        ]
+        .into_iter()
+        .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
+    }
+}
+
+impl Value {
+    pub fn str(bytes: &[u8]) -> Value {
+        Value::Str(bytes.into())
+    }
+
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Str(_) => ValueType::Str,
+            Value::Hash(_) => ValueType::Hash,
+            Value::List(_) => ValueType::List,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// An empty collection of `value_type` (not for strings).
+    pub fn empty(value_type: ValueType, hasher: SeededSipHash) -> Value {
+        match value_type {
+            ValueType::Str => Value::Str(Box::default()),
+            ValueType::Hash => Value::Hash(Box::new(Hash::new(hasher))),
+            ValueType::List => Value::List(Box::default()),
+            ValueType::Set => Value::Set(Box::new(Set::new(hasher))),
+            ValueType::ZSet => Value::ZSet(Box::new(ZSet::new(hasher))),
+        }
+    }
+
+    /// Whether it is a collection with nothing left (the key must go).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
+    /// The whole collection as elements, for a base (strings are written as they are).
+    pub fn to_elems(&self, out: &mut ElemsBuf) {
+        match self {
+            Value::Str(bytes) => out.push(bytes),
+            Value::Hash(h) => h.to_elems(out),
+            Value::List(l) => l.to_elems(out),
+            Value::Set(s) => s.to_elems(out),
+            Value::ZSet(z) => z.to_elems(out),
+        }
+    }
+
+    /// A collection back from a base's elements.
+    pub fn from_elems(
+        value_type: ValueType,
+        elems: Elems<'_>,
+        hasher: SeededSipHash,
+    ) -> Result<Value, FieldError> {
+        let value = match value_type {
+            ValueType::Str => {
+                let mut items = elems.iter();
+                let (Some(bytes), None) = (items.next(), items.next()) else {
+                    return Err("a string is one element");
+                };
+                Value::str(bytes)
+            }
+            ValueType::Hash => Value::Hash(Box::new(Hash::from_elems(elems, hasher)?)),
+            ValueType::List => Value::List(Box::new(List::from_elems(elems))),
+            ValueType::Set => Value::Set(Box::new(Set::from_elems(elems, hasher)?)),
+            ValueType::ZSet => Value::ZSet(Box::new(ZSet::from_elems(elems, hasher)?)),
+        };
+        if value.is_empty_collection() {
+            return Err("an empty collection");
+        }
+        Ok(value)
+    }
+
+    /// A digest of the content, equal for equal content whatever the storage order of
+    /// unordered collections.
+    pub fn digest(&self) -> u64 {
+        let type_tag = u64::from(self.value_type().tag());
+        let content = match self {
+            Value::Str(bytes) => super::bytes_digest(bytes),
+            Value::Hash(h) => h.digest(),
+            Value::List(l) => l.digest(),
+            Value::Set(s) => s.digest(),
+            Value::ZSet(z) => z.digest(),
+        };
+        super::mix64(content ^ type_tag.rotate_left(56))
+    }
+}
