@@ -22,8 +22,8 @@ use crate::aof::elems::{Elems, ElemsBuf};
 use crate::aof::record::{EXPIRE_AT_MS_LIMIT, RECORD_BODY_BYTES_MAX};
 use crate::bytes::{FieldError, Reader};
 use crate::ids::{Offset, Term};
-use crate::meta::{decode_reigns, encode_reigns, Reign, REIGNS_MAX};
 use crate::keyspace::{Keyspace, SeededSipHash, Value, ValueType};
+use crate::meta::{decode_reigns, encode_reigns, Reign, REIGNS_MAX};
 use crate::time::UnixMillis;
 
 pub const MAGIC: &[u8; 4] = b"BKTB";
@@ -161,7 +161,9 @@ impl BaseEntry<'_> {
     pub fn to_value(&self, hasher: SeededSipHash) -> Result<Value, FieldError> {
         match self.value {
             BaseValue::Str(bytes) => Ok(Value::str(bytes)),
-            BaseValue::Collection(value_type, elems) => Value::from_elems(value_type, elems, hasher),
+            BaseValue::Collection(value_type, elems) => {
+                Value::from_elems(value_type, elems, hasher)
+            }
         }
     }
 
@@ -387,10 +389,7 @@ fn decode_entry<'a>(reader: &mut Reader<'a>, typed: bool) -> Result<BaseEntry<'a
 }
 
 /// Decode a whole base file, calling `on_entry` for each key; returns its header.
-pub fn decode(
-    bytes: &[u8],
-    on_entry: &mut OnEntry<'_>,
-) -> Result<BaseHeader, BaseError> {
+pub fn decode(bytes: &[u8], on_entry: &mut OnEntry<'_>) -> Result<BaseHeader, BaseError> {
     let mut decoder = BaseDecoder::new();
     let mut header = None;
     decoder.feed(bytes, &mut |h| header = Some(h), on_entry)?;

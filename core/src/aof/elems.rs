@@ -17,7 +17,10 @@ pub struct Elems<'a> {
 }
 
 impl<'a> Elems<'a> {
-    pub const EMPTY: Elems<'static> = Elems { count: 0, body: &[] };
+    pub const EMPTY: Elems<'static> = Elems {
+        count: 0,
+        body: &[],
+    };
 
     pub fn len(&self) -> usize {
         self.count as usize
@@ -173,15 +176,24 @@ mod tests {
         let mut reader = Reader::new(&encoded);
         let elems = Elems::decode(&mut reader).unwrap();
         assert!(reader.rest.is_empty());
-        assert_eq!(elems.iter().collect::<Vec<_>>(), [&b"a"[..], b"", b"\r\n\0"]);
-        assert_eq!(Elems::decode_pairs(&mut Reader::new(&encoded)), Err("an odd count of paired elements"));
+        assert_eq!(
+            elems.iter().collect::<Vec<_>>(),
+            [&b"a"[..], b"", b"\r\n\0"]
+        );
+        assert_eq!(
+            Elems::decode_pairs(&mut Reader::new(&encoded)),
+            Err("an odd count of paired elements")
+        );
         // A count that claims more elements than the body holds.
         let mut lying = encoded.clone();
         lying[0] = 4;
         assert!(Elems::decode(&mut Reader::new(&lying)).is_err());
         // A count that claims fewer leaves trailing bytes.
         lying[0] = 2;
-        assert_eq!(Elems::decode(&mut Reader::new(&lying)), Err("trailing bytes after the elements"));
+        assert_eq!(
+            Elems::decode(&mut Reader::new(&lying)),
+            Err("trailing bytes after the elements")
+        );
     }
 
     #[test]

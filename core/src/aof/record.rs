@@ -50,6 +50,13 @@ pub enum Effect<'a> {
     List(ListEffect<'a>),
     SetMembers(SetEffect<'a>),
     ZSet(ZSetEffect<'a>),
+    /// Records that stand or fall together (a transaction, a command that changes two
+    /// keys): whole framed records, none of them a unit or a reign start. One frame
+    /// and one checksum cover them all, so a torn tail drops all of them, a replica
+    /// applies all or none, and a commit covers all at once.
+    Unit {
+        records: &'a [u8],
+    },
 }
 
 impl<'a> Effect<'a> {
@@ -61,7 +68,7 @@ impl<'a> Effect<'a> {
             | Effect::Del { key }
             | Effect::Expire { key, .. }
             | Effect::Persist { key } => Some(key),
-            Effect::FlushAll | Effect::ReignStart { .. } => None,
+            Effect::FlushAll | Effect::ReignStart { .. } | Effect::Unit { .. } => None,
             Effect::Hash(e) => Some(e.key()),
             Effect::List(e) => Some(e.key()),
             Effect::SetMembers(e) => Some(e.key()),
@@ -101,6 +108,7 @@ const TAG_HASH: u8 = 8;
 const TAG_LIST: u8 = 9;
 const TAG_SET_TYPE: u8 = 10;
 const TAG_ZSET: u8 = 11;
+const TAG_UNIT: u8 = 12;
 
 pub(crate) const CORRUPT_CHECKSUM: &str = "record checksum mismatch";
 
@@ -125,6 +133,7 @@ fn tag(effect: &Effect<'_>) -> u8 {
         Effect::List(_) => TAG_LIST,
         Effect::SetMembers(_) => TAG_SET_TYPE,
         Effect::ZSet(_) => TAG_ZSET,
+        Effect::Unit { .. } => TAG_UNIT,
     }
 }
 
@@ -140,6 +149,7 @@ fn body_len(effect: &Effect<'_>) -> usize {
         Effect::List(e) => e.fields_len(),
         Effect::SetMembers(e) => e.fields_len(),
         Effect::ZSet(e) => e.fields_len(),
+        Effect::Unit { records } => records.len(),
     };
     BODY_PREFIX_LEN + fields_len
 }
@@ -202,6 +212,10 @@ fn encode_fields(effect: &Effect<'_>, out: &mut Vec<u8>) {
         Effect::List(e) => e.encode_fields(out),
         Effect::SetMembers(e) => e.encode_fields(out),
         Effect::ZSet(e) => e.encode_fields(out),
+        Effect::Unit { records } => {
+            debug_assert!(unit_records(records).is_ok(), "a unit holds whole records");
+            out.extend_from_slice(records);
+        }
     }
 }
 
@@ -289,6 +303,11 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
         TAG_LIST => Effect::List(ListEffect::decode_fields(&mut reader)?),
         TAG_SET_TYPE => Effect::SetMembers(SetEffect::decode_fields(&mut reader)?),
         TAG_ZSET => Effect::ZSet(ZSetEffect::decode_fields(&mut reader)?),
+        TAG_UNIT => {
+            let records = reader.take(reader.rest.len())?;
+            unit_records(records)?;
+            Effect::Unit { records }
+        }
         _ => return Err(DecodeError::Corrupt("unknown record tag")),
     };
     if !reader.rest.is_empty() {
@@ -297,6 +316,72 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
     let record = Record { term, effect };
     assert_eq!(body_len(&record.effect), body.len());
     Ok(record)
+}
+
+/// Check a unit's records: whole, valid, and none of them a unit or a reign start.
+fn unit_records(mut records: &[u8]) -> Result<(), FieldError> {
+    if records.is_empty() {
+        return Err("an empty unit");
+    }
+    while !records.is_empty() {
+        let Ok((record, len)) = decode(records) else {
+            return Err("a bad record inside a unit");
+        };
+        if matches!(
+            record.effect,
+            Effect::Unit { .. } | Effect::ReignStart { .. }
+        ) {
+            return Err("a unit inside a unit, or a reign start");
+        }
+        records = &records[len..];
+    }
+    Ok(())
+}
+
+/// Each effect of a unit's records, in order.
+pub fn unit_effects(records: &[u8]) -> impl Iterator<Item = Effect<'_>> {
+    let mut rest = records;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (record, len) = decode(rest).expect("a unit's records were checked");
+        rest = &rest[len..];
+        Some(record.effect)
+    })
+}
+
+/// Where a unit's frame starts in a buffer of records being written: the frame's
+/// header and body prefix are reserved, its records follow, and [`close_unit`] fills
+/// the prefix in.
+pub(crate) fn open_unit(term: Term, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; RECORD_HEADER_LEN]);
+    out.extend_from_slice(&term.0.to_le_bytes());
+    out.push(TAG_UNIT);
+    start
+}
+
+/// Close the unit opened at `start`: frame its records, or, with fewer than two,
+/// leave them as they are (a unit of one record is that record).
+pub(crate) fn close_unit(start: usize, out: &mut Vec<u8>) {
+    let records_at = start + RECORD_HEADER_LEN + BODY_PREFIX_LEN;
+    let records = &out[records_at..];
+    let count = unit_effects(records).count();
+    let body_len = BODY_PREFIX_LEN + records.len();
+    if count < 2 || body_len > RECORD_BODY_BYTES_MAX {
+        // One record needs no unit. A unit too large for one frame stays as separate
+        // records: it cannot be made atomic, and a frame must stay decodable.
+        out.drain(start..records_at);
+        return;
+    }
+    let body = &out[start + RECORD_HEADER_LEN..];
+    assert_eq!(body.len(), body_len);
+    let crc = crc32fast::hash(body);
+    let len = u32::try_from(body_len).expect("checked against the max");
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + RECORD_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+    debug_assert!(decode(&out[start..]).is_ok_and(|(_, l)| l == out.len() - start));
 }
 
 /// An optional expiry: zero means none.
@@ -455,8 +540,8 @@ pub(crate) mod tests {
                 DecodeError::Corrupt("unknown record tag"),
             ),
             (
-                "tag 12",
-                with_term(&[12]),
+                "tag 13",
+                with_term(&[13]),
                 DecodeError::Corrupt("unknown record tag"),
             ),
             (

@@ -34,6 +34,11 @@ pub fn apply(keyspace: &mut Keyspace, effect: &Effect<'_>) {
         Effect::List(e) => e.apply(keyspace),
         Effect::SetMembers(e) => e.apply(keyspace),
         Effect::ZSet(e) => e.apply(keyspace),
+        Effect::Unit { records } => {
+            for inner in crate::aof::record::unit_effects(records) {
+                apply(keyspace, &inner);
+            }
+        }
     }
 }
 

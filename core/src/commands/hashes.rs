@@ -52,7 +52,7 @@ pub fn hmset(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 /// Log the pairs of an HSET; the count of new fields, or `None` once an error reply is
 /// written.
 fn set_fields(ctx: &mut Ctx<'_>, req: &Request, name: &str, out: &mut Vec<u8>) -> Option<usize> {
-    if (req.len() - 2) % 2 != 0 {
+    if !(req.len() - 2).is_multiple_of(2) {
         super::err_wrong_arity(out, name);
         return None;
     }
@@ -78,7 +78,8 @@ fn set_fields(ctx: &mut Ctx<'_>, req: &Request, name: &str, out: &mut Vec<u8>) -
         pairs.push(req.arg(at + 1));
     }
     let pairs = pairs.as_elems();
-    ctx.store.apply(Effect::Hash(HashEffect::Set { key, pairs }));
+    ctx.store
+        .apply(Effect::Hash(HashEffect::Set { key, pairs }));
     Some(added)
 }
 
@@ -118,7 +119,8 @@ pub fn hdel(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     }
     if !fields.is_empty() {
         let fields = fields.as_elems();
-        ctx.store.apply(Effect::Hash(HashEffect::Del { key, fields }));
+        ctx.store
+            .apply(Effect::Hash(HashEffect::Del { key, fields }));
     }
     resp::write_int(out, removed.len() as i64);
     Flow::Continue

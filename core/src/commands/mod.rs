@@ -75,6 +75,9 @@ pub struct Ctx<'a> {
     pub now: Now,
     pub conn: ConnectionId,
     pub store: Store<'a>,
+    /// The node's seeded generator, for commands that pick at random (`SPOP`,
+    /// `HRANDFIELD`): they log what they picked, so replicas need none.
+    pub rng: &'a mut rand_chacha::ChaCha8Rng,
     pub session: &'a mut Session,
     pub status: &'a ClusterStatus,
     pub config: &'a Config,

@@ -24,6 +24,8 @@ pub struct Store<'a> {
     pub term: Term,
     pub now: UnixMillis,
     pub stats: &'a mut Stats,
+    /// The open unit (`begin_unit`): where its frame starts, and how deep the nesting.
+    pub unit: Option<(usize, u32)>,
 }
 
 /// Typed lookups, one pair per collection type: `read_*` counts in INFO's hits and
@@ -111,6 +113,24 @@ impl Store<'_> {
             record::encoded_len(&record)
         );
         replay::apply(self.keyspace, &effect);
+    }
+
+    /// Records logged from here to the matching [`Store::end_unit`] are one unit in
+    /// the AOF: applied all or none everywhere (a transaction; a command that changes
+    /// two keys, as `LMOVE`). Units nest: only the outermost one frames.
+    pub fn begin_unit(&mut self) {
+        self.unit = match self.unit {
+            Some((start, depth)) => Some((start, depth + 1)),
+            None => Some((record::open_unit(self.term, self.aof_pending), 1)),
+        };
+    }
+
+    pub fn end_unit(&mut self) {
+        match self.unit.take() {
+            Some((start, 1)) => record::close_unit(start, self.aof_pending),
+            Some((start, depth)) => self.unit = Some((start, depth - 1)),
+            None => panic!("end_unit without begin_unit"),
+        }
     }
 
     /// The AOF offset just past every record logged so far.

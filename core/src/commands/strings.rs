@@ -1,7 +1,7 @@
 //! String commands: GET, SET and its options, counters, APPEND, MGET/MSET.
 
-use super::{parse_i64, Ctx, Flow, WrongType, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX};
 use super::ERR_WRONGTYPE;
+use super::{parse_i64, Ctx, Flow, WrongType, ERR_NOT_INTEGER, ERR_OVERFLOW, ERR_SYNTAX};
 use crate::aof::record::Effect;
 use crate::resp::{self, Request};
 use crate::time::UnixMillis;

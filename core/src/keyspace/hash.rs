@@ -15,11 +15,7 @@ pub struct Hash {
 impl PartialEq for Hash {
     /// Equal content, whatever the order.
     fn eq(&self, other: &Hash) -> bool {
-        self.len() == other.len()
-            && self
-                .fields
-                .iter()
-                .all(|(f, v)| other.get(f) == Some(&**v))
+        self.len() == other.len() && self.fields.iter().all(|(f, v)| other.get(f) == Some(&**v))
     }
 }
 
@@ -78,7 +74,7 @@ impl Hash {
     }
 
     pub fn from_elems(elems: Elems<'_>, hasher: SeededSipHash) -> Result<Hash, FieldError> {
-        if elems.len() % 2 != 0 {
+        if !elems.len().is_multiple_of(2) {
             return Err("a hash's elements come in pairs");
         }
         let mut hash = Hash::new(hasher);

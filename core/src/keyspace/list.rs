@@ -61,7 +61,8 @@ impl List {
 
     /// Ordered: position counts.
     pub fn digest(&self) -> u64 {
-        self.iter()
-            .fold(0u64, |acc, item| mix64(acc.rotate_left(5) ^ bytes_digest(item)))
+        self.iter().fold(0u64, |acc, item| {
+            mix64(acc.rotate_left(5) ^ bytes_digest(item))
+        })
     }
 }

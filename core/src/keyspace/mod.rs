@@ -220,12 +220,18 @@ impl Keyspace {
         } else {
             self.insert_new(key, Value::str(value), expire_at_ms);
         }
-        debug_assert_eq!(self.map.get(key).and_then(|e| e.value.as_str()), Some(value));
+        debug_assert_eq!(
+            self.map.get(key).and_then(|e| e.value.as_str()),
+            Some(value)
+        );
     }
 
     /// Insert or overwrite with any value (a base's entry, `RENAME`, `COPY`).
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<UnixMillis>) {
-        assert!(!value.is_empty_collection(), "no empty collection is stored");
+        assert!(
+            !value.is_empty_collection(),
+            "no empty collection is stored"
+        );
         let expire_at_ms = expire_at_stored(expire_at);
         if let Some(index) = self.map.get_index_of(key) {
             self.before_change(index);

@@ -38,7 +38,10 @@ fn keys_and_values_are_binary_safe() {
     ks.set(b"", b"empty key", None);
     ks.set(b"a\0b", b"\0\xff\r\n", None);
     assert_eq!(ks.get(b"", NOW).unwrap().as_str().unwrap(), b"empty key");
-    assert_eq!(ks.get(b"a\0b", NOW).unwrap().as_str().unwrap(), b"\0\xff\r\n");
+    assert_eq!(
+        ks.get(b"a\0b", NOW).unwrap().as_str().unwrap(),
+        b"\0\xff\r\n"
+    );
     assert_eq!(ks.get(b"a", NOW), None);
     assert_eq!(ks.len(), 2);
 }
@@ -446,7 +449,11 @@ fn decode_slices(slices: &[SnapshotSlice]) -> Vec<(Vec<u8>, Vec<u8>, Option<Unix
     crate::aof::base::encode_end(total, &mut bytes);
     let mut out = Vec::new();
     crate::aof::base::decode(&bytes, &mut |e| {
-        out.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
+        out.push((
+            e.key.to_vec(),
+            e.value.as_str().unwrap().to_vec(),
+            e.expire_at,
+        ));
         Ok(())
     })
     .unwrap();

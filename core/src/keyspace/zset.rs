@@ -129,7 +129,7 @@ impl ZSet {
     }
 
     pub fn from_elems(elems: Elems<'_>, hasher: SeededSipHash) -> Result<ZSet, FieldError> {
-        if elems.len() % 2 != 0 {
+        if !elems.len().is_multiple_of(2) {
             return Err("a sorted set's elements come in pairs");
         }
         let mut zset = ZSet::new(hasher);

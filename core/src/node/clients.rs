@@ -198,13 +198,16 @@ impl Node {
                 term: self.meta.term,
                 now: self.now.unix,
                 stats: &mut self.stats,
+                unit: None,
             },
+            rng: &mut self.rng,
             session,
             status: &self.status,
             config: &self.config,
             aof: &mut self.compaction.info,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
+        assert!(ctx.store.unit.is_none(), "{} left a unit open", spec.name);
         let end = ctx.store.end();
         if end > aof_pending_start.max(session.last_write_end) {
             assert!(

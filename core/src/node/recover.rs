@@ -106,11 +106,12 @@ impl Node {
     /// Fill the keyspace from a base and take its position: the AOF starts there.
     fn load_base(&mut self, bytes: &[u8]) -> Result<(), RecoverError> {
         let keyspace = &mut self.keyspace;
-        let header = base::decode(bytes, &mut |e| e.insert_into(keyspace))
-            .map_err(|e| RecoverError::CorruptBase {
+        let header = base::decode(bytes, &mut |e| e.insert_into(keyspace)).map_err(|e| {
+            RecoverError::CorruptBase {
                 position: e.position,
                 reason: e.reason.to_string(),
-            })?;
+            }
+        })?;
         self.compaction
             .adopt_base(header.offset, bytes.len() as u64);
         self.aof.end = header.offset;

@@ -222,7 +222,8 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
         | Effect::Hash(_)
         | Effect::List(_)
         | Effect::SetMembers(_)
-        | Effect::ZSet(_) => return false,
+        | Effect::ZSet(_)
+        | Effect::Unit { .. } => return false,
     };
     if key != op.key.as_slice() {
         return false;
@@ -268,7 +269,8 @@ fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Opti
         | Effect::Hash(_)
         | Effect::List(_)
         | Effect::SetMembers(_)
-        | Effect::ZSet(_) => return None,
+        | Effect::ZSet(_)
+        | Effect::Unit { .. } => return None,
     };
     if k != key {
         return None;

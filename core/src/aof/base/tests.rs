@@ -53,7 +53,11 @@ fn encode_base(header: &BaseHeader, entries: &[Owned], per_section: usize) -> Ve
 fn decode_all(bytes: &[u8]) -> Result<(BaseHeader, Vec<Owned>), BaseError> {
     let mut got = Vec::new();
     let header = decode(bytes, &mut |e| {
-        got.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
+        got.push((
+            e.key.to_vec(),
+            e.value.as_str().unwrap().to_vec(),
+            e.expire_at,
+        ));
         Ok(())
     })?;
     Ok((header, got))
@@ -86,8 +90,12 @@ fn chunks_split_anywhere_decode_the_same() {
         for part in [&bytes[..split], &bytes[split..]] {
             decoder
                 .feed(part, &mut |h| seen = Some(h), &mut |e| {
-                    got.push((e.key.to_vec(), e.value.as_str().unwrap().to_vec(), e.expire_at));
-        Ok(())
+                    got.push((
+                        e.key.to_vec(),
+                        e.value.as_str().unwrap().to_vec(),
+                        e.expire_at,
+                    ));
+                    Ok(())
                 })
                 .unwrap();
         }
@@ -225,6 +233,8 @@ fn an_oversized_section_length_is_refused_at_once() {
     bytes.extend_from_slice(&((SECTION_BODY_BYTES_MAX + 1) as u32).to_le_bytes());
     bytes.extend_from_slice(&[0; 4]);
     let mut decoder = BaseDecoder::new();
-    let error = decoder.feed(&bytes, &mut |_| {}, &mut |_| Ok(())).unwrap_err();
+    let error = decoder
+        .feed(&bytes, &mut |_| {}, &mut |_| Ok(()))
+        .unwrap_err();
     assert_eq!(error.position, PRELUDE_LEN as u64);
 }

@@ -73,6 +73,9 @@ impl<'a> HashEffect<'a> {
                 }
             }
         });
-        debug_assert!(applied.is_some(), "the master logs hash effects on hashes only");
+        debug_assert!(
+            applied.is_some(),
+            "the master logs hash effects on hashes only"
+        );
     }
 }

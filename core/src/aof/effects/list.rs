@@ -113,6 +113,9 @@ impl<'a> ListEffect<'a> {
                 }
             }
         });
-        debug_assert!(applied.is_some(), "the master logs list effects on lists only");
+        debug_assert!(
+            applied.is_some(),
+            "the master logs list effects on lists only"
+        );
     }
 }

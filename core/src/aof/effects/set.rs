@@ -67,6 +67,9 @@ impl<'a> SetEffect<'a> {
                 }),
             }
         });
-        debug_assert!(applied.is_some(), "the master logs set effects on sets only");
+        debug_assert!(
+            applied.is_some(),
+            "the master logs set effects on sets only"
+        );
     }
 }

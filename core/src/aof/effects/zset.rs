@@ -26,9 +26,11 @@ impl<'a> ZSetEffect<'a> {
 
     pub(crate) fn fields_len(&self) -> usize {
         match self {
-            ZSetEffect::Add { key, pairs: elems } | ZSetEffect::Rem { key, members: elems } => {
-                1 + 4 + key.len() + elems.encoded_len()
-            }
+            ZSetEffect::Add { key, pairs: elems }
+            | ZSetEffect::Rem {
+                key,
+                members: elems,
+            } => 1 + 4 + key.len() + elems.encoded_len(),
         }
     }
 
@@ -76,6 +78,9 @@ impl<'a> ZSetEffect<'a> {
                 }),
             }
         });
-        debug_assert!(applied.is_some(), "the master logs zset effects on sorted sets only");
+        debug_assert!(
+            applied.is_some(),
+            "the master logs zset effects on sorted sets only"
+        );
     }
 }
