@@ -24,11 +24,14 @@ macro_rules! spec {
 pub mod cluster;
 pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod persistence;
 pub mod server;
+pub mod sets;
 mod store;
 pub mod strings;
 mod table;
+pub mod zsets;
 
 use crate::config::Config;
 use crate::ids::ConnectionId;

@@ -1,6 +1,6 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{hashes, keys, server, strings, Handler, R, S, W};
+use super::{hashes, keys, lists, server, sets, strings, zsets, Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
 pub struct CommandSpec {
@@ -39,7 +39,13 @@ impl CommandSpec {
 }
 
 /// The families of commands, each in its own file; a name is in one of them only.
-pub static FAMILIES: &[&[CommandSpec]] = &[TABLE, hashes::COMMANDS];
+pub static FAMILIES: &[&[CommandSpec]] = &[
+    TABLE,
+    hashes::COMMANDS,
+    lists::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+];
 
 /// Strings, keys, server and cluster commands.
 pub static TABLE: &[CommandSpec] = &[

@@ -1,0 +1,5 @@
+//! Set commands: SADD, SREM, SMEMBERS, SISMEMBER, ...
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! Sorted set commands: ZADD, ZRANGE, ZSCORE, ...
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];
