@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::ids::{ConnectionId, Offset};
-use crate::resp::Protocol;
+use crate::resp::{Protocol, Request};
 use crate::time::Instant;
 
 /// Replies one session may hold at once. At the bound the session stops running requests
@@ -60,6 +60,17 @@ pub enum HeldKey {
     Reign,
 }
 
+/// `MULTI`: the requests queued for `EXEC`.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queued: Vec<Request>,
+    /// The bytes of the queued arguments, bounded like a query buffer.
+    pub queued_bytes: usize,
+    /// A request could not be queued (unknown, wrong arity, refused): `EXEC` answers
+    /// `EXECABORT` and runs nothing.
+    pub aborted: bool,
+}
+
 #[derive(Debug)]
 pub struct Session {
     pub conn: ConnectionId,
@@ -88,6 +99,13 @@ pub struct Session {
     pub last_write_end: Offset,
     /// The client asked to close (QUIT) or broke the protocol; no more requests run.
     pub closing: bool,
+    /// In `MULTI`: requests are queued until `EXEC` or `DISCARD`.
+    pub multi: Option<Multi>,
+    /// The keys this client `WATCH`es, each with whether it was live when watched (a
+    /// key that expires since counts as changed).
+    pub watching: Vec<(Box<[u8]>, bool)>,
+    /// A watched key changed: the next `EXEC` runs nothing.
+    pub watch_dirty: bool,
 }
 
 impl Session {
@@ -109,6 +127,9 @@ impl Session {
             held_key: None,
             last_write_end: Offset(0),
             closing: false,
+            multi: None,
+            watching: Vec::new(),
+            watch_dirty: false,
         }
     }
 

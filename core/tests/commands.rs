@@ -1462,6 +1462,13 @@ const AOF_CASES: &[AofCase] = &[
     // ---- end of sorted sets ----
     //
     // ---- keys, strings and transactions ----
+    case(&[], "MULTI", false),
+    // EXEC is flagged as a read: its queued commands carry their own flags.
+    case(&["MULTI", "GET a"], "EXEC", false),
+    case(&["MULTI", "SET a 1", "INCR a"], "EXEC", true),
+    case(&["MULTI", "SET a 1"], "DISCARD", false),
+    case(&[], "WATCH a b", false),
+    case(&["WATCH a"], "UNWATCH", false),
     // ---- end of keys, strings and transactions ----
 ];
 

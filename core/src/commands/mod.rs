@@ -31,6 +31,7 @@ pub mod sets;
 mod store;
 pub mod strings;
 mod table;
+pub mod transactions;
 pub mod zsets;
 
 use crate::config::Config;

@@ -1,6 +1,6 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{hashes, keys, lists, server, sets, strings, zsets, Handler, R, S, W};
+use super::{hashes, keys, lists, server, sets, strings, transactions, zsets, Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
 pub struct CommandSpec {
@@ -45,6 +45,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     lists::COMMANDS,
     sets::COMMANDS,
     zsets::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// Strings, keys, server and cluster commands.

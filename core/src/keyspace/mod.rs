@@ -21,6 +21,7 @@ pub mod list;
 pub mod set;
 mod snapshot;
 mod value;
+mod watch;
 pub mod zset;
 
 pub use glob::glob_match;
@@ -158,6 +159,8 @@ pub struct Keyspace {
     snapshot: Option<snapshot::Snapshot>,
     /// Planted bug `BaseSkipsMovedEntries` (simulator tests only).
     planted_skips_moved_entries: bool,
+    /// The keys clients `WATCH`, and which of them changed.
+    watch: watch::WatchSet,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -181,6 +184,7 @@ impl Keyspace {
             mark: false,
             snapshot: None,
             planted_skips_moved_entries: false,
+            watch: watch::WatchSet::default(),
         }
     }
 
@@ -244,6 +248,7 @@ impl Keyspace {
     }
 
     fn insert_new(&mut self, key: &[u8], value: Value, expire_at_ms: u64) {
+        self.watch.note(key);
         let len_before = self.map.len();
         // A key born after a snapshot's cut is not part of it: it starts dealt with.
         let entry = Entry::new(value, expire_at_ms, self.mark);
@@ -299,6 +304,26 @@ impl Keyspace {
         Some(result)
     }
 
+    /// Count a `WATCH` of `key`: its changes are noted from now on.
+    pub fn watch(&mut self, key: &[u8]) {
+        self.watch.watch(key);
+    }
+
+    /// Drop one `WATCH` of `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        self.watch.unwatch(key);
+    }
+
+    /// The watched keys changed since the last call, and whether every key was dropped.
+    pub fn take_touched(&mut self) -> (Vec<Box<[u8]>>, bool) {
+        self.watch.take_touched()
+    }
+
+    /// How many distinct keys are watched.
+    pub fn watched_keys(&self) -> usize {
+        self.watch.watched_keys()
+    }
+
     /// The hasher collections are built with.
     pub fn hasher(&self) -> SeededSipHash {
         *self.map.hasher()
@@ -335,6 +360,7 @@ impl Keyspace {
 
     /// Delete every key. A snapshot being written is given up: its cut is gone.
     pub fn clear(&mut self) {
+        self.watch.note_clear();
         self.map.clear();
         self.sweep_index = 0;
         self.snapshot = None;

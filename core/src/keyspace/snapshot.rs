@@ -102,9 +102,13 @@ impl Keyspace {
         }
     }
 
-    /// The entry at `index` is about to change: write it out first if the running
-    /// snapshot has not dealt with it.
+    /// A stored entry is about to change: note it for `WATCH`, and write it out first if
+    /// a snapshot needs its value at the cut.
     pub(super) fn before_change(&mut self, index: usize) {
+        if self.watch.watched_keys() > 0 {
+            let (key, _) = self.map.get_index(index).expect("index < len");
+            self.watch.note(key);
+        }
         let mark = self.mark;
         let Some(snapshot) = self.snapshot.as_mut() else {
             return;

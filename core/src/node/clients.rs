@@ -28,7 +28,9 @@ impl Node {
     }
 
     pub(super) fn on_client_closed(&mut self, conn: ConnectionId) {
-        self.take_session(conn);
+        if let Some(mut session) = self.take_session(conn) {
+            self.unwatch_all(&mut session);
+        }
     }
 
     /// Take a session out of the table (and the indexes) for a step.
@@ -129,31 +131,47 @@ impl Node {
         consumed
     }
 
-    /// Run the request in `self.request` for `session`.
+    /// Run the request in `self.request` for `session` (or queue it, in `MULTI`).
     fn run_request(&mut self, session: &mut Session, reply: &mut Vec<u8>) {
         let reply_start = reply.len();
-        // Redis 7's order: unknown command, then arity, then authentication.
+        let Some(spec) = self.admit(session, reply) else {
+            self.abort_transaction(session);
+            return;
+        };
+        if !self.transaction_step(spec, session, reply) {
+            self.stats.commands_processed += 1;
+            let pending_before = self.pending_end();
+            let flow = self.run_handler(spec, session, reply, None);
+            let wrote = self.pending_end() > pending_before;
+            self.after_command(spec, session, flow, (reply, reply_start), wrote);
+        }
+        self.note_watched_changes(Some(session));
+    }
+
+    /// The command `self.request` names, if it may run here; otherwise the error reply
+    /// is written. Redis 7's order: unknown command, then arity, then authentication.
+    fn admit(
+        &self,
+        session: &Session,
+        reply: &mut Vec<u8>,
+    ) -> Option<&'static commands::CommandSpec> {
         let Some(spec) = commands::lookup(self.request.arg(0)) else {
             commands::err_unknown_command(reply, &self.request);
-            return;
+            return None;
         };
         if !spec.arity_ok(self.request.len()) {
             commands::err_wrong_arity(reply, spec.name);
-            return;
+            return None;
         }
         if !session.authenticated && spec.flags & commands::FLAG_NO_AUTH == 0 {
             resp::write_error(reply, commands::ERR_NOAUTH);
-            return;
+            return None;
         }
         if self.must_redirect(spec, session) {
             self.redirect(spec, reply);
-            return;
+            return None;
         }
-        self.stats.commands_processed += 1;
-        let pending_before = self.pending_end();
-        let flow = self.run_handler(spec, session, reply);
-        let wrote = self.pending_end() > pending_before;
-        self.after_command(spec, session, flow, (reply, reply_start), wrote);
+        Some(spec)
     }
 
     /// Writes go to the master. In majority mode reads do too, unless the connection
@@ -181,13 +199,17 @@ impl Node {
         }
     }
 
-    fn run_handler(
+    /// Run `spec`'s handler; `unit` is where an open unit starts in the pending AOF
+    /// bytes (inside `EXEC`), which the handler's records join.
+    pub(super) fn run_handler(
         &mut self,
         spec: &commands::CommandSpec,
         session: &mut Session,
         reply: &mut Vec<u8>,
+        unit: Option<usize>,
     ) -> Flow {
         let aof_pending_start = super::Offset(self.aof.end.0);
+        let end_before = self.pending_end();
         let mut ctx = Ctx {
             now: self.now,
             conn: session.conn,
@@ -198,7 +220,7 @@ impl Node {
                 term: self.meta.term,
                 now: self.now.unix,
                 stats: &mut self.stats,
-                unit: None,
+                unit: unit.map(|start| (start, 1)),
             },
             rng: &mut self.rng,
             session,
@@ -207,9 +229,14 @@ impl Node {
             aof: &mut self.compaction.info,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
-        assert!(ctx.store.unit.is_none(), "{} left a unit open", spec.name);
+        assert_eq!(
+            ctx.store.unit,
+            unit.map(|start| (start, 1)),
+            "{} left a unit open",
+            spec.name
+        );
         let end = ctx.store.end();
-        if end > aof_pending_start.max(session.last_write_end) {
+        if end > end_before {
             assert!(
                 spec.is_write(),
                 "{} wrote without the write flag",
@@ -222,7 +249,7 @@ impl Node {
 
     /// Act on the command's flow, and in majority mode hold a data command's reply
     /// (`reply[reply_start..]`) for the commit.
-    fn after_command(
+    pub(super) fn after_command(
         &mut self,
         spec: &commands::CommandSpec,
         session: &mut Session,

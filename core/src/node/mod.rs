@@ -14,6 +14,7 @@ mod held;
 mod planted;
 mod recover;
 mod replication;
+mod transactions;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,6 +108,8 @@ pub struct Node {
     /// Master in majority mode: an fsync of its AOF deferred while the live replicas
     /// can commit without it (`replication/own_sync.rs`).
     pub(crate) own_sync: Option<replication::OwnSync>,
+    /// The sessions that `WATCH` each key (`transactions.rs`).
+    pub(crate) watchers: BTreeMap<Box<[u8]>, BTreeSet<ConnectionId>>,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -174,6 +177,7 @@ impl Node {
             acks_wanted: false,
             compaction: compaction::Compaction::new(config_aof_rewrite),
             own_sync: None,
+            watchers: BTreeMap::new(),
         }
     }
 
@@ -214,6 +218,7 @@ impl Node {
         self.flush_aof(out);
         self.review_own_sync(out);
         self.advance_compaction(out);
+        self.note_watched_changes(None);
         self.release_blocked_clients(out);
         self.request_acks(out);
         self.refresh_status();

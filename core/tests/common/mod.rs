@@ -111,16 +111,20 @@ impl TestNode {
         TestNode::recover(config, seed, &[])
     }
 
-    /// A node rebuilt from `aof`, then made master by its first tick.
+    /// A node rebuilt from `aof` (a torn tail cut off), then made master by its first
+    /// tick.
     pub fn recover(config: Config, seed: u64, aof: &[u8]) -> TestNode {
-        let (node, _) = Node::recover(config.clone(), seed, None, aof).expect("the AOF is valid");
+        let (node, recovery) =
+            Node::recover(config.clone(), seed, None, aof).expect("the AOF is valid");
+        // A torn tail is cut, as the driver cuts it.
+        let valid = usize::try_from(recovery.aof_len_valid).expect("a test AOF is small");
         let mut test = TestNode {
             node,
             config,
             seed,
             instant_ms: 0,
             unix_ms: UNIX_MS_START,
-            aof: aof.to_vec(),
+            aof: aof[..valid].to_vec(),
             conn_next: 1,
         };
         test.step(Input::Tick);
