@@ -9,12 +9,13 @@
 
 use std::collections::VecDeque;
 
-use bucket_core::resp::{parse_reply, Reply, Request};
+use bucket_core::resp::{parse_reply, Reply};
 use rand_chacha::ChaCha8Rng;
 
 use crate::history::{History, Op, OpKind, Outcome, Value, LONG_TTL_MS};
 use crate::options::Options;
 use crate::seed::{between, chance, exponential_ms};
+use crate::txn::Answer;
 use crate::workload::{self, Values, Workload};
 
 /// Pause before retrying after `-CLUSTERDOWN` or a lost connection.
@@ -75,6 +76,10 @@ struct Pending {
     op: usize,
     write: bool,
     request: Vec<u8>,
+    /// How many replies the request gets (a transaction's: MULTI, each QUEUED, EXEC),
+    /// and those in so far.
+    replies_total: usize,
+    replies: Vec<Reply>,
     deadline_ms: u64,
     redirects: u32,
 }
@@ -235,12 +240,7 @@ impl Clients {
         let (kind, key) = self
             .workload
             .draw(&mut self.rng, &mut client.values, now_ms);
-        let mut request = Request::new();
-        for arg in workload::args(&kind, &key) {
-            request.push(&arg);
-        }
-        let mut bytes = Vec::new();
-        request.encode(&mut bytes);
+        let (bytes, replies_total) = workload::requests(&kind, &key);
         let call = self.stamp_next();
         self.history.ops.push(Op {
             client: id,
@@ -256,6 +256,8 @@ impl Clients {
             op: self.history.ops.len() - 1,
             write: kind.is_write(),
             request: bytes,
+            replies_total,
+            replies: Vec::new(),
             deadline_ms: now_ms + self.request_timeout_ms,
             redirects: 0,
         });
@@ -355,9 +357,18 @@ impl Clients {
 
     /// The reply to the oldest request sent; once every reply is in, go on.
     fn on_whole_reply(&mut self, id: usize, reply: Reply, now_ms: u64, out: &mut Vec<Action>) {
-        let Some(mut pending) = self.clients[id].sent.pop_front() else {
+        let Some(front) = self.clients[id].sent.front_mut() else {
             panic!("client {id}: a reply nobody asked for: {reply:?}");
         };
+        if front.replies_total > 1 {
+            front.replies.push(reply);
+            if front.replies.len() == front.replies_total {
+                let pending = self.clients[id].sent.pop_front().expect("the front");
+                self.on_transaction_replies(id, pending, now_ms, out);
+            }
+            return;
+        }
+        let pending = self.clients[id].sent.pop_front().expect("the front");
         assert_eq!(self.clients[id].phase, Phase::Sent);
         let error = match &reply {
             Reply::Error(e) => Some(e.clone()),
@@ -365,14 +376,7 @@ impl Clients {
         };
         match error {
             Some(e) if e.starts_with("MOVED ") => {
-                pending.redirects += 1;
-                if pending.redirects > REDIRECTS_MAX {
-                    let failed = Outcome::Failed("too many redirects".to_string());
-                    self.finish(pending.op, now_ms, failed, out);
-                } else {
-                    self.clients[id].target = self.moved_to(id, &e);
-                    self.clients[id].unsent.push(pending);
-                }
+                self.follow_redirect(id, pending, &e, now_ms, out)
             }
             Some(e) if e.starts_with("CLUSTERDOWN") => {
                 self.clients[id].cluster_down = true;
@@ -385,6 +389,51 @@ impl Clients {
         }
         if self.clients[id].sent.is_empty() {
             self.after_replies(id, now_ms, out);
+        }
+    }
+
+    /// Every reply of a transaction is in: finish it, or send it again where its
+    /// replies say nothing ran (a step was redirected, or no master was known).
+    fn on_transaction_replies(
+        &mut self,
+        id: usize,
+        mut pending: Pending,
+        now_ms: u64,
+        out: &mut Vec<Action>,
+    ) {
+        let replies = std::mem::take(&mut pending.replies);
+        match crate::txn::answer(&replies) {
+            Answer::Committed(value) => self.finish(pending.op, now_ms, Outcome::Ok(value), out),
+            Answer::Unknown(e) => self.finish(pending.op, now_ms, Outcome::Unknown(e), out),
+            Answer::Failed(e) => self.finish(pending.op, now_ms, Outcome::Failed(e), out),
+            Answer::ClusterDown => {
+                self.clients[id].cluster_down = true;
+                self.clients[id].unsent.push(pending);
+            }
+            Answer::Redirected(moved) => self.follow_redirect(id, pending, &moved, now_ms, out),
+        }
+        if self.clients[id].sent.is_empty() {
+            self.after_replies(id, now_ms, out);
+        }
+    }
+
+    /// `-MOVED`: send the request again to the master it names, unless it has been
+    /// redirected too often already.
+    fn follow_redirect(
+        &mut self,
+        id: usize,
+        mut pending: Pending,
+        moved: &str,
+        now_ms: u64,
+        out: &mut Vec<Action>,
+    ) {
+        pending.redirects += 1;
+        if pending.redirects > REDIRECTS_MAX {
+            let failed = Outcome::Failed("too many redirects".to_string());
+            self.finish(pending.op, now_ms, failed, out);
+        } else {
+            self.clients[id].target = self.moved_to(id, moved);
+            self.clients[id].unsent.push(pending);
         }
     }
 
@@ -486,7 +535,7 @@ impl Clients {
     }
 }
 
-fn value_of(reply: Reply) -> Value {
+pub(crate) fn value_of(reply: Reply) -> Value {
     match reply {
         Reply::Simple(s) if s == "OK" => Value::Ok,
         Reply::Simple(s) => Value::Bulk(s.into_bytes()),

@@ -44,6 +44,8 @@ pub enum OpKind {
     /// A read of the whole keyspace (DBSIZE, SCAN, KEYS): recorded, not modelled, since
     /// it counts keys that have expired but are not deleted yet.
     Keyspace(KeyspaceRead),
+    /// A list-append transaction (`txn.rs`), checked by `checkers/list_append.rs`.
+    Txn(Vec<crate::txn::Micro>),
 }
 
 /// The options of a `SET` beyond the value.
@@ -166,6 +168,9 @@ impl OpKind {
             | OpKind::MSet(_)
             | OpKind::Expire { .. }
             | OpKind::Persist => true,
+            OpKind::Txn(micros) => micros
+                .iter()
+                .any(|m| matches!(m, crate::txn::Micro::Append { .. })),
             OpKind::Get
             | OpKind::Wait
             | OpKind::MGet(_)
@@ -251,6 +256,12 @@ impl Op {
         match &self.kind {
             OpKind::MSet(pairs) => pairs.iter().map(|(key, _)| key.as_slice()).collect(),
             OpKind::MGet(keys) => keys.iter().map(Vec::as_slice).collect(),
+            OpKind::Txn(micros) => {
+                let mut keys: Vec<&[u8]> = micros.iter().map(|m| m.key()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
+            }
             kind if kind.has_keys() => vec![self.key.as_slice()],
             _ => Vec::new(),
         }

@@ -44,6 +44,7 @@ pub mod options;
 pub mod replayed;
 pub mod seed;
 pub mod trace;
+pub mod txn;
 pub mod workload;
 pub mod world;
 

@@ -71,6 +71,8 @@ pub struct WorkloadMix {
     pub ttl: u32,
     /// DBSIZE, SCAN, KEYS.
     pub keyspace: u32,
+    /// List-append transactions (`txn.rs`).
+    pub txn: u32,
 }
 
 impl WorkloadMix {
@@ -79,7 +81,7 @@ impl WorkloadMix {
         let strings = self.set_with + self.set_nx_get_set + self.counter + self.append;
         let more = self.get_del + self.multi + self.read;
         let expiry = self.expire + self.persist + self.ttl + self.keyspace;
-        basic + strings + more + expiry
+        basic + strings + more + expiry + self.txn
     }
 
     /// Draw the weights added after the first five, each 0 to 3, so that a seed may
@@ -296,6 +298,7 @@ impl Options {
         };
         options.rewrite_keys_per_step = between(rng, 1, 3) as usize;
         options.own_sync_delay_ms = [0, 1, 2, 50][between(rng, 0, 3) as usize];
+        options.workload.txn = [0, 0, 1, 3][between(rng, 0, 3) as usize];
         options
     }
 

@@ -48,7 +48,7 @@ impl Values {
         }
     }
 
-    fn next(&mut self) -> Vec<u8> {
+    pub fn next(&mut self) -> Vec<u8> {
         self.drawn += 1;
         assert!(
             self.drawn < 1_000_000,
@@ -86,6 +86,7 @@ enum Pick {
     Persist,
     Ttl,
     Keyspace,
+    Txn,
 }
 
 impl Workload {
@@ -158,6 +159,11 @@ impl Workload {
                     Vec::new(),
                 );
             }
+            Pick::Txn => {
+                let micros = crate::txn::draw(rng, values);
+                let first = micros[0].key().to_vec();
+                return (OpKind::Txn(micros), first);
+            }
         };
         (kind, key)
     }
@@ -181,6 +187,7 @@ impl Workload {
             (m.persist, Pick::Persist),
             (m.ttl, Pick::Ttl),
             (m.keyspace, Pick::Keyspace),
+            (m.txn, Pick::Txn),
         ];
         let total: u32 = weights.iter().map(|(w, _)| w).sum();
         assert_eq!(total, m.total(), "every weight is drawn from");
@@ -342,9 +349,41 @@ fn short_expiry(rng: &mut ChaCha8Rng, now_ms: u64) -> Expiry {
 }
 
 /// The request's arguments, command name first.
+/// The bytes of the op's requests, and how many replies they get (a transaction is
+/// several requests; anything else is one).
+pub fn requests(kind: &OpKind, key: &[u8]) -> (Vec<u8>, usize) {
+    if let OpKind::Txn(micros) = kind {
+        return crate::txn::requests(micros);
+    }
+    let mut request = bucket_core::resp::Request::new();
+    for arg in args(kind, key) {
+        request.push(&arg);
+    }
+    let mut bytes = Vec::new();
+    request.encode(&mut bytes);
+    (bytes, 1)
+}
+
+/// The arguments of the op's request (for a transaction, its requests' arguments in a
+/// row, for the timeline).
 pub fn args(kind: &OpKind, key: &[u8]) -> Vec<Vec<u8>> {
     let word = |w: &str| w.as_bytes().to_vec();
     let mut args = match kind {
+        OpKind::Txn(micros) => {
+            let mut args = vec![word("MULTI")];
+            for micro in micros {
+                match micro {
+                    crate::txn::Micro::Append { key, value } => {
+                        args.extend([word("RPUSH"), key.clone(), value.clone()])
+                    }
+                    crate::txn::Micro::Read { key } => {
+                        args.extend([word("LRANGE"), key.clone(), word("0"), word("-1")])
+                    }
+                }
+            }
+            args.push(word("EXEC"));
+            args
+        }
         OpKind::Get => vec![word("GET"), key.to_vec()],
         OpKind::Set(value) => vec![word("SET"), key.to_vec(), value.clone()],
         OpKind::Incr => vec![word("INCR"), key.to_vec()],
@@ -501,6 +540,7 @@ mod tests {
                 persist: one,
                 ttl: one,
                 keyspace: one,
+                txn: one,
             },
         }
     }

@@ -352,7 +352,8 @@ fn stuck_detail(key: &[u8], ops: &[LinOp], depth_max: usize) -> String {
 pub fn check(history: &History, fates: &Fates) -> Result<Verdict, Violation> {
     let mut ops_by_key: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
     for (index, op) in history.ops.iter().enumerate() {
-        for key in op.keys().into_iter().filter(|key| !is_volatile(key)) {
+        let modelled = |key: &&[u8]| !is_volatile(key) && !crate::txn::is_list_key(key);
+        for key in op.keys().into_iter().filter(modelled) {
             ops_by_key.entry(key).or_default().push(index);
         }
     }

@@ -9,6 +9,7 @@ pub mod durability;
 pub mod election;
 pub mod fates;
 pub mod linearizability;
+pub mod list_append;
 pub mod log_matching;
 pub mod register;
 pub mod reign;

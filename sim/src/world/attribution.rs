@@ -11,12 +11,14 @@
 //! tie them fit (two DELs of one key, one record), a write gets what they all agree
 //! on, and is marked unclear where they differ; where none fits, all are unclear.
 
-use bucket_core::aof::record::decode;
+use bucket_core::aof::effects::list::ListEffect;
+use bucket_core::aof::record::{decode, unit_effects};
 use bucket_core::aof::Effect;
 use bucket_core::{Input, Output, Role};
 
 use super::{World, UNIX_EPOCH_OFFSET_MS};
 use crate::history::{Applied, Expiry, Op, OpKind, Span, Value};
+use crate::txn::Micro;
 
 /// The writes a client-data input carries to a master, in request order, and the
 /// master's AOF end before the step that serves them.
@@ -213,6 +215,9 @@ fn always_records(kind: &OpKind) -> bool {
 /// whatever the master's clock said of expiries (a time the simulator calls future may
 /// be past on a master whose clock runs ahead, and its SET logs a delete).
 fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
+    if let OpKind::Txn(micros) = &op.kind {
+        return txn_could_own(micros, effect);
+    }
     let (key, value) = match *effect {
         Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
         Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
@@ -241,6 +246,22 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
         (OpKind::Expire { .. }, None) => !matches!(effect, Effect::Persist { .. }),
         (OpKind::Persist, None) => matches!(effect, Effect::Persist { .. }),
         _ => false,
+    }
+}
+
+/// Whether `effect` may be a transaction's record: a unit of its appends, or the one
+/// append of a transaction that made one record.
+fn txn_could_own(micros: &[Micro], effect: &Effect<'_>) -> bool {
+    let is_append = |effect: &Effect<'_>| match effect {
+        Effect::List(ListEffect::Push { key, items, .. }) => micros.iter().any(|m| {
+            matches!(m, Micro::Append { key: k, value } if k.as_slice() == *key
+                && items.iter().eq(std::iter::once(value.as_slice())))
+        }),
+        _ => false,
+    };
+    match effect {
+        Effect::Unit { records } => unit_effects(records).all(|e| is_append(&e)),
+        single => is_append(single),
     }
 }
 

@@ -6,7 +6,8 @@ use bucket_core::{Role, WriteQuorum};
 use super::{Event, World};
 use crate::checkers::convergence::{self, NodeView};
 use crate::checkers::linearizability::{self, Verdict};
-use crate::checkers::{check_quorum, durability, fates, log_matching, state, Violation};
+use crate::checkers::Violation;
+use crate::checkers::{check_quorum, durability, fates, list_append, log_matching, state};
 use crate::world::faults::CONVERGENCE_POLL_MS;
 
 /// A node's idea of its AOF (its end, its last record's term) against the disk: what
@@ -202,11 +203,29 @@ impl World {
                 .expect("the master is live");
             let history = &self.clients.history;
             let fates = fates::fates(history, node.reigns(), node.aof_end().0);
-            match linearizability::check(history, &fates) {
+            let lists = final_lists(node.keyspace());
+            let verdict = linearizability::check(history, &fates)
+                .and_then(|verdict| list_append::check(history, &lists).map(|_| verdict));
+            match verdict {
                 Ok(verdict) => findings.linearizability = Some(verdict),
                 Err(v) => self.fail(v),
             }
         }
         findings
     }
+}
+
+/// The transactions' lists as the master holds them (`txn.rs`): their version orders.
+fn final_lists(keyspace: &bucket_core::keyspace::Keyspace) -> list_append::FinalLists {
+    (0..crate::txn::LIST_KEY_COUNT)
+        .filter_map(|i| {
+            let key = format!("l{i}").into_bytes();
+            // The lists never expire: any time reads them.
+            let entry = keyspace.get(&key, bucket_core::UnixMillis(0))?;
+            let bucket_core::keyspace::Value::List(list) = entry.value else {
+                return None;
+            };
+            Some((key, list.iter().map(<[u8]>::to_vec).collect()))
+        })
+        .collect()
 }
