@@ -48,7 +48,7 @@ pub fn draw(rng: &mut ChaCha8Rng, values: &mut Values) -> Vec<Micro> {
             match between(rng, 0, 1) {
                 0 => Micro::Append {
                     key,
-                    value: values.next(),
+                    value: values.draw(),
                 },
                 _ => Micro::Read { key },
             }

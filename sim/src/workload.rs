@@ -48,7 +48,7 @@ impl Values {
         }
     }
 
-    pub fn next(&mut self) -> Vec<u8> {
+    pub fn draw(&mut self) -> Vec<u8> {
         self.drawn += 1;
         assert!(
             self.drawn < 1_000_000,
@@ -109,30 +109,30 @@ impl Workload {
             // A volatile key is always written with a short expiry, so that every run
             // with volatile keys has keys that expire.
             Pick::Set if volatile => OpKind::SetWith {
-                value: values.next(),
+                value: values.draw(),
                 options: SetOptions {
                     expiry: Some(short_expiry(rng, now_ms)),
                     ..SetOptions::default()
                 },
             },
-            Pick::Set => OpKind::Set(values.next()),
+            Pick::Set => OpKind::Set(values.draw()),
             Pick::Incr => OpKind::Incr,
             Pick::Del if chance(rng, 0.2) => OpKind::Unlink,
             Pick::Del => OpKind::Del,
             Pick::Wait => OpKind::Wait,
             Pick::SetWith => OpKind::SetWith {
-                value: values.next(),
+                value: values.draw(),
                 options: draw_set_options(rng, volatile, &expiry),
             },
-            Pick::SetNxGetSet if chance(rng, 0.5) => OpKind::SetNx(values.next()),
-            Pick::SetNxGetSet => OpKind::GetSet(values.next()),
+            Pick::SetNxGetSet if chance(rng, 0.5) => OpKind::SetNx(values.draw()),
+            Pick::SetNxGetSet => OpKind::GetSet(values.draw()),
             Pick::Counter => OpKind::Counter(draw_counter(rng)),
             Pick::Append => OpKind::Append(vec![b'0' + between(rng, 0, 9) as u8]),
             Pick::GetDel => OpKind::GetDel,
             Pick::Multi => {
                 let keys = multi_keys(rng, index, count, self.key_count);
                 if chance(rng, 0.5) {
-                    OpKind::MSet(keys.into_iter().map(|k| (k, values.next())).collect())
+                    OpKind::MSet(keys.into_iter().map(|k| (k, values.draw())).collect())
                 } else {
                     OpKind::MGet(keys)
                 }

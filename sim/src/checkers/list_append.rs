@@ -103,8 +103,14 @@ fn writers<'h>(txns: &[Txn<'h>]) -> Result<BTreeMap<&'h [u8], usize>, Violation>
     Ok(writer)
 }
 
-/// The reads of committed transactions: (transaction, key, list).
-fn reads<'h>(txns: &[Txn<'h>]) -> Vec<(usize, &'h [u8], Vec<&'h [u8]>)> {
+/// A read of a committed transaction: which one, of which list, and what it saw.
+struct Read<'h> {
+    txn: usize,
+    key: &'h [u8],
+    list: Vec<&'h [u8]>,
+}
+
+fn reads<'h>(txns: &[Txn<'h>]) -> Vec<Read<'h>> {
     let mut out = Vec::new();
     for (t, txn) in txns.iter().enumerate() {
         let Some(results) = txn.results else {
@@ -119,7 +125,11 @@ fn reads<'h>(txns: &[Txn<'h>]) -> Vec<(usize, &'h [u8], Vec<&'h [u8]>)> {
                         _ => None,
                     })
                     .collect();
-                out.push((t, key.as_slice(), list));
+                out.push(Read {
+                    txn: t,
+                    key: key.as_slice(),
+                    list,
+                });
             }
         }
     }
@@ -131,7 +141,7 @@ fn check_reads(
     writer: &BTreeMap<&[u8], usize>,
     finals: &FinalLists,
 ) -> Result<(), Violation> {
-    for (t, key, list) in reads(txns) {
+    for Read { txn: t, key, list } in reads(txns) {
         let op = txns[t].op;
         let fin = finals.get(key).map_or(&[][..], Vec::as_slice);
         let is_prefix = list.len() <= fin.len() && list.iter().zip(fin).all(|(a, b)| *a == &b[..]);
@@ -218,7 +228,7 @@ fn dependencies(
             edge(pair[0], pair[1]); // write-write
         }
     }
-    for (t, key, list) in reads(txns) {
+    for Read { txn: t, key, list } in reads(txns) {
         let fin = finals.get(key).map_or(&[][..], Vec::as_slice);
         if let Some(last) = list.last().and_then(|v| writer.get(v)) {
             edge(*last, t); // write-read
