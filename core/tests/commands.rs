@@ -1453,6 +1453,23 @@ const AOF_CASES: &[AofCase] = &[
     // ---- end of hashes ----
     //
     // ---- lists ----
+    case(&[], "LPUSH l a b", true),
+    case(&[], "RPUSH l a b", true),
+    case(&["RPUSH l a"], "LPUSHX l b", true),
+    case(&["RPUSH l a"], "RPUSHX l b", true),
+    case(&["RPUSH l a b"], "LPOP l", true),
+    case(&["RPUSH l a b"], "RPOP l 2", true),
+    case(&["RPUSH l a b"], "LLEN l", false),
+    case(&["RPUSH l a b"], "LRANGE l 0 -1", false),
+    case(&["RPUSH l a b"], "LINDEX l -1", false),
+    case(&["RPUSH l a b"], "LSET l 0 c", true),
+    case(&["RPUSH l a b"], "LINSERT l BEFORE b c", true),
+    case(&["RPUSH l a b a"], "LREM l 0 a", true),
+    case(&["RPUSH l a b c"], "LTRIM l 1 -1", true),
+    case(&["RPUSH l a b a"], "LPOS l a RANK -1 COUNT 0", false),
+    case(&["RPUSH l a b"], "LMOVE l m LEFT RIGHT", true),
+    case(&["RPUSH l a b"], "RPOPLPUSH l l", true),
+    case(&["RPUSH l a b"], "LMPOP 2 m l RIGHT COUNT 5", true),
     // ---- end of lists ----
     //
     // ---- sets ----
