@@ -241,4 +241,10 @@ pub enum PlantedBug {
     /// Install a rewrite's base (`FinishBase`) before its last slice is written: the
     /// manifest names a base that is not whole.
     BaseInstalledBeforeWhole,
+    /// Log an `EXEC`'s records one by one instead of as one unit: a torn tail, or a
+    /// replica fed part of them, holds the transaction in part.
+    TransactionNotAUnit,
+    /// A `WATCH` is invalidated by the writes the node runs itself only, not by the
+    /// records a replica applies from its master.
+    WatchMissesReplicatedWrite,
 }

@@ -71,6 +71,8 @@ pub struct RunReport {
     pub ops_ok: usize,
     pub ops_failed: usize,
     pub ops_unknown: usize,
+    /// List-append transactions that committed with an answer.
+    pub transactions_ok: usize,
     /// Acked writes missing at the end (async mode reports these; see durability).
     pub lost_acked_writes: usize,
     pub linearizability: Option<Verdict>,
@@ -109,7 +111,7 @@ impl RunReport {
 
     pub fn summary(&self) -> String {
         format!(
-            "seed {} nodes={} quorum={:?} {}: {} events, {} ms simulated, ops ok={} failed={} unknown={}, lost acked writes={}, linearizability={:?}, converged after {:?} ms, trace {:016x}",
+            "seed {} nodes={} quorum={:?} {}: {} events, {} ms simulated, ops ok={} failed={} unknown={}, transactions ok={}, lost acked writes={}, linearizability={:?}, converged after {:?} ms, trace {:016x}",
             self.seed,
             self.options.node_count,
             self.options.write_quorum,
@@ -119,6 +121,7 @@ impl RunReport {
             self.ops_ok,
             self.ops_failed,
             self.ops_unknown,
+            self.transactions_ok,
             self.lost_acked_writes,
             self.linearizability,
             self.converged_after_ms,
@@ -192,6 +195,12 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
         ops_ok: history.count(|o| matches!(o, Outcome::Ok(_))),
         ops_failed: history.count(|o| matches!(o, Outcome::Failed(_))),
         ops_unknown: history.count(|o| matches!(o, Outcome::Unknown(_) | Outcome::Pending)),
+        transactions_ok: history
+            .ops
+            .iter()
+            .filter(|op| matches!(op.kind, history::OpKind::Txn(_)))
+            .filter(|op| matches!(op.outcome, Outcome::Ok(_)))
+            .count(),
         violation: world.violation.clone(),
         trace_hash: world.trace.hash(),
         events: world.events,
@@ -221,6 +230,7 @@ fn empty_report(seed: u64, options: Options) -> RunReport {
         events: 0,
         simulated_ms: 0,
         ops_ok: 0,
+        transactions_ok: 0,
         ops_failed: 0,
         ops_unknown: 0,
         lost_acked_writes: 0,

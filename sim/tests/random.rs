@@ -318,3 +318,11 @@ fn planted_base_skips_moved_entries_is_caught() {
 fn planted_base_installed_before_whole_is_caught() {
     assert_planted_bug_caught(PlantedBug::BaseInstalledBeforeWhole, None);
 }
+
+#[test]
+fn planted_transaction_not_a_unit_is_caught() {
+    assert_planted_bug_caught(
+        PlantedBug::TransactionNotAUnit,
+        Some(WriteQuorum::Majority),
+    );
+}

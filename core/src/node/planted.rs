@@ -82,6 +82,14 @@ impl Node {
         planted!(self, BaseInstalledBeforeWhole)
     }
 
+    pub(super) fn planted_transaction_not_a_unit(&self) -> bool {
+        planted!(self, TransactionNotAUnit)
+    }
+
+    pub(super) fn planted_watch_misses_replicated_write(&self) -> bool {
+        planted!(self, WatchMissesReplicatedWrite)
+    }
+
     /// Sets the keyspace's own switch, which has no config to read.
     pub(super) fn plant_keyspace_bugs(&mut self) {
         if planted!(self, BaseSkipsMovedEntries) {

@@ -111,7 +111,7 @@ impl Node {
         let pending_before = self.pending_end();
         resp::write_array_len(reply, multi.queued.len());
         // Only a master logs; a replica runs reads alone (writes were refused when queued).
-        let unit = (self.status.role == Role::Master)
+        let unit = (self.status.role == Role::Master && !self.planted_transaction_not_a_unit())
             .then(|| record::open_unit(self.meta.term, &mut self.aof.pending));
         for request in multi.queued {
             self.request = request;
@@ -194,6 +194,9 @@ impl Node {
     /// running now, out of the table.
     pub(super) fn note_watched_changes(&mut self, mut current: Option<&mut Session>) {
         let (keys, cleared) = self.keyspace.take_touched();
+        if current.is_none() && self.planted_watch_misses_replicated_write() {
+            return; // Planted bug: the changes a step made outside commands are lost.
+        }
         if keys.is_empty() && !cleared {
             return;
         }

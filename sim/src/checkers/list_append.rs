@@ -7,7 +7,8 @@
 //!   must be a prefix of that (no lost update, no fork), hold no value twice, and no
 //!   value a failed transaction appended (an aborted read, G1a), nor part of a
 //!   transaction's appends to that list without the rest (an intermediate read, G1b);
-//! - every append of a transaction acknowledged OK is in the final list (durability);
+//! - every append of a transaction acknowledged OK is in the final list (durability),
+//!   and every transaction is in the final lists whole or not at all (atomicity);
 //! - from the version orders come the dependencies between transactions: write-write
 //!   (the next append of a list), write-read (a read saw the append), read-write (a
 //!   read missed the next append), plus real time (one ended before the other began);
@@ -70,6 +71,7 @@ pub fn check(history: &History, finals: &FinalLists) -> Result<usize, Violation>
     let writer = writers(&txns)?;
     check_reads(&txns, &writer, finals)?;
     check_durable(&txns, finals)?;
+    check_whole(&txns, finals)?;
     let graph = dependencies(&txns, &writer, finals);
     if let Some(cycle) = find_cycle(&graph) {
         let ops: Vec<String> = cycle
@@ -201,6 +203,32 @@ fn check_durable(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation>
                     )));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Each transaction's appends are all in the final lists, or none is.
+fn check_whole(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation> {
+    for txn in txns {
+        let appends: Vec<(&Vec<u8>, &Vec<u8>)> = txn
+            .micros
+            .iter()
+            .filter_map(|m| match m {
+                Micro::Append { key, value } => Some((key, value)),
+                Micro::Read { .. } => None,
+            })
+            .collect();
+        let kept = appends
+            .iter()
+            .filter(|(key, value)| finals.get(*key).is_some_and(|list| list.contains(value)))
+            .count();
+        if kept > 0 && kept < appends.len() {
+            return Err(fail(format!(
+                "op {} applied in part: {kept} of its {} appends are in the final lists",
+                txn.op,
+                appends.len()
+            )));
         }
     }
     Ok(())

@@ -133,6 +133,17 @@ fn an_intermediate_read_is_named() {
 }
 
 #[test]
+fn a_transaction_applied_in_part_is_named() {
+    let ops = vec![txn(
+        1,
+        vec![append("x", "a"), append("y", "b")],
+        Outcome::Unknown("lost".into()),
+    )];
+    let error = verdict(ops, &[("x", &["a"])]).unwrap_err();
+    assert!(error.contains("applied in part"), "{error}");
+}
+
+#[test]
 fn write_skew_is_a_cycle() {
     // Each read missed the other's append: T1 -rw-> T2 -rw-> T1 (G2).
     let ops = vec![
