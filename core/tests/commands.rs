@@ -1476,6 +1476,37 @@ const AOF_CASES: &[AofCase] = &[
     // ---- end of sets ----
     //
     // ---- sorted sets ----
+    case(&[], "ZADD z 1 a", true),
+    case(&["ZADD z 1 a"], "ZINCRBY z 2 a", true),
+    case(&["ZADD z 1 a"], "ZREM z a", true),
+    case(&["ZADD z 1 a"], "ZSCORE z a", false),
+    case(&["ZADD z 1 a"], "ZMSCORE z a b", false),
+    case(&["ZADD z 1 a"], "ZCARD z", false),
+    case(&["ZADD z 1 a"], "ZRANK z a WITHSCORE", false),
+    case(&["ZADD z 1 a"], "ZREVRANK z a", false),
+    case(&["ZADD z 1 a"], "ZCOUNT z -inf +inf", false),
+    case(&["ZADD z 0 a"], "ZLEXCOUNT z - +", false),
+    case(&["ZADD z 1 a"], "ZRANGE z 0 -1 WITHSCORES", false),
+    case(&["ZADD z 1 a"], "ZRANGESTORE d z 0 -1", true),
+    case(&["ZADD z 1 a"], "ZRANGEBYSCORE z 0 1", false),
+    case(&["ZADD z 1 a"], "ZREVRANGE z 0 -1", false),
+    case(&["ZADD z 1 a"], "ZREVRANGEBYSCORE z 1 0", false),
+    case(&["ZADD z 0 a"], "ZRANGEBYLEX z - +", false),
+    case(&["ZADD z 0 a"], "ZREVRANGEBYLEX z + -", false),
+    case(&["ZADD z 1 a"], "ZREMRANGEBYSCORE z 0 1", true),
+    case(&["ZADD z 1 a"], "ZREMRANGEBYRANK z 0 -1", true),
+    case(&["ZADD z 0 a"], "ZREMRANGEBYLEX z - +", true),
+    case(&["ZADD z 1 a"], "ZPOPMIN z", true),
+    case(&["ZADD z 1 a"], "ZPOPMAX z 2", true),
+    case(&["ZADD z 1 a"], "ZMPOP 1 z MIN", true),
+    case(&["ZADD z 1 a"], "ZRANDMEMBER z 2 WITHSCORES", false),
+    case(&["ZADD z 1 a"], "ZSCAN z 0", false),
+    case(&["ZADD z 1 a"], "ZUNION 2 z y WITHSCORES", false),
+    case(&["ZADD z 1 a"], "ZINTER 1 z", false),
+    case(&["ZADD z 1 a"], "ZDIFF 2 z y", false),
+    case(&["ZADD z 1 a"], "ZUNIONSTORE d 1 z", true),
+    case(&["ZADD z 1 a"], "ZINTERSTORE d 1 z WEIGHTS 2", true),
+    case(&["ZADD z 1 a"], "ZDIFFSTORE d 1 z", true),
     // ---- end of sorted sets ----
     //
     // ---- keys, strings and transactions ----

@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use indexmap::IndexMap;
 
@@ -145,5 +146,213 @@ impl ZSet {
         self.iter()
             .map(|(m, s)| mix64(bytes_digest(m) ^ s.to_bits()))
             .fold(0, u64::wrapping_add)
+    }
+
+    /// A member's 0-based rank from the lowest. The ordered set keeps no subtree
+    /// counts, so this walks the members below it: O(rank), acceptable for now.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = *self.scores.get(member)?;
+        Some(self.order.range(..(score, Box::from(member))).count())
+    }
+
+    /// The members whose score is in `range`, from the lowest (or, `reverse`, from the
+    /// highest). Finding the first one is O(log n).
+    pub fn range_by_score(
+        &self,
+        range: &ScoreRange,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+        let lower = match (range.min, range.min_ex) {
+            (min, false) => Some(Bound::Included(Score::new(min))),
+            (min, true) if min < f64::INFINITY => Some(Bound::Included(Score::new(min.next_up()))),
+            _ => None,
+        };
+        let upper = match (range.max, range.max_ex) {
+            (max, false) if max == f64::INFINITY => Some(Bound::Unbounded),
+            (max, false) => Some(Bound::Excluded(Score::new(max.next_up()))),
+            (max, true) => Some(Bound::Excluded(Score::new(max))),
+        };
+        // A score bound sits below every member of that score: the empty member.
+        let at_score = |bound: Bound<Score>| bound.map(|score| (score, Box::from(&b""[..])));
+        match lower.zip(upper).filter(|_| !range.is_empty()) {
+            Some((lower, upper)) => self.bounded(at_score(lower), at_score(upper), reverse),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// The members in the lexicographic `range`, from the lowest (or the highest). As
+    /// in Redis, meant for sets whose members all have one score: then the first one
+    /// is found in O(log n). With several scores the result follows the walk of the
+    /// whole order (skip members below the range, stop at the first one above it).
+    pub fn range_by_lex(
+        &self,
+        range: &LexRange,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+        if range.is_empty() {
+            return Box::new(std::iter::empty());
+        }
+        let (Some(first), Some(last)) = (self.order.first(), self.order.last()) else {
+            return Box::new(std::iter::empty());
+        };
+        if first.0 == last.0 {
+            let score = first.0;
+            // `-` and `+` on the wrong side make the range empty, which `is_empty` saw.
+            let bound = |bound: &LexBound, lower: bool| -> Option<Bound<(Score, Box<[u8]>)>> {
+                Some(match bound {
+                    LexBound::Min if lower => Bound::Unbounded,
+                    LexBound::Max if !lower => Bound::Unbounded,
+                    LexBound::Min | LexBound::Max => return None,
+                    LexBound::Inclusive(m) => Bound::Included((score, m.clone())),
+                    LexBound::Exclusive(m) => Bound::Excluded((score, m.clone())),
+                })
+            };
+            return match (bound(&range.min, true), bound(&range.max, false)) {
+                (Some(lower), Some(upper)) => self.bounded(lower, upper, reverse),
+                _ => Box::new(std::iter::empty()),
+            };
+        }
+        let range = range.clone();
+        let members = self.iter();
+        if reverse {
+            let above = range.clone();
+            Box::new(
+                members
+                    .rev()
+                    .skip_while(move |(m, _)| !above.max.is_at_least(m, false))
+                    .take_while(move |(m, _)| range.min.is_at_least(m, true)),
+            )
+        } else {
+            let below = range.clone();
+            Box::new(
+                members
+                    .skip_while(move |(m, _)| !below.min.is_at_least(m, true))
+                    .take_while(move |(m, _)| range.max.is_at_least(m, false)),
+            )
+        }
+    }
+
+    /// The ordered pairs between two bounds, or none where the bounds cross (which
+    /// `BTreeSet::range` would panic on).
+    fn bounded(
+        &self,
+        lower: Bound<(Score, Box<[u8]>)>,
+        upper: Bound<(Score, Box<[u8]>)>,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+        let crossed = match (&lower, &upper) {
+            (Bound::Included(lo), Bound::Included(hi)) => lo > hi,
+            (Bound::Included(lo) | Bound::Excluded(lo), Bound::Excluded(hi))
+            | (Bound::Excluded(lo), Bound::Included(hi)) => lo >= hi,
+            _ => false,
+        };
+        if crossed {
+            return Box::new(std::iter::empty());
+        }
+        let pairs = self
+            .order
+            .range((lower, upper))
+            .map(|(s, m)| (&**m, s.get()));
+        if reverse {
+            Box::new(pairs.rev())
+        } else {
+            Box::new(pairs)
+        }
+    }
+
+    /// ZSCAN: visit the members in `count` storage slots (at least one) below the
+    /// cursor; the next cursor, 0 once done. The same walk, and the same guarantee,
+    /// as `Keyspace::scan`: slots go from the highest down, a removal moves the last
+    /// member into the hole, so a member stored for the whole scan is visited.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
+        let len = self.scores.len();
+        let start = match cursor {
+            0 => len,
+            c => usize::try_from(c).map_or(len, |c| c.min(len)),
+        };
+        let end = start - count.max(1).min(start);
+        for index in (end..start).rev() {
+            let (member, score) = self.get_index(index).expect("index < len");
+            visit(member, score);
+        }
+        u64::try_from(end).expect("usize fits in u64")
+    }
+}
+
+/// A range of scores, as `ZRANGEBYSCORE` takes it: `(` makes a bound exclusive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreRange {
+    pub min: f64,
+    pub max: f64,
+    pub min_ex: bool,
+    pub max_ex: bool,
+}
+
+impl ScoreRange {
+    /// Redis's test for a range that holds nothing whatever the set.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.min_ex || self.max_ex))
+    }
+}
+
+/// One end of a lexicographic range: `-`, `+`, `[member` or `(member`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LexBound {
+    Min,
+    Max,
+    Inclusive(Box<[u8]>),
+    Exclusive(Box<[u8]>),
+}
+
+impl LexBound {
+    /// Whether `member` is on the inner side of this bound: at or above it for a lower
+    /// bound (`lower`), at or below it for an upper one.
+    fn is_at_least(&self, member: &[u8], lower: bool) -> bool {
+        let (bound, inclusive) = match self {
+            LexBound::Min => return lower,
+            LexBound::Max => return !lower,
+            LexBound::Inclusive(bound) => (&**bound, true),
+            LexBound::Exclusive(bound) => (&**bound, false),
+        };
+        match member.cmp(bound) {
+            Ordering::Equal => inclusive,
+            Ordering::Greater => lower,
+            Ordering::Less => !lower,
+        }
+    }
+
+    /// Order of bounds as Redis compares them: `-` below everything, `+` above.
+    fn rank(&self) -> (u8, &[u8]) {
+        match self {
+            LexBound::Min => (0, b""),
+            LexBound::Inclusive(m) | LexBound::Exclusive(m) => (1, m),
+            LexBound::Max => (2, b""),
+        }
+    }
+
+    fn is_exclusive(&self) -> bool {
+        !matches!(self, LexBound::Inclusive(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LexRange {
+    pub min: LexBound,
+    pub max: LexBound,
+}
+
+impl LexRange {
+    /// Redis's test for a range that holds nothing (`-` and `+` count as exclusive).
+    pub fn is_empty(&self) -> bool {
+        match self.min.rank().cmp(&self.max.rank()) {
+            Ordering::Greater => true,
+            Ordering::Equal => self.min.is_exclusive() || self.max.is_exclusive(),
+            Ordering::Less => false,
+        }
     }
 }

@@ -1,5 +1,0 @@
-//! Sorted set commands: ZADD, ZRANGE, ZSCORE, ...
-
-use super::CommandSpec;
-
-pub static COMMANDS: &[CommandSpec] = &[];
