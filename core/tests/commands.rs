@@ -1450,6 +1450,15 @@ const AOF_CASES: &[AofCase] = &[
     case(&["HSET h f v"], "HGETALL h", false),
     case(&["HSET h f v"], "HLEN h", false),
     case(&["HSET h f v"], "HEXISTS h f", false),
+    case(&[], "HSETNX h f v", true),
+    case(&["HSET h f v"], "HMGET h f g", false),
+    case(&["HSET h f v"], "HKEYS h", false),
+    case(&["HSET h f v"], "HVALS h", false),
+    case(&[], "HINCRBY h f 5", true),
+    case(&[], "HINCRBYFLOAT h f 1.5", true),
+    case(&["HSET h f v"], "HSTRLEN h f", false),
+    case(&["HSET h f v"], "HRANDFIELD h -2 WITHVALUES", false),
+    case(&["HSET h f v"], "HSCAN h 0 NOVALUES", false),
     // ---- end of hashes ----
     //
     // ---- lists ----
@@ -1473,6 +1482,27 @@ const AOF_CASES: &[AofCase] = &[
     // ---- end of lists ----
     //
     // ---- sets ----
+    case(&[], "SADD s a b", true),
+    case(&["SADD s a b"], "SREM s a", true),
+    case(&["SADD s a b"], "SMEMBERS s", false),
+    case(&["SADD s a b"], "SISMEMBER s a", false),
+    case(&["SADD s a b"], "SMISMEMBER s a c", false),
+    case(&["SADD s a b"], "SCARD s", false),
+    case(&["SADD s a b"], "SPOP s 1", true),
+    case(&["SADD s a b"], "SRANDMEMBER s -3", false),
+    case(&["SADD s a b"], "SMOVE s t a", true),
+    case(&["SADD s a b", "SADD t b"], "SINTER s t", false),
+    case(&["SADD s a b", "SADD t b"], "SUNION s t", false),
+    case(&["SADD s a b", "SADD t b"], "SDIFF s t", false),
+    case(&["SADD s a b", "SADD t b"], "SINTERSTORE d s t", true),
+    case(&["SADD s a b", "SADD t b"], "SUNIONSTORE d s t", true),
+    case(&["SADD s a b", "SADD t b"], "SDIFFSTORE d s t", true),
+    case(
+        &["SADD s a b", "SADD t b"],
+        "SINTERCARD 2 s t LIMIT 1",
+        false,
+    ),
+    case(&["SADD s a b"], "SSCAN s 0 MATCH * COUNT 5", false),
     // ---- end of sets ----
     //
     // ---- sorted sets ----

@@ -3,6 +3,7 @@
 
 use indexmap::IndexMap;
 
+use super::set::scan_window;
 use super::{bytes_digest, mix64, SeededSipHash};
 use crate::aof::elems::{Elems, ElemsBuf};
 use crate::bytes::FieldError;
@@ -64,6 +65,19 @@ impl Hash {
     /// The field and value at a storage position (`HRANDFIELD`, `HSCAN`).
     pub fn get_index(&self, index: usize) -> Option<(&[u8], &[u8])> {
         self.fields.get_index(index).map(|(f, v)| (&**f, &**v))
+    }
+
+    /// One `HSCAN` step: the fields and values in the next [`scan_window`] of storage
+    /// positions.
+    pub fn scan<'s>(
+        &'s self,
+        cursor: u64,
+        count: usize,
+        out: &mut Vec<(&'s [u8], &'s [u8])>,
+    ) -> u64 {
+        let (window, next) = scan_window(self.len(), cursor, count);
+        out.extend(window.rev().filter_map(|index| self.get_index(index)));
+        next
     }
 
     pub fn to_elems(&self, out: &mut ElemsBuf) {
