@@ -57,10 +57,21 @@ pub enum Effect<'a> {
     Unit {
         records: &'a [u8],
     },
+    /// Move `from`'s value and expiry to `to`, replacing what `to` held (RENAME).
+    Rename {
+        from: &'a [u8],
+        to: &'a [u8],
+    },
+    /// Copy `from`'s value and expiry to `to`, replacing what `to` held (COPY).
+    Copy {
+        from: &'a [u8],
+        to: &'a [u8],
+    },
 }
 
 impl<'a> Effect<'a> {
-    /// The key the effect changes, if it changes one key.
+    /// The key the effect changes, if it changes one key. `Rename` and `Copy` give
+    /// their destination (a rename also deletes its source).
     pub fn key(&self) -> Option<&'a [u8]> {
         match *self {
             Effect::Set { key, .. }
@@ -68,6 +79,7 @@ impl<'a> Effect<'a> {
             | Effect::Del { key }
             | Effect::Expire { key, .. }
             | Effect::Persist { key } => Some(key),
+            Effect::Rename { to, .. } | Effect::Copy { to, .. } => Some(to),
             Effect::FlushAll | Effect::ReignStart { .. } | Effect::Unit { .. } => None,
             Effect::Hash(e) => Some(e.key()),
             Effect::List(e) => Some(e.key()),
@@ -109,6 +121,8 @@ const TAG_LIST: u8 = 9;
 const TAG_SET_TYPE: u8 = 10;
 const TAG_ZSET: u8 = 11;
 const TAG_UNIT: u8 = 12;
+const TAG_RENAME: u8 = 13;
+const TAG_COPY: u8 = 14;
 
 pub(crate) const CORRUPT_CHECKSUM: &str = "record checksum mismatch";
 
@@ -134,6 +148,8 @@ fn tag(effect: &Effect<'_>) -> u8 {
         Effect::SetMembers(_) => TAG_SET_TYPE,
         Effect::ZSet(_) => TAG_ZSET,
         Effect::Unit { .. } => TAG_UNIT,
+        Effect::Rename { .. } => TAG_RENAME,
+        Effect::Copy { .. } => TAG_COPY,
     }
 }
 
@@ -150,6 +166,7 @@ fn body_len(effect: &Effect<'_>) -> usize {
         Effect::SetMembers(e) => e.fields_len(),
         Effect::ZSet(e) => e.fields_len(),
         Effect::Unit { records } => records.len(),
+        Effect::Rename { from, to } | Effect::Copy { from, to } => 4 + from.len() + 4 + to.len(),
     };
     BODY_PREFIX_LEN + fields_len
 }
@@ -215,6 +232,10 @@ fn encode_fields(effect: &Effect<'_>, out: &mut Vec<u8>) {
         Effect::Unit { records } => {
             debug_assert!(unit_records(records).is_ok(), "a unit holds whole records");
             out.extend_from_slice(records);
+        }
+        Effect::Rename { from, to } | Effect::Copy { from, to } => {
+            put_bytes(out, from);
+            put_bytes(out, to);
         }
     }
 }
@@ -308,6 +329,14 @@ fn decode_body(body: &[u8]) -> Result<Record<'_>, DecodeError> {
             unit_records(records)?;
             Effect::Unit { records }
         }
+        TAG_RENAME => Effect::Rename {
+            from: reader.bytes(usize::MAX)?,
+            to: reader.bytes(usize::MAX)?,
+        },
+        TAG_COPY => Effect::Copy {
+            from: reader.bytes(usize::MAX)?,
+            to: reader.bytes(usize::MAX)?,
+        },
         _ => return Err(DecodeError::Corrupt("unknown record tag")),
     };
     if !reader.rest.is_empty() {
@@ -452,6 +481,14 @@ pub(crate) mod tests {
             Effect::ReignStart {
                 master_id: MasterId(u64::MAX),
             },
+            Effect::Rename {
+                from: b"a",
+                to: b"b",
+            },
+            Effect::Copy {
+                from: b"",
+                to: b"\0\xff",
+            },
         ]
     }
 
@@ -540,9 +577,24 @@ pub(crate) mod tests {
                 DecodeError::Corrupt("unknown record tag"),
             ),
             (
-                "tag 13",
-                with_term(&[13]),
+                "tag 15",
+                with_term(&[15]),
                 DecodeError::Corrupt("unknown record tag"),
+            ),
+            (
+                "rename without a destination",
+                with_term(&[TAG_RENAME, 1, 0, 0, 0, b'a']),
+                DecodeError::Corrupt(FIELD_PAST_END),
+            ),
+            (
+                "copy destination past body",
+                with_term(&[TAG_COPY, 0, 0, 0, 0, 2, 0, 0, 0, b'b']),
+                DecodeError::Corrupt(FIELD_PAST_END),
+            ),
+            (
+                "rename with trailing bytes",
+                with_term(&[TAG_RENAME, 0, 0, 0, 0, 0, 0, 0, 0, 9]),
+                DecodeError::Corrupt("trailing bytes in record body"),
             ),
             (
                 "unknown hash effect",
@@ -605,6 +657,8 @@ pub(crate) mod tests {
         Persist(Vec<u8>),
         FlushAll,
         ReignStart(u64),
+        Rename(Vec<u8>, Vec<u8>),
+        Copy(Vec<u8>, Vec<u8>),
     }
 
     impl OwnedEffect {
@@ -626,6 +680,8 @@ pub(crate) mod tests {
                 OwnedEffect::ReignStart(id) => Effect::ReignStart {
                     master_id: MasterId(*id),
                 },
+                OwnedEffect::Rename(from, to) => Effect::Rename { from, to },
+                OwnedEffect::Copy(from, to) => Effect::Copy { from, to },
             }
         }
     }
@@ -645,6 +701,8 @@ pub(crate) mod tests {
             bytes().prop_map(OwnedEffect::Persist),
             Just(OwnedEffect::FlushAll),
             any::<u64>().prop_map(OwnedEffect::ReignStart),
+            (bytes(), bytes()).prop_map(|(f, t)| OwnedEffect::Rename(f, t)),
+            (bytes(), bytes()).prop_map(|(f, t)| OwnedEffect::Copy(f, t)),
         ]
     }
 

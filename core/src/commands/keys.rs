@@ -1,9 +1,12 @@
-//! Key commands: DEL, EXISTS, the EXPIRE family, TTL, TYPE, SCAN, KEYS, DBSIZE, FLUSHALL.
+//! Key commands: DEL, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY, RANDOMKEY, OBJECT,
+//! SCAN, KEYS, DBSIZE, FLUSHALL. The expiry commands are in `expiry.rs`.
 
-use super::{parse_i64, Ctx, Flow, ERR_NOT_INTEGER, ERR_SYNTAX};
+use super::{err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow};
+use super::{ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::aof::record::Effect;
+use crate::keyspace::{Value, ValueType};
 use crate::resp::{self, Request};
-use crate::time::UnixMillis;
+use rand_chacha::rand_core::RngCore;
 
 /// Keys SCAN examines per call when COUNT is not given (Redis's default).
 const SCAN_COUNT_DEFAULT: usize = 10;
@@ -28,184 +31,6 @@ pub fn exists(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         .skip(1)
         .filter(|key| ctx.store.read(key).is_some());
     resp::write_int(out, count.count() as i64);
-    Flow::Continue
-}
-
-pub fn expire(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    set_expiry(ctx, req, ExpiryUnit::RelativeSeconds, out)
-}
-
-pub fn pexpire(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    set_expiry(ctx, req, ExpiryUnit::RelativeMillis, out)
-}
-
-pub fn expireat(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    set_expiry(ctx, req, ExpiryUnit::AbsoluteSeconds, out)
-}
-
-pub fn pexpireat(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    set_expiry(ctx, req, ExpiryUnit::AbsoluteMillis, out)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ExpiryUnit {
-    RelativeSeconds,
-    RelativeMillis,
-    AbsoluteSeconds,
-    AbsoluteMillis,
-}
-
-impl ExpiryUnit {
-    fn command(self) -> &'static str {
-        match self {
-            ExpiryUnit::RelativeSeconds => "expire",
-            ExpiryUnit::RelativeMillis => "pexpire",
-            ExpiryUnit::AbsoluteSeconds => "expireat",
-            ExpiryUnit::AbsoluteMillis => "pexpireat",
-        }
-    }
-
-    /// The absolute time in milliseconds, or `None` on overflow. Zero and negative
-    /// results are allowed: they mean "already expired", and the key is deleted.
-    fn absolute_ms(self, amount: i64, now: UnixMillis) -> Option<i64> {
-        let ms = match self {
-            ExpiryUnit::RelativeSeconds | ExpiryUnit::AbsoluteSeconds => {
-                amount.checked_mul(1000)?
-            }
-            ExpiryUnit::RelativeMillis | ExpiryUnit::AbsoluteMillis => amount,
-        };
-        match self {
-            ExpiryUnit::RelativeSeconds | ExpiryUnit::RelativeMillis => {
-                ms.checked_add(i64::try_from(now.0).ok()?)
-            }
-            ExpiryUnit::AbsoluteSeconds | ExpiryUnit::AbsoluteMillis => Some(ms),
-        }
-    }
-}
-
-/// EXPIRE's conditions (Redis 7): NX, XX, GT, LT.
-#[derive(Clone, Copy, Default)]
-struct ExpiryCondition {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-}
-
-fn parse_expiry_condition(req: &Request) -> Result<ExpiryCondition, String> {
-    let mut condition = ExpiryCondition::default();
-    for word in req.args().skip(3) {
-        match word.to_ascii_uppercase().as_slice() {
-            b"NX" => condition.nx = true,
-            b"XX" => condition.xx = true,
-            b"GT" => condition.gt = true,
-            b"LT" => condition.lt = true,
-            _ => {
-                let option = super::printable(word);
-                return Err(format!("ERR Unsupported option {option}"));
-            }
-        }
-    }
-    let c = condition;
-    if c.nx && (c.xx || c.gt || c.lt) {
-        let message = "ERR NX and XX, GT or LT options at the same time are not compatible";
-        return Err(message.to_string());
-    }
-    if c.gt && c.lt {
-        let message = "ERR GT and LT options at the same time are not compatible";
-        return Err(message.to_string());
-    }
-    Ok(condition)
-}
-
-impl ExpiryCondition {
-    /// Whether the new expiry may replace `current` (None = no expiry = infinite TTL).
-    fn allows(self, current: Option<UnixMillis>, new_ms: i64) -> bool {
-        let current_ms = current.map(|at| at.0 as i64);
-        if (self.nx && current.is_some()) || (self.xx && current.is_none()) {
-            return false;
-        }
-        if self.gt && current_ms.is_none_or(|now_ms| new_ms <= now_ms) {
-            return false;
-        }
-        !(self.lt && current_ms.is_some_and(|now_ms| new_ms >= now_ms))
-    }
-}
-
-fn set_expiry(ctx: &mut Ctx<'_>, req: &Request, unit: ExpiryUnit, out: &mut Vec<u8>) -> Flow {
-    // Redis checks the options before the number.
-    let condition = match parse_expiry_condition(req) {
-        Ok(condition) => condition,
-        Err(error) => {
-            resp::write_error(out, &error);
-            return Flow::Continue;
-        }
-    };
-    let Some(amount) = parse_i64(req.arg(2)) else {
-        resp::write_error(out, ERR_NOT_INTEGER);
-        return Flow::Continue;
-    };
-    let Some(at_ms) = unit.absolute_ms(amount, ctx.store.now) else {
-        let message = format!("ERR invalid expire time in '{}' command", unit.command());
-        resp::write_error(out, &message);
-        return Flow::Continue;
-    };
-    let key = req.arg(1);
-    let Some(entry) = ctx.store.get(key) else {
-        resp::write_int(out, 0);
-        return Flow::Continue;
-    };
-    if !condition.allows(entry.expire_at, at_ms) {
-        resp::write_int(out, 0);
-        return Flow::Continue;
-    }
-    let effect = if at_ms <= ctx.store.now.0 as i64 {
-        Effect::Del { key }
-    } else {
-        Effect::Expire {
-            key,
-            at: UnixMillis(at_ms as u64),
-        }
-    };
-    ctx.store.apply(effect);
-    resp::write_int(out, 1);
-    Flow::Continue
-}
-
-pub fn ttl(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let ms = remaining_ms(ctx, req.arg(1));
-    let seconds = if ms >= 0 { (ms + 500) / 1000 } else { ms };
-    resp::write_int(out, seconds);
-    Flow::Continue
-}
-
-pub fn pttl(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    resp::write_int(out, remaining_ms(ctx, req.arg(1)));
-    Flow::Continue
-}
-
-/// Redis's convention: -2 no such key, -1 no expiry, else milliseconds left.
-fn remaining_ms(ctx: &mut Ctx<'_>, key: &[u8]) -> i64 {
-    let now = ctx.store.now;
-    match ctx.store.read(key) {
-        None => -2,
-        Some(entry) => match entry.expire_at {
-            None => -1,
-            Some(at) => {
-                debug_assert!(at >= now, "a live key cannot be expired");
-                (at.0 - now.0) as i64
-            }
-        },
-    }
-}
-
-pub fn persist(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let key = req.arg(1);
-    let has_ttl = ctx.store.get(key).is_some_and(|e| e.expire_at.is_some());
-    if has_ttl {
-        ctx.store.apply(Effect::Persist { key });
-    }
-    resp::write_int(out, has_ttl as i64);
     Flow::Continue
 }
 
@@ -261,8 +86,9 @@ struct ScanArgs<'r> {
     cursor: u64,
     count: usize,
     pattern: Option<&'r [u8]>,
-    /// `TYPE t`: only strings exist, so any other type matches nothing.
-    strings_wanted: bool,
+    /// `TYPE t`: `Some(None)` for a name no type has, which matches nothing (Redis 7.2
+    /// compares the names, so an unknown one is no error).
+    type_wanted: Option<Option<ValueType>>,
 }
 
 fn parse_scan_args(req: &Request) -> Result<ScanArgs<'_>, &'static str> {
@@ -274,7 +100,7 @@ fn parse_scan_args(req: &Request) -> Result<ScanArgs<'_>, &'static str> {
         cursor,
         count: SCAN_COUNT_DEFAULT,
         pattern: None,
-        strings_wanted: true,
+        type_wanted: None,
     };
     let mut at = 2;
     while at < req.len() {
@@ -289,7 +115,7 @@ fn parse_scan_args(req: &Request) -> Result<ScanArgs<'_>, &'static str> {
                 Some(_) => return Err(ERR_SYNTAX),
                 None => return Err(ERR_NOT_INTEGER),
             },
-            b"TYPE" => args.strings_wanted = value.eq_ignore_ascii_case(b"string"),
+            b"TYPE" => args.type_wanted = Some(ValueType::from_name(value)),
             _ => return Err(ERR_SYNTAX),
         }
         at += 2;
@@ -313,11 +139,294 @@ pub fn scan(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         ctx.store.now,
         &mut found,
     );
-    if !args.strings_wanted {
-        found.clear();
+    if let Some(wanted) = args.type_wanted {
+        let keyspace = &*ctx.store.keyspace;
+        let now = ctx.store.now;
+        found.retain(|key| {
+            let found_type = keyspace.get(key, now).map(|e| e.value.value_type());
+            found_type.is_some() && found_type == wanted
+        });
     }
     resp::write_array_len(out, 2);
     resp::write_bulk(out, next.to_string().as_bytes());
     write_key_list(out, &found);
     Flow::Continue
+}
+
+const ERR_NO_SUCH_KEY: &str = "ERR no such key";
+const ERR_SAME_OBJECT: &str = "ERR source and destination objects are the same";
+const ERR_DB_RANGE: &str = "ERR DB index is out of range";
+const ERR_COPY_CLUSTER: &str = "ERR Copying to another database is not allowed in cluster mode";
+const ERR_INT_RANGE: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+const ERR_NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/// Redis's default `databases`: COPY's `DB` checks its range before refusing any
+/// database but 0, as Redis does in cluster mode.
+const DATABASES: i64 = 16;
+
+pub fn rename(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    if let Some(renamed) = rename_key(ctx, req, false, out) {
+        debug_assert!(renamed);
+        resp::write_simple(out, "OK");
+    }
+    Flow::Continue
+}
+
+pub fn renamenx(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    if let Some(renamed) = rename_key(ctx, req, true, out) {
+        resp::write_int(out, renamed as i64);
+    }
+    Flow::Continue
+}
+
+/// RENAME and RENAMENX: whether the key was renamed, or `None` once an error is
+/// written. The value moves with its expiry; what the destination held is dropped.
+fn rename_key(ctx: &mut Ctx<'_>, req: &Request, nx: bool, out: &mut Vec<u8>) -> Option<bool> {
+    let (from, to) = (req.arg(1), req.arg(2));
+    if ctx.store.get(from).is_none() {
+        resp::write_error(out, ERR_NO_SUCH_KEY);
+        return None;
+    }
+    // As Redis: renaming a key to itself changes nothing, and RENAMENX says 0.
+    if from == to {
+        return Some(!nx);
+    }
+    if nx && ctx.store.get(to).is_some() {
+        return Some(false);
+    }
+    ctx.store.apply(Effect::Rename { from, to });
+    Some(true)
+}
+
+/// `COPY source destination [DB destination-db] [REPLACE]`.
+pub fn copy(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let replace = match parse_copy_options(req) {
+        Ok(replace) => replace,
+        Err(error) => {
+            resp::write_error(out, error);
+            return Flow::Continue;
+        }
+    };
+    let (from, to) = (req.arg(1), req.arg(2));
+    if from == to {
+        resp::write_error(out, ERR_SAME_OBJECT);
+        return Flow::Continue;
+    }
+    let copied = ctx.store.read(from).is_some() && (replace || ctx.store.get(to).is_none());
+    if copied {
+        ctx.store.apply(Effect::Copy { from, to });
+    }
+    resp::write_int(out, copied as i64);
+    Flow::Continue
+}
+
+/// COPY's options, in Redis's order of checks: whether REPLACE was given.
+fn parse_copy_options(req: &Request) -> Result<bool, &'static str> {
+    let mut replace = false;
+    let mut db = 0;
+    let mut at = 3;
+    while at < req.len() {
+        match req.arg(at).to_ascii_uppercase().as_slice() {
+            b"REPLACE" => replace = true,
+            b"DB" if at + 1 < req.len() => {
+                at += 1;
+                db = parse_i64(req.arg(at)).ok_or(ERR_NOT_INTEGER)?;
+                if i32::try_from(db).is_err() {
+                    return Err(ERR_INT_RANGE);
+                }
+                if !(0..DATABASES).contains(&db) {
+                    return Err(ERR_DB_RANGE);
+                }
+            }
+            _ => return Err(ERR_SYNTAX),
+        }
+        at += 1;
+    }
+    if db != 0 {
+        return Err(ERR_COPY_CLUSTER);
+    }
+    Ok(replace)
+}
+
+/// Random picks RANDOMKEY makes before it gives up on a keyspace of expired keys
+/// (Redis's `maxtries`): a read deletes nothing, so expired keys stay in the way.
+const RANDOMKEY_TRIES: usize = 100;
+
+/// `RANDOMKEY`: a live key picked with the node's generator, or null. A read: it
+/// logs nothing, whoever runs it.
+pub fn randomkey(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+    let len = ctx.store.keyspace.len() as u64;
+    let mut found = Vec::new();
+    for _ in 0..RANDOMKEY_TRIES {
+        if len == 0 || !found.is_empty() {
+            break;
+        }
+        let index = ctx.rng.next_u64() % len;
+        // A SCAN cursor is the boundary below which slots remain: cursor i + 1 with a
+        // count of one examines slot i alone, and skips it if expired.
+        let next = ctx
+            .store
+            .keyspace
+            .scan(index + 1, 1, None, ctx.store.now, &mut found);
+        debug_assert_eq!(next, index);
+    }
+    match found.first() {
+        Some(key) => resp::write_bulk(out, key),
+        None => resp::write_null(out, ctx.protocol()),
+    }
+    Flow::Continue
+}
+
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key` and `OBJECT HELP`.
+pub fn object(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let sub = req.arg(1).to_ascii_uppercase();
+    let name = match sub.as_slice() {
+        b"HELP" => "object|help",
+        b"ENCODING" => "object|encoding",
+        b"FREQ" => "object|freq",
+        b"IDLETIME" => "object|idletime",
+        b"REFCOUNT" => "object|refcount",
+        _ => {
+            err_unknown_subcommand(out, "object", req.arg(1));
+            return Flow::Continue;
+        }
+    };
+    let arity = if sub == b"HELP" { 2 } else { 3 };
+    if req.len() != arity {
+        err_wrong_arity(out, name);
+        return Flow::Continue;
+    }
+    if sub == b"HELP" {
+        resp::write_array_len(out, OBJECT_HELP.len());
+        OBJECT_HELP
+            .iter()
+            .for_each(|line| resp::write_simple(out, line));
+        return Flow::Continue;
+    }
+    let protocol = ctx.protocol();
+    let Some(entry) = ctx.store.read(req.arg(2)) else {
+        resp::write_null(out, protocol);
+        return Flow::Continue;
+    };
+    match sub.as_slice() {
+        b"ENCODING" => resp::write_bulk(out, encoding(entry.value).as_bytes()),
+        b"FREQ" => resp::write_error(out, ERR_NO_LFU),
+        // Bucket keeps no access times: every key reads as just used.
+        b"IDLETIME" => resp::write_int(out, 0),
+        _ => resp::write_int(out, refcount(entry.value)),
+    }
+    Flow::Continue
+}
+
+/// Integers Redis shares between keys (`OBJ_SHARED_INTEGERS`), whose refcount reads
+/// as `OBJ_SHARED_REFCOUNT`.
+const SHARED_INTEGERS: i64 = 10_000;
+
+fn refcount(value: &Value) -> i64 {
+    let shared = value
+        .as_str()
+        .and_then(parse_i64)
+        .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n));
+    if shared {
+        i64::from(i32::MAX)
+    } else {
+        1
+    }
+}
+
+/// Redis 7.2's defaults for its compact encodings.
+const EMBSTR_LEN_MAX: usize = 44;
+const LISTPACK_ENTRIES_MAX: usize = 128;
+const LISTPACK_VALUE_MAX: usize = 64;
+const INTSET_ENTRIES_MAX: usize = 512;
+/// `list-max-listpack-size -2`: a list stays one listpack up to 8 KB.
+const LIST_LISTPACK_BYTES_MAX: usize = 8192;
+
+/// The encoding Redis would report for a value with this content (Redis's encodings
+/// also depend on history: a collection that grew big stays big after shrinking, an
+/// APPENDed string is "raw"; Bucket keeps no history and answers from the content).
+/// Bounded by the value's size.
+fn encoding(value: &Value) -> &'static str {
+    let small = |len: usize| len <= LISTPACK_VALUE_MAX;
+    match value {
+        Value::Str(bytes) if parse_i64(bytes).is_some() => "int",
+        Value::Str(bytes) if bytes.len() <= EMBSTR_LEN_MAX => "embstr",
+        Value::Str(_) => "raw",
+        Value::Hash(h) => {
+            let fits = h.len() <= LISTPACK_ENTRIES_MAX;
+            match fits && h.iter().all(|(f, v)| small(f.len()) && small(v.len())) {
+                true => "listpack",
+                false => "hashtable",
+            }
+        }
+        Value::ZSet(z) => {
+            let fits = z.len() <= LISTPACK_ENTRIES_MAX;
+            match fits && z.iter().all(|(member, _)| small(member.len())) {
+                true => "listpack",
+                false => "skiplist",
+            }
+        }
+        Value::Set(s) => {
+            if s.len() <= INTSET_ENTRIES_MAX && s.iter().all(|m| parse_i64(m).is_some()) {
+                "intset"
+            } else if s.len() <= LISTPACK_ENTRIES_MAX && s.iter().all(|m| small(m.len())) {
+                "listpack"
+            } else {
+                "hashtable"
+            }
+        }
+        Value::List(l) => {
+            // The listpack's header and end byte, then each entry.
+            let mut bytes = 7;
+            for item in l.iter() {
+                bytes += listpack_entry_len(item);
+                if bytes > LIST_LISTPACK_BYTES_MAX {
+                    return "quicklist";
+                }
+            }
+            "listpack"
+        }
+    }
+}
+
+/// The bytes one element takes in a listpack: its encoding (integers packed by
+/// magnitude, strings with a 1, 2 or 5 byte header) and its back length.
+fn listpack_entry_len(item: &[u8]) -> usize {
+    let encoded = match parse_i64(item) {
+        Some(0..=127) => 1,
+        Some(-4096..=4095) => 2,
+        Some(-32_768..=32_767) => 3,
+        Some(-8_388_608..=8_388_607) => 4,
+        Some(n) if i32::try_from(n).is_ok() => 5,
+        Some(_) => 9,
+        None if item.len() < 64 => 1 + item.len(),
+        None if item.len() < 4096 => 2 + item.len(),
+        None => 5 + item.len(),
+    };
+    let back_len = match encoded {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    encoded + back_len
 }

@@ -22,6 +22,7 @@ macro_rules! spec {
 }
 
 pub mod cluster;
+pub mod expiry;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

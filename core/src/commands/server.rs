@@ -28,6 +28,16 @@ pub fn echo(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     Flow::Continue
 }
 
+/// `TIME`: the node's wall clock as unix seconds and the microseconds within them.
+/// The clock is the step's, in milliseconds, so the microseconds end in 000.
+pub fn time(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
+    let ms = ctx.now.unix.0;
+    resp::write_array_len(out, 2);
+    resp::write_bulk(out, (ms / 1000).to_string().as_bytes());
+    resp::write_bulk(out, ((ms % 1000) * 1000).to_string().as_bytes());
+    Flow::Continue
+}
+
 pub fn select(_ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     // Redis parses the index as a C int.
     match parse_i64(req.arg(1)).and_then(|n| i32::try_from(n).ok()) {

@@ -1,6 +1,7 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{hashes, keys, lists, server, sets, strings, transactions, zsets, Handler, R, S, W};
+use super::{expiry, hashes, keys, lists, server, sets, strings, transactions, zsets};
+use super::{Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
 pub struct CommandSpec {
@@ -41,6 +42,7 @@ impl CommandSpec {
 /// The families of commands, each in its own file; a name is in one of them only.
 pub static FAMILIES: &[&[CommandSpec]] = &[
     TABLE,
+    expiry::COMMANDS,
     hashes::COMMANDS,
     lists::COMMANDS,
     sets::COMMANDS,
@@ -63,16 +65,24 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("decrby", 3, W, 1, 1, 1, strings::decrby),
     spec!("append", 3, W, 1, 1, 1, strings::append),
     spec!("strlen", 2, R, 1, 1, 1, strings::strlen),
+    spec!("setex", 4, W, 1, 1, 1, strings::setex),
+    spec!("psetex", 4, W, 1, 1, 1, strings::psetex),
+    spec!("getex", -2, W, 1, 1, 1, strings::getex),
+    spec!("getrange", 4, R, 1, 1, 1, strings::getrange),
+    spec!("substr", 4, R, 1, 1, 1, strings::getrange),
+    spec!("setrange", 4, W, 1, 1, 1, strings::setrange),
+    spec!("incrbyfloat", 3, W, 1, 1, 1, strings::incrbyfloat),
+    spec!("msetnx", -3, W, 1, -1, 2, strings::msetnx),
     spec!("del", -2, W, 1, -1, 1, keys::del),
     spec!("unlink", -2, W, 1, -1, 1, keys::del),
     spec!("exists", -2, R, 1, -1, 1, keys::exists),
-    spec!("expire", -3, W, 1, 1, 1, keys::expire),
-    spec!("pexpire", -3, W, 1, 1, 1, keys::pexpire),
-    spec!("expireat", -3, W, 1, 1, 1, keys::expireat),
-    spec!("pexpireat", -3, W, 1, 1, 1, keys::pexpireat),
-    spec!("ttl", 2, R, 1, 1, 1, keys::ttl),
-    spec!("pttl", 2, R, 1, 1, 1, keys::pttl),
-    spec!("persist", 2, W, 1, 1, 1, keys::persist),
+    // TOUCH counts the keys that exist, as EXISTS (Bucket keeps no access times).
+    spec!("touch", -2, R, 1, -1, 1, keys::exists),
+    spec!("rename", 3, W, 1, 2, 1, keys::rename),
+    spec!("renamenx", 3, W, 1, 2, 1, keys::renamenx),
+    spec!("copy", -3, W, 1, 2, 1, keys::copy),
+    spec!("randomkey", 1, R, 0, 0, 0, keys::randomkey),
+    spec!("object", -2, R, 2, 2, 1, keys::object),
     spec!("type", 2, R, 1, 1, 1, keys::type_),
     spec!("scan", -2, R, 0, 0, 0, keys::scan),
     spec!("keys", 2, R, 0, 0, 0, keys::keys),
@@ -81,6 +91,7 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("flushdb", -1, W, 0, 0, 0, keys::flushall),
     spec!("ping", -1, S, 0, 0, 0, server::ping),
     spec!("echo", 2, S, 0, 0, 0, server::echo),
+    spec!("time", 1, S, 0, 0, 0, server::time),
     spec!("select", 2, S, 0, 0, 0, server::select),
     spec!("hello", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::hello),
     spec!("auth", -2, S | FLAG_NO_AUTH, 0, 0, 0, server::auth),

@@ -347,6 +347,40 @@ impl Keyspace {
         true
     }
 
+    /// RENAME: move `from`'s value and expiry (stored, expired or not) to `to`, replacing
+    /// what `to` held. Returns false, changing nothing, if `from` is absent. The value
+    /// moves without a copy; `from` goes through `remove`, so a snapshot still sees
+    /// both keys as they were at its cut.
+    pub fn rename(&mut self, from: &[u8], to: &[u8]) -> bool {
+        let Some(index) = self.map.get_index_of(from) else {
+            return false;
+        };
+        if from == to {
+            return true;
+        }
+        // Written out first if a snapshot needs it, so the placeholder below is never.
+        self.before_change(index);
+        let entry = &mut self.map[index];
+        let expire_at = entry.expire_at();
+        let value = std::mem::replace(&mut entry.value, Value::Str(Box::default()));
+        assert!(self.remove(from));
+        self.insert(to, value, expire_at);
+        debug_assert!(!self.map.contains_key(from));
+        true
+    }
+
+    /// COPY: give `to` a clone of `from`'s value and its expiry (stored, expired or
+    /// not), replacing what `to` held. Returns false, changing nothing, if `from` is
+    /// absent.
+    pub fn copy(&mut self, from: &[u8], to: &[u8]) -> bool {
+        let Some(entry) = self.map.get(from) else {
+            return false;
+        };
+        let (value, expire_at) = (entry.value.clone(), entry.expire_at());
+        self.insert(to, value, expire_at);
+        true
+    }
+
     /// Set or clear (`None`) a key's expiry. Returns false, changing nothing, if absent.
     pub fn set_expiry(&mut self, key: &[u8], expire_at: Option<UnixMillis>) -> bool {
         let expire_at_ms = expire_at_stored(expire_at);

@@ -66,6 +66,8 @@ fn effect(effect: &Effect<'_>) -> String {
         Effect::Persist { key } => format!("persist {}", text(key)),
         Effect::FlushAll => "flushall".to_string(),
         Effect::ReignStart { .. } => "reign start".to_string(),
+        Effect::Rename { from, to } => format!("rename {} {}", text(from), text(to)),
+        Effect::Copy { from, to } => format!("copy {} {}", text(from), text(to)),
         collection => format!("{collection:?}"),
     }
 }

@@ -228,6 +228,8 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
         | Effect::List(_)
         | Effect::SetMembers(_)
         | Effect::ZSet(_)
+        | Effect::Rename { .. }
+        | Effect::Copy { .. }
         | Effect::Unit { .. } => return false,
     };
     if key != op.key.as_slice() {
@@ -291,6 +293,8 @@ fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Opti
         | Effect::List(_)
         | Effect::SetMembers(_)
         | Effect::ZSet(_)
+        | Effect::Rename { .. }
+        | Effect::Copy { .. }
         | Effect::Unit { .. } => return None,
     };
     if k != key {
