@@ -12,44 +12,6 @@ const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong
 const ERR_SYNTAX: &str = "ERR syntax error";
 const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 
-fn run(t: &mut TestNode, conn: ConnectionId, command: &str) -> Reply {
-    let args: Vec<&str> = command.split(' ').collect();
-    t.cmd(conn, &args)
-}
-
-fn text(reply: &Reply) -> String {
-    match reply {
-        Reply::Bulk(bytes) => String::from_utf8(bytes.clone()).expect("text"),
-        other => panic!("not a bulk: {other:?}"),
-    }
-}
-
-/// The bulk strings of an array reply, sorted.
-fn sorted(reply: &Reply) -> Vec<String> {
-    let Reply::Array(items) = reply else {
-        panic!("not an array: {reply:?}")
-    };
-    let mut texts: Vec<String> = items.iter().map(text).collect();
-    texts.sort();
-    texts
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split(' ')
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-fn script(steps: &[(&str, Reply)]) -> TestNode {
-    let mut t = TestNode::new();
-    let conn = t.connect();
-    for (i, (command, want)) in steps.iter().enumerate() {
-        assert_eq!(&run(&mut t, conn, command), want, "#{i}: {command}");
-    }
-    t
-}
-
 #[test]
 fn hsetnx_hmget_hstrlen_hkeys_and_hvals() {
     let mut t = script(&[

@@ -4,30 +4,11 @@
 
 mod cluster_harness;
 
-use bucket_core::{ConnectionId, Role, WriteQuorum};
-use cluster_harness::Cluster;
+use bucket_core::{ConnectionId, Role};
+use cluster_harness::{round_trip, watched_majority_cluster, Cluster};
 
-/// A settled three-node cluster in majority mode, with the master's outputs watched;
-/// returns it with the master and its two replicas. The master fsyncs its own appends
-/// at once (`own_sync_delay_ms` zero), so that one replica's ack makes a majority.
 fn majority_cluster() -> (Cluster, usize, [usize; 2]) {
-    let mut cluster = Cluster::new(3, WriteQuorum::Majority);
-    for i in 0..3 {
-        cluster.configs[i].limits.own_sync_delay_ms = 0;
-        cluster.crash(i);
-        cluster.start(i);
-    }
-    let master = cluster.elect();
-    cluster.advance(300);
-    cluster.watch(master);
-    let others: Vec<usize> = (0..3).filter(|&i| i != master).collect();
-    (cluster, master, [others[0], others[1]])
-}
-
-/// Deliver the master's frames to `replica` and the replica's answers back.
-fn round_trip(cluster: &mut Cluster, master: usize, replica: usize) {
-    cluster.deliver_link(master, replica);
-    cluster.deliver_link(replica, master);
+    watched_majority_cluster(0)
 }
 
 fn reply(conn: ConnectionId, replies: &str) -> String {

@@ -19,10 +19,6 @@ const ERR_SYNTAX: &str = "ERR syntax error";
 const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-fn nil() -> Reply {
-    Reply::Nil
-}
-
 /// Run each `(command, reply)` in order on one connection; a failure names the step.
 fn script(t: &mut TestNode, conn: ConnectionId, steps: &[(&str, Reply)]) {
     for (i, (command, want)) in steps.iter().enumerate() {

@@ -14,14 +14,6 @@ const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const ERR_NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
-fn nil() -> Reply {
-    Reply::Nil
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    array(items.iter().map(|s| bulk(s)).collect())
-}
-
 fn ints(items: &[i64]) -> Reply {
     array(items.iter().map(|&n| int(n)).collect())
 }

@@ -5,38 +5,13 @@
 
 mod cluster_harness;
 
-use bucket_core::{ConnectionId, Instant, WriteQuorum};
-use cluster_harness::Cluster;
+use bucket_core::{ConnectionId, Instant};
+use cluster_harness::{round_trip, watched_majority_cluster, Cluster};
 
 const DELAY_MS: u64 = 5;
 
-/// A settled three-node cluster in majority mode whose master defers its fsyncs by
-/// `DELAY_MS`, with the master's outputs watched; returns it with the master and its
-/// two replicas.
 fn deferring_cluster() -> (Cluster, usize, [usize; 2]) {
-    let mut cluster = Cluster::new(3, WriteQuorum::Majority);
-    for i in 0..3 {
-        cluster.configs[i].limits.own_sync_delay_ms = DELAY_MS;
-        cluster.crash(i);
-        cluster.start(i);
-    }
-    let master = cluster.elect();
-    cluster.advance(300);
-    // Step past the master's other timers, so that a deferred fsync's is the nearest.
-    for _ in 0..200 {
-        if cluster.node(master).deadline().0 > cluster.now_ms + DELAY_MS {
-            break;
-        }
-        cluster.advance(1);
-    }
-    cluster.watch(master);
-    let others: Vec<usize> = (0..3).filter(|&i| i != master).collect();
-    (cluster, master, [others[0], others[1]])
-}
-
-fn round_trip(cluster: &mut Cluster, master: usize, replica: usize) {
-    cluster.deliver_link(master, replica);
-    cluster.deliver_link(replica, master);
+    watched_majority_cluster(DELAY_MS)
 }
 
 fn set(cluster: &mut Cluster, master: usize, key: &str) -> (ConnectionId, u64) {

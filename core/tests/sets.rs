@@ -11,46 +11,6 @@ const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong
 const ERR_SYNTAX: &str = "ERR syntax error";
 const ERR_NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 
-/// Run a command written with spaces between its arguments.
-fn run(t: &mut TestNode, conn: ConnectionId, command: &str) -> Reply {
-    let args: Vec<&str> = command.split(' ').collect();
-    t.cmd(conn, &args)
-}
-
-/// The bulk strings of an array or set reply, sorted.
-fn sorted(reply: &Reply) -> Vec<String> {
-    let items = match reply {
-        Reply::Array(items) | Reply::Set(items) => items,
-        other => panic!("not an array: {other:?}"),
-    };
-    let mut texts: Vec<String> = items
-        .iter()
-        .map(|item| match item {
-            Reply::Bulk(bytes) => String::from_utf8(bytes.clone()).expect("text"),
-            other => panic!("not a bulk: {other:?}"),
-        })
-        .collect();
-    texts.sort();
-    texts
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split(' ')
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// Run `(command, reply)` steps on a fresh node; a failure names the step.
-fn script(steps: &[(&str, Reply)]) -> TestNode {
-    let mut t = TestNode::new();
-    let conn = t.connect();
-    for (i, (command, want)) in steps.iter().enumerate() {
-        assert_eq!(&run(&mut t, conn, command), want, "#{i}: {command}");
-    }
-    t
-}
-
 #[test]
 fn sadd_and_srem_count_changes_and_the_last_removal_deletes_the_key() {
     script(&[

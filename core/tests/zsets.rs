@@ -14,12 +14,6 @@ const ERR_RANGE: &str = "ERR min or max is not a float";
 const ERR_LEX: &str = "ERR min or max not valid string range item";
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-/// Run `command` (split on spaces) on `conn`.
-fn run(t: &mut TestNode, conn: ConnectionId, command: &str) -> Reply {
-    let args: Vec<&str> = command.split(' ').collect();
-    t.cmd(conn, &args)
-}
-
 /// A node and a connection, after `setup`.
 fn node(setup: &[&str]) -> (TestNode, ConnectionId) {
     let mut t = TestNode::new();
@@ -37,10 +31,6 @@ fn script(setup: &[&str], steps: &[(&str, Reply)]) {
     for (i, (command, want)) in steps.iter().enumerate() {
         assert_eq!(&run(&mut t, conn, command), want, "#{i}: {command}");
     }
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    array(items.iter().map(|s| bulk(s)).collect())
 }
 
 fn empty() -> Reply {

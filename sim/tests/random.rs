@@ -321,8 +321,5 @@ fn planted_base_installed_before_whole_is_caught() {
 
 #[test]
 fn planted_transaction_not_a_unit_is_caught() {
-    assert_planted_bug_caught(
-        PlantedBug::TransactionNotAUnit,
-        Some(WriteQuorum::Majority),
-    );
+    assert_planted_bug_caught(PlantedBug::TransactionNotAUnit, Some(WriteQuorum::Majority));
 }

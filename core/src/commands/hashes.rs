@@ -48,13 +48,7 @@ const ERR_OUT_OF_RANGE: &str = "ERR value is out of range";
 
 /// The hash at `key` for a read command (counted in INFO), or the WRONGTYPE reply.
 fn read<'s>(ctx: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s Hash>> {
-    match ctx.store.read_hash(key) {
-        Ok(hash) => Some(hash),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(ctx.store.read_hash(key), out)
 }
 
 /// `HSET key field value [field value ...]`: the count of new fields.
@@ -181,13 +175,7 @@ pub fn hexists(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 
 /// The hash at `key` inside a write, or the WRONGTYPE reply.
 fn get<'s>(store: &'s super::Store<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s Hash>> {
-    match store.get_hash(key) {
-        Ok(hash) => Some(hash),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(store.get_hash(key), out)
 }
 
 /// Log one field's new value.

@@ -42,7 +42,7 @@ use crate::session::Session;
 use crate::status::ClusterStatus;
 use crate::time::Now;
 
-pub use store::{Store, WrongType};
+pub use store::{or_wrongtype, Store, WrongType};
 pub use table::{all, lookup, CommandSpec, TABLE};
 
 /// The command changes the keyspace: only the master runs it.

@@ -51,24 +51,12 @@ const ERR_LIMIT: &str = "ERR LIMIT can't be negative";
 
 /// The set at `key` for a read command (counted in INFO), or the WRONGTYPE reply.
 fn read<'s>(ctx: &'s mut Ctx<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s Set>> {
-    match ctx.store.read_set(key) {
-        Ok(set) => Some(set),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(ctx.store.read_set(key), out)
 }
 
 /// The set at `key` inside a write, or the WRONGTYPE reply.
 fn get<'s>(store: &'s Store<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s Set>> {
-    match store.get_set(key) {
-        Ok(set) => Some(set),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(store.get_set(key), out)
 }
 
 /// `SADD key member [member ...]`: the count of new members; only those are logged.

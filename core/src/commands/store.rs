@@ -15,6 +15,17 @@ use crate::time::UnixMillis;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WrongType;
 
+/// A typed lookup's result, or `None` once the WRONGTYPE reply is written to `out`.
+pub fn or_wrongtype<T>(found: Result<T, WrongType>, out: &mut Vec<u8>) -> Option<T> {
+    match found {
+        Ok(value) => Some(value),
+        Err(WrongType) => {
+            crate::resp::write_error(out, super::ERR_WRONGTYPE);
+            None
+        }
+    }
+}
+
 pub struct Store<'a> {
     pub keyspace: &'a mut Keyspace,
     /// Framed records produced during this step, not yet handed to the driver.

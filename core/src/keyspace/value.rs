@@ -55,29 +55,22 @@ impl ValueType {
         }
     }
 
+    pub const ALL: [ValueType; 5] = [
+        ValueType::Str,
+        ValueType::Hash,
+        ValueType::List,
+        ValueType::Set,
+        ValueType::ZSet,
+    ];
+
     pub fn from_tag(tag: u8) -> Option<ValueType> {
-        [
-            ValueType::Str,
-            ValueType::Hash,
-            ValueType::List,
-            ValueType::Set,
-            ValueType::ZSet,
-        ]
-        .into_iter()
-        .find(|t| t.tag() == tag)
+        ValueType::ALL.into_iter().find(|t| t.tag() == tag)
     }
 
     /// `TYPE`'s names back, for `SCAN ... TYPE`.
     pub fn from_name(name: &[u8]) -> Option<ValueType> {
-        [
-            ValueType::Str,
-            ValueType::Hash,
-            ValueType::List,
-            ValueType::Set,
-            ValueType::ZSet,
-        ]
-        .into_iter()
-        .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
+        let named = |t: &ValueType| name.eq_ignore_ascii_case(t.name().as_bytes());
+        ValueType::ALL.into_iter().find(named)
     }
 }
 

@@ -561,3 +561,33 @@ pub fn bulk(text: &str) -> Reply {
 pub fn ok() -> Reply {
     Reply::Simple("OK".to_string())
 }
+
+/// A settled three-node cluster in majority mode whose master defers its own fsyncs by
+/// `own_sync_delay_ms` (zero: at once), with the master's outputs watched; returns it
+/// with the master and its two replicas.
+pub fn watched_majority_cluster(own_sync_delay_ms: u64) -> (Cluster, usize, [usize; 2]) {
+    let mut cluster = Cluster::new(3, WriteQuorum::Majority);
+    for i in 0..3 {
+        cluster.configs[i].limits.own_sync_delay_ms = own_sync_delay_ms;
+        cluster.crash(i);
+        cluster.start(i);
+    }
+    let master = cluster.elect();
+    cluster.advance(300);
+    // Step past the master's other timers, so that a deferred fsync's is the nearest.
+    for _ in 0..200 {
+        if cluster.node(master).deadline().0 > cluster.now_ms + own_sync_delay_ms {
+            break;
+        }
+        cluster.advance(1);
+    }
+    cluster.watch(master);
+    let others: Vec<usize> = (0..3).filter(|&i| i != master).collect();
+    (cluster, master, [others[0], others[1]])
+}
+
+/// Deliver the master's frames to `replica` and the replica's answers back.
+pub fn round_trip(cluster: &mut Cluster, master: usize, replica: usize) {
+    cluster.deliver_link(master, replica);
+    cluster.deliver_link(replica, master);
+}

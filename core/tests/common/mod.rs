@@ -247,3 +247,54 @@ impl Default for TestNode {
         TestNode::new()
     }
 }
+
+// ---- Helpers the per-family command tests share ----
+
+pub fn nil() -> Reply {
+    Reply::Nil
+}
+
+pub fn bulks(items: &[&str]) -> Reply {
+    array(items.iter().map(|s| bulk(s)).collect())
+}
+
+/// Run a command written with spaces between its arguments.
+pub fn run(t: &mut TestNode, conn: ConnectionId, command: &str) -> Reply {
+    let args: Vec<&str> = command.split(' ').collect();
+    t.cmd(conn, &args)
+}
+
+/// Run `(command, reply)` steps on a fresh node; a failure names the step.
+pub fn script(steps: &[(&str, Reply)]) -> TestNode {
+    let mut t = TestNode::new();
+    let conn = t.connect();
+    for (i, (command, want)) in steps.iter().enumerate() {
+        assert_eq!(&run(&mut t, conn, command), want, "#{i}: {command}");
+    }
+    t
+}
+
+/// A bulk reply's text.
+pub fn text(reply: &Reply) -> String {
+    match reply {
+        Reply::Bulk(bytes) => String::from_utf8(bytes.clone()).expect("text"),
+        other => panic!("not a bulk: {other:?}"),
+    }
+}
+
+/// The bulk strings of an array or set reply, sorted.
+pub fn sorted(reply: &Reply) -> Vec<String> {
+    let (Reply::Array(items) | Reply::Set(items)) = reply else {
+        panic!("not an array: {reply:?}")
+    };
+    let mut texts: Vec<String> = items.iter().map(text).collect();
+    texts.sort();
+    texts
+}
+
+pub fn words(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}

@@ -218,19 +218,8 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
     if let OpKind::Txn(micros) = &op.kind {
         return txn_could_own(micros, effect);
     }
-    let (key, value) = match *effect {
-        Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
-        Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
-        // The workload writes strings only.
-        Effect::FlushAll
-        | Effect::ReignStart { .. }
-        | Effect::Hash(_)
-        | Effect::List(_)
-        | Effect::SetMembers(_)
-        | Effect::ZSet(_)
-        | Effect::Rename { .. }
-        | Effect::Copy { .. }
-        | Effect::Unit { .. } => return false,
+    let Some((key, value)) = string_key_effect(effect) else {
+        return false;
     };
     if key != op.key.as_slice() {
         return false;
@@ -248,6 +237,28 @@ fn could_own(op: &Op, effect: &Effect<'_>) -> bool {
         (OpKind::Expire { .. }, None) => !matches!(effect, Effect::Persist { .. }),
         (OpKind::Persist, None) => matches!(effect, Effect::Persist { .. }),
         _ => false,
+    }
+}
+
+/// The key and the value (if it sets one) of an effect the string workload may own:
+/// it writes strings, deletes and expiries only.
+fn string_key_effect<'a>(effect: &Effect<'a>) -> Option<(&'a [u8], Option<&'a [u8]>)> {
+    match *effect {
+        Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => {
+            Some((key, Some(value)))
+        }
+        Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => {
+            Some((key, None))
+        }
+        Effect::FlushAll
+        | Effect::ReignStart { .. }
+        | Effect::Hash(_)
+        | Effect::List(_)
+        | Effect::SetMembers(_)
+        | Effect::ZSet(_)
+        | Effect::Rename { .. }
+        | Effect::Copy { .. }
+        | Effect::Unit { .. } => None,
     }
 }
 
@@ -284,19 +295,7 @@ fn is_set_of(effect: &Effect<'_>, key: &[u8], value: &[u8]) -> bool {
 /// rest); `Some(answer)` if it is, with the answer it implies, if it implies one (a
 /// GETDEL's delete does not say what it read).
 fn implied_output(kind: &OpKind, key: &[u8], effect: &Effect<'_>) -> Option<Option<Value>> {
-    let (k, value) = match *effect {
-        Effect::Set { key, value, .. } | Effect::SetKeepTtl { key, value } => (key, Some(value)),
-        Effect::Del { key } | Effect::Expire { key, .. } | Effect::Persist { key } => (key, None),
-        Effect::FlushAll
-        | Effect::ReignStart { .. }
-        | Effect::Hash(_)
-        | Effect::List(_)
-        | Effect::SetMembers(_)
-        | Effect::ZSet(_)
-        | Effect::Rename { .. }
-        | Effect::Copy { .. }
-        | Effect::Unit { .. } => return None,
-    };
+    let (k, value) = string_key_effect(effect)?;
     if k != key {
         return None;
     }

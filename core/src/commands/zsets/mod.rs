@@ -12,7 +12,7 @@ mod ranges;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CommandSpec, Ctx, Flow, Store, WrongType, ERR_SYNTAX, ERR_WRONGTYPE, R, W};
+use super::{CommandSpec, Ctx, Flow, Store, ERR_SYNTAX, R, W};
 use crate::aof::effects::zset::ZSetEffect;
 use crate::aof::elems::ElemsBuf;
 use crate::aof::record::Effect;
@@ -66,24 +66,12 @@ const ERR_INCR_PAIRS: &str = "ERR INCR option supports a single increment-elemen
 /// The sorted set at `key` for a read command (counted in INFO), or the WRONGTYPE
 /// reply. Takes the store alone so a caller may use the generator alongside.
 fn read<'s>(store: &'s mut Store<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s ZSet>> {
-    match store.read_zset(key) {
-        Ok(zset) => Some(zset),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(store.read_zset(key), out)
 }
 
 /// The sorted set at `key` inside a write, or the WRONGTYPE reply.
 fn get<'s>(store: &'s Store<'_>, key: &[u8], out: &mut Vec<u8>) -> Option<Option<&'s ZSet>> {
-    match store.get_zset(key) {
-        Ok(zset) => Some(zset),
-        Err(WrongType) => {
-            resp::write_error(out, ERR_WRONGTYPE);
-            None
-        }
-    }
+    super::or_wrongtype(store.get_zset(key), out)
 }
 
 /// A score argument, as Redis's `string2d`: the whole argument is a number (`inf`,
