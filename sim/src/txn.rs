@@ -5,7 +5,10 @@
 //! (`checkers/list_append.rs`) infers the version order of each list from the reads and
 //! looks for cycles in the dependencies between transactions, as Elle does.
 //!
-//! The list keys `l0`, `l1`, ... are written by transactions only, and never deleted.
+//! The list keys are written by transactions only, and never deleted. As Jepsen does,
+//! the workload moves on to fresh keys as time passes (`l<generation>.<i>`, a new
+//! generation every `LIST_KEY_LIFETIME_MS`), so lists stay short and a read stays cheap
+//! however long the run.
 
 use bucket_core::resp::{Reply, Request};
 use rand_chacha::ChaCha8Rng;
@@ -14,8 +17,10 @@ use crate::history::Value;
 use crate::seed::between;
 use crate::workload::Values;
 
-/// The list keys: few, so that transactions conflict.
+/// The list keys of one generation: few, so that transactions conflict.
 pub const LIST_KEY_COUNT: u64 = 3;
+/// How long the workload appends to one generation of list keys.
+pub const LIST_KEY_LIFETIME_MS: u64 = 2_000;
 /// Micro-operations in one transaction at most.
 pub const MICRO_OPS_MAX: u64 = 4;
 
@@ -39,12 +44,15 @@ pub fn is_list_key(key: &[u8]) -> bool {
     key.first() == Some(&b'l')
 }
 
-/// A transaction of one to `MICRO_OPS_MAX` steps over the list keys.
-pub fn draw(rng: &mut ChaCha8Rng, values: &mut Values) -> Vec<Micro> {
+/// A transaction of one to `MICRO_OPS_MAX` steps over the list keys of the generation
+/// of `now_ms`.
+pub fn draw(rng: &mut ChaCha8Rng, values: &mut Values, now_ms: u64) -> Vec<Micro> {
     let len = between(rng, 1, MICRO_OPS_MAX);
+    let generation = now_ms / LIST_KEY_LIFETIME_MS;
     (0..len)
         .map(|_| {
-            let key = format!("l{}", between(rng, 0, LIST_KEY_COUNT - 1)).into_bytes();
+            let i = between(rng, 0, LIST_KEY_COUNT - 1);
+            let key = format!("l{generation}.{i}").into_bytes();
             match between(rng, 0, 1) {
                 0 => Micro::Append {
                     key,

@@ -160,7 +160,7 @@ impl Workload {
                 );
             }
             Pick::Txn => {
-                let micros = crate::txn::draw(rng, values);
+                let micros = crate::txn::draw(rng, values, now_ms);
                 let first = micros[0].key().to_vec();
                 return (OpKind::Txn(micros), first);
             }

@@ -203,7 +203,7 @@ impl World {
                 .expect("the master is live");
             let history = &self.clients.history;
             let fates = fates::fates(history, node.reigns(), node.aof_end().0);
-            let lists = final_lists(node.keyspace());
+            let lists = final_lists(history, node.keyspace());
             let verdict = linearizability::check(history, &fates)
                 .and_then(|verdict| list_append::check(history, &lists).map(|_| verdict));
             match verdict {
@@ -216,10 +216,19 @@ impl World {
 }
 
 /// The transactions' lists as the master holds them (`txn.rs`): their version orders.
-fn final_lists(keyspace: &bucket_core::keyspace::Keyspace) -> list_append::FinalLists {
-    (0..crate::txn::LIST_KEY_COUNT)
-        .filter_map(|i| {
-            let key = format!("l{i}").into_bytes();
+fn final_lists(
+    history: &crate::history::History,
+    keyspace: &bucket_core::keyspace::Keyspace,
+) -> list_append::FinalLists {
+    let keys: std::collections::BTreeSet<&[u8]> = history
+        .ops
+        .iter()
+        .filter(|op| matches!(op.kind, crate::history::OpKind::Txn(_)))
+        .flat_map(|op| op.keys())
+        .collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let key = key.to_vec();
             // The lists never expire: any time reads them.
             let entry = keyspace.get(&key, bucket_core::UnixMillis(0))?;
             let bucket_core::keyspace::Value::List(list) = entry.value else {
