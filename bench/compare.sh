@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 REPLICAS=0
 REQUESTS=${REQUESTS:-200000}
 ROUNDS=${ROUNDS:-3}
-TESTS=set,get,incr,mset
+# BENCH_TESTS picks redis-benchmark's tests (e.g. lpush,lpop,sadd,hset,zadd,lrange_100).
+TESTS=${BENCH_TESTS:-set,get,incr,mset}
 QUORUM=""
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -127,8 +127,16 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
         *to = from.to_ascii_lowercase();
     }
     let lower = &lower[..name.len()];
-    all().find(|spec| spec.name.as_bytes() == lower)
+    let index = BY_NAME.get_or_init(|| all().map(|spec| (spec.name.as_bytes(), spec)).collect());
+    index.get(lower).copied()
 }
+
+/// Every command by name, built at the first lookup: a few comparisons per request
+/// instead of a walk over the whole table. A `BTreeMap`, since a hash map would want a
+/// seed, and the core takes no randomness from the OS.
+static BY_NAME: std::sync::OnceLock<
+    std::collections::BTreeMap<&'static [u8], &'static CommandSpec>,
+> = std::sync::OnceLock::new();
 
 /// Every command, family by family.
 pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
