@@ -12,9 +12,17 @@ fn queued() -> Reply {
     Reply::Simple("QUEUED".to_string())
 }
 
-#[test]
-fn a_replicated_write_invalidates_a_watch_at_a_replica() {
+/// A client WATCHes a key at a replica, the master writes it, and the client runs a
+/// transaction there: the EXEC's reply.
+fn exec_after_a_replicated_write(
+    planted: Option<bucket_core::config::PlantedBug>,
+) -> Option<Reply> {
     let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    for i in 0..3 {
+        cluster.configs[i].planted_bug = planted;
+        cluster.crash(i);
+        cluster.start(i);
+    }
     let master = cluster.elect();
     cluster.advance(300);
     let replica = (0..3).find(|&i| i != master).unwrap();
@@ -24,10 +32,20 @@ fn a_replicated_write_invalidates_a_watch_at_a_replica() {
     cluster.advance(100);
     assert_eq!(cluster.send(replica, conn, &["MULTI"]), Some(ok()));
     assert_eq!(cluster.send(replica, conn, &["GET", "k"]), Some(queued()));
-    assert_eq!(
-        cluster.send(replica, conn, &["EXEC"]),
-        Some(Reply::NilArray)
-    );
+    cluster.send(replica, conn, &["EXEC"])
+}
+
+#[test]
+fn a_replicated_write_invalidates_a_watch_at_a_replica() {
+    assert_eq!(exec_after_a_replicated_write(None), Some(Reply::NilArray));
+}
+
+#[test]
+fn planted_watch_misses_replicated_write_is_caught() {
+    // The scenario above is the checker: with the planted bug the EXEC runs.
+    let planted = Some(bucket_core::config::PlantedBug::WatchMissesReplicatedWrite);
+    let reply = exec_after_a_replicated_write(planted);
+    assert_eq!(reply, Some(Reply::Array(vec![bulk("v")])));
 }
 
 #[test]

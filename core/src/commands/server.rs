@@ -411,6 +411,8 @@ fn info_server(ctx: &Ctx<'_>, text: &mut String) {
     text.push_str(&format!("redis_version:{REDIS_VERSION}\r\n"));
     text.push_str(&format!("bucket_version:{}\r\n", env!("CARGO_PKG_VERSION")));
     text.push_str("redis_mode:cluster\r\n");
+    // The build's pointer width, as Redis reports it (clients test for 32-bit servers).
+    text.push_str(&format!("arch_bits:{}\r\n", usize::BITS));
     text.push_str(&format!("tcp_port:{port}\r\n"));
     text.push_str(&format!("run_id:{}\r\n", ctx.status.myself().name));
     let uptime_s = ctx.store.stats.uptime_s(ctx.now.instant);
