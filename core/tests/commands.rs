@@ -1536,6 +1536,11 @@ const AOF_CASES: &[AofCase] = &[
     case(&["ZADD z 1 a"], "ZUNIONSTORE d 1 z", true),
     case(&["ZADD z 1 a"], "ZINTERSTORE d 1 z WEIGHTS 2", true),
     case(&["ZADD z 1 a"], "ZDIFFSTORE d 1 z", true),
+    case(
+        &["ZADD a 1 x 2 y", "ZADD b 1 y"],
+        "ZINTERCARD 2 a b LIMIT 5",
+        false,
+    ),
     // ---- end of sorted sets ----
     //
     // ---- keys, strings and transactions ----

@@ -648,3 +648,23 @@ fn the_aof_replays_to_the_same_sorted_sets() {
     );
     assert_eq!(run(&mut rebuilt, check, "EXISTS gone"), int(0));
 }
+
+#[test]
+fn zintercard_counts_members_in_every_input_up_to_the_limit() {
+    script(
+        &["ZADD a 1 x 2 y 3 z", "ZADD b 1 y 2 z", "SADD s z y"],
+        &[
+            ("ZINTERCARD 2 a b", int(2)),
+            ("ZINTERCARD 3 a b s LIMIT 1", int(1)),
+            ("ZINTERCARD 2 a missing", int(0)),
+            (
+                "ZINTERCARD 0 a",
+                err("ERR numkeys should be greater than 0"),
+            ),
+            (
+                "ZINTERCARD 2 a b LIMIT -1",
+                err("ERR LIMIT can't be negative"),
+            ),
+        ],
+    );
+}

@@ -354,35 +354,38 @@ fn combine_and_store(ctx: &mut Ctx<'_>, req: &Request, op: SetOp, out: &mut Vec<
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`: the size of the intersection,
 /// counting no further than a non-zero limit.
-pub fn sintercard(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+/// `numkeys key [key ...] [LIMIT limit]` of SINTERCARD and ZINTERCARD: the keys and
+/// the limit (0: none), or the error reply's text.
+pub(crate) fn parse_intercard(req: &Request) -> Result<(Vec<&[u8]>, usize), &'static str> {
     let numkeys = match parse_i64(req.arg(1)).and_then(|n| usize::try_from(n).ok()) {
         Some(n) if n > 0 => n,
-        _ => {
-            resp::write_error(out, ERR_NUMKEYS);
-            return Flow::Continue;
-        }
+        _ => return Err(ERR_NUMKEYS),
     };
     if numkeys > req.len() - 2 {
-        resp::write_error(out, ERR_NUMKEYS_ARGS);
-        return Flow::Continue;
+        return Err(ERR_NUMKEYS_ARGS);
     }
     let mut limit = 0;
     let mut at = 2 + numkeys;
     while at < req.len() {
         if !req.arg(at).eq_ignore_ascii_case(b"limit") || at + 1 == req.len() {
-            resp::write_error(out, ERR_SYNTAX);
-            return Flow::Continue;
+            return Err(ERR_SYNTAX);
         }
-        match parse_i64(req.arg(at + 1)).and_then(|n| usize::try_from(n).ok()) {
-            Some(n) => limit = n,
-            None => {
-                resp::write_error(out, ERR_LIMIT);
-                return Flow::Continue;
-            }
-        }
+        limit = parse_i64(req.arg(at + 1))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ERR_LIMIT)?;
         at += 2;
     }
-    let keys: Vec<&[u8]> = req.args().skip(2).take(numkeys).collect();
+    Ok((req.args().skip(2).take(numkeys).collect(), limit))
+}
+
+pub fn sintercard(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let (keys, limit) = match parse_intercard(req) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            resp::write_error(out, error);
+            return Flow::Continue;
+        }
+    };
     match read_sources(&mut ctx.store, &keys) {
         Ok(sets) => resp::write_int(out, combine(&sets, SetOp::Inter, limit).len() as i64),
         Err(WrongType) => resp::write_error(out, ERR_WRONGTYPE),

@@ -292,3 +292,54 @@ fn compute(op: Op, sources: Vec<Source<'_>>, options: &Options) -> Vec<(Vec<u8>,
     ordered.sort_by(|a, b| (Score::new(a.1), &a.0).cmp(&(Score::new(b.1), &b.0)));
     ordered
 }
+
+/// `ZINTERCARD numkeys key [key ...] [LIMIT limit]`: how many members every input
+/// holds (a plain set counts as a sorted set of its members), counting up to `limit`.
+pub fn zintercard(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
+    let (keys, limit) = match crate::commands::sets::parse_intercard(req) {
+        Ok(parsed) => parsed,
+        Err(message) => return error(out, message),
+    };
+    for key in &keys {
+        ctx.store.read(key); // Each lookup counts in INFO's hits and misses.
+    }
+    let mut inputs: Vec<&Value> = Vec::with_capacity(keys.len());
+    for key in &keys {
+        match ctx.store.get(key).map(|e| e.value) {
+            None => {
+                // An empty input empties the intersection.
+                resp::write_int(out, 0);
+                return Flow::Continue;
+            }
+            Some(value @ (Value::ZSet(_) | Value::Set(_))) => inputs.push(value),
+            Some(_) => return error(out, ERR_WRONGTYPE),
+        }
+    }
+    let holds = |value: &Value, member: &[u8]| match value {
+        Value::ZSet(z) => z.score(member).is_some(),
+        Value::Set(s) => s.contains(member),
+        _ => false,
+    };
+    // Walk the smallest input, probing the others.
+    inputs.sort_by_key(|v| match v {
+        Value::ZSet(z) => z.len(),
+        Value::Set(s) => s.len(),
+        _ => 0,
+    });
+    let members: Box<dyn Iterator<Item = &[u8]>> = match inputs[0] {
+        Value::ZSet(z) => Box::new(z.iter().map(|(m, _)| m)),
+        Value::Set(s) => Box::new(s.iter()),
+        _ => Box::new(std::iter::empty()),
+    };
+    let mut count = 0usize;
+    for member in members {
+        if inputs[1..].iter().all(|v| holds(v, member)) {
+            count += 1;
+            if count == limit {
+                break;
+            }
+        }
+    }
+    resp::write_int(out, count as i64);
+    Flow::Continue
+}

@@ -52,6 +52,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec!("zunion", -3, R, 2, 2, 1, algebra::zunion),
     spec!("zinter", -3, R, 2, 2, 1, algebra::zinter),
     spec!("zdiff", -3, R, 2, 2, 1, algebra::zdiff),
+    spec!("zintercard", -3, R, 2, 2, 1, algebra::zintercard),
     spec!("zunionstore", -4, W, 1, 1, 1, algebra::zunionstore),
     spec!("zinterstore", -4, W, 1, 1, 1, algebra::zinterstore),
     spec!("zdiffstore", -4, W, 1, 1, 1, algebra::zdiffstore),
