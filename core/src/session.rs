@@ -60,6 +60,16 @@ pub enum HeldKey {
     Reign,
 }
 
+/// A client parked by a blocking pop (`node/blocking.rs`).
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// The request, run again when one of `keys` is written.
+    pub request: Request,
+    pub keys: Vec<Box<[u8]>>,
+    /// When the timeout's null is due (`None`: never).
+    pub deadline: Option<Instant>,
+}
+
 /// `MULTI`: the requests queued for `EXEC`.
 #[derive(Debug, Default)]
 pub struct Multi {
@@ -106,6 +116,8 @@ pub struct Session {
     pub watching: Vec<(Box<[u8]>, bool)>,
     /// A watched key changed: the next `EXEC` runs nothing.
     pub watch_dirty: bool,
+    /// Parked by a blocking pop: no further request runs until it is answered.
+    pub blocked: Option<Blocked>,
 }
 
 impl Session {
@@ -130,6 +142,7 @@ impl Session {
             multi: None,
             watching: Vec::new(),
             watch_dirty: false,
+            blocked: None,
         }
     }
 
@@ -140,13 +153,13 @@ impl Session {
 
     /// Whether some reply of this session is still to come (a `WAIT`, a held reply).
     pub fn is_blocked(&self) -> bool {
-        self.wait.is_some() || !self.held.is_empty()
+        self.wait.is_some() || !self.held.is_empty() || self.blocked.is_some()
     }
 
     /// Whether the session must run no further request for now: it is in `WAIT`, or
     /// holds as many replies as it may.
     pub fn stalled(&self) -> bool {
-        self.wait.is_some() || self.held.len() >= HELD_REPLIES_MAX
+        self.wait.is_some() || self.held.len() >= HELD_REPLIES_MAX || self.blocked.is_some()
     }
 
     /// Hold the reply at `reply[from..]` until the commit reaches `offset` (and, for a

@@ -1568,6 +1568,14 @@ const AOF_CASES: &[AofCase] = &[
     case(&[], "SETRANGE k 2 v", true),
     case(&[], "INCRBYFLOAT k 1.5", true),
     case(&[], "MSETNX k v j w", true),
+    case(&["RPUSH q a"], "BLPOP q 0", true),
+    case(&["RPUSH q a"], "BRPOP q 0", true),
+    case(&["RPUSH q a"], "BRPOPLPUSH q d 0", true),
+    case(&["RPUSH q a"], "BLMOVE q d LEFT RIGHT 0", true),
+    case(&["RPUSH q a"], "BLMPOP 0 1 q LEFT", true),
+    case(&["ZADD z 1 m"], "BZPOPMIN z 0", true),
+    case(&["ZADD z 1 m"], "BZPOPMAX z 0", true),
+    case(&["ZADD z 1 m"], "BZMPOP 0 1 z MIN", true),
     // ---- end of keys, strings and transactions ----
 ];
 

@@ -21,6 +21,7 @@ macro_rules! spec {
     };
 }
 
+pub mod blocking;
 pub mod cluster;
 pub mod expiry;
 pub mod hashes;
@@ -62,7 +63,7 @@ pub(crate) const R: u16 = FLAG_READONLY;
 pub(crate) const S: u16 = FLAG_SERVER;
 
 /// What the node does after a command ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     /// Close the connection once the replies so far are written (QUIT, protocol error).
@@ -71,6 +72,13 @@ pub enum Flow {
     /// client's last write, or when the timeout passes.
     Wait {
         replicas: usize,
+        timeout_ms: u64,
+    },
+    /// A blocking pop found every key empty: the node parks the client until one of
+    /// `keys` is written (and runs the request again), or `timeout_ms` passes (zero:
+    /// never). Nothing was answered yet.
+    Block {
+        keys: Vec<Vec<u8>>,
         timeout_ms: u64,
     },
 }
@@ -191,6 +199,25 @@ pub fn parse_i64(bytes: &[u8]) -> Option<i64> {
     } else {
         i64::try_from(magnitude).ok()
     }
+}
+
+/// A blocking command's timeout in seconds (fractions allowed) as milliseconds, zero
+/// meaning forever; or Redis's error.
+pub fn parse_f64_timeout(arg: &[u8]) -> Result<u64, &'static str> {
+    const ERR_TIMEOUT: &str = "ERR timeout is not a float or out of range";
+    let seconds: f64 = std::str::from_utf8(arg)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .filter(|s: &f64| s.is_finite())
+        .ok_or(ERR_TIMEOUT)?;
+    if seconds < 0.0 {
+        return Err("ERR timeout is negative");
+    }
+    let ms = (seconds * 1000.0).ceil();
+    if ms > (u64::MAX / 2) as f64 {
+        return Err(ERR_TIMEOUT);
+    }
+    Ok(ms as u64)
 }
 
 /// Format an integer into a stack buffer, for values stored as decimal strings.

@@ -1,6 +1,6 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{expiry, hashes, keys, lists, server, sets, strings, transactions, zsets};
+use super::{blocking, expiry, hashes, keys, lists, server, sets, strings, transactions, zsets};
 use super::{Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
@@ -48,6 +48,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     sets::COMMANDS,
     zsets::COMMANDS,
     transactions::COMMANDS,
+    blocking::COMMANDS,
 ];
 
 /// Strings, keys, server and cluster commands.

@@ -30,11 +30,12 @@ impl Node {
     pub(super) fn on_client_closed(&mut self, conn: ConnectionId) {
         if let Some(mut session) = self.take_session(conn) {
             self.unwatch_all(&mut session);
+            self.forget_blocked(&mut session);
         }
     }
 
     /// Take a session out of the table (and the indexes) for a step.
-    fn take_session(&mut self, conn: ConnectionId) -> Option<Box<Session>> {
+    pub(super) fn take_session(&mut self, conn: ConnectionId) -> Option<Box<Session>> {
         let mut session = self.clients.remove(&conn)?;
         self.unindex_held(&mut session);
         self.waiting_clients.remove(&conn);
@@ -42,7 +43,7 @@ impl Node {
     }
 
     /// Put a session back into the table, indexed by what it waits for.
-    fn put_session(&mut self, mut session: Box<Session>) {
+    pub(super) fn put_session(&mut self, mut session: Box<Session>) {
         self.index_held(&mut session);
         if session.wait.is_some() {
             self.waiting_clients.insert(session.conn);
@@ -260,6 +261,12 @@ impl Node {
         match flow {
             Flow::Continue => {}
             Flow::Close => session.closing = true,
+            Flow::Block { keys, timeout_ms } => {
+                // Nothing is answered yet: the reply comes when the client is served.
+                debug_assert_eq!(reply.len(), reply_start);
+                self.block(session, keys, timeout_ms);
+                return;
+            }
             Flow::Wait {
                 replicas,
                 timeout_ms,

@@ -7,6 +7,7 @@
 //! - `replication/`: the master feeding replicas, and a replica following its master.
 //! - `recover.rs`: rebuilding a node from its files.
 
+mod blocking;
 mod clients;
 mod compaction;
 mod election;
@@ -110,6 +111,12 @@ pub struct Node {
     pub(crate) own_sync: Option<replication::OwnSync>,
     /// The sessions that `WATCH` each key (`transactions.rs`).
     pub(crate) watchers: BTreeMap<Box<[u8]>, BTreeSet<ConnectionId>>,
+    /// Clients parked by a blocking pop, by key, oldest first (`blocking.rs`).
+    pub(crate) blocked_on: BTreeMap<Box<[u8]>, std::collections::VecDeque<ConnectionId>>,
+    /// The parked clients with a timeout, by when it passes.
+    pub(crate) blocked_deadlines: BTreeSet<(Instant, ConnectionId)>,
+    /// Keys written in this step that parked clients wait on.
+    pub(crate) ready_keys: BTreeSet<Box<[u8]>>,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -178,6 +185,9 @@ impl Node {
             compaction: compaction::Compaction::new(config_aof_rewrite),
             own_sync: None,
             watchers: BTreeMap::new(),
+            blocked_on: BTreeMap::new(),
+            blocked_deadlines: BTreeSet::new(),
+            ready_keys: BTreeSet::new(),
         }
     }
 
@@ -216,9 +226,10 @@ impl Node {
             } => self.on_base_read(peer, session, (offset, bytes, done), out),
         }
         self.flush_aof(out);
+        self.note_watched_changes(None);
+        self.serve_blocked(out);
         self.review_own_sync(out);
         self.advance_compaction(out);
-        self.note_watched_changes(None);
         self.release_blocked_clients(out);
         self.request_acks(out);
         self.refresh_status();
@@ -230,6 +241,9 @@ impl Node {
         let mut deadline = self.election_deadline.min(self.heartbeat_deadline);
         deadline = deadline.min(self.expiry_deadline);
         if let Some(due) = self.own_sync_deadline() {
+            deadline = deadline.min(due);
+        }
+        if let Some(due) = self.blocked_deadline() {
             deadline = deadline.min(due);
         }
         if let Some(upstream) = &self.upstream {

@@ -141,6 +141,10 @@ impl Node {
             Flow::Continue => {}
             Flow::Close => session.closing = true,
             Flow::Wait { .. } => unreachable!("WAIT is refused in MULTI"),
+            // Inside EXEC a blocking pop cannot wait: it answers as if it timed out.
+            Flow::Block { .. } => {
+                crate::commands::blocking::write_timed_out(spec.name, session.protocol, reply)
+            }
         }
     }
 
@@ -207,6 +211,7 @@ impl Node {
         for key in &keys {
             dirty.extend(self.watchers.get(key).into_iter().flatten().copied());
         }
+        self.note_ready_keys(&keys);
         for conn in dirty {
             match current.as_deref_mut() {
                 Some(session) if session.conn == conn => session.watch_dirty = true,
