@@ -360,9 +360,11 @@ const INTSET_ENTRIES_MAX: usize = 512;
 /// `list-max-listpack-size -2`: a list stays one listpack up to 8 KB.
 const LIST_LISTPACK_BYTES_MAX: usize = 8192;
 
-/// The encoding Redis would report for a value with this content (Redis's encodings
-/// also depend on history: a collection that grew big stays big after shrinking, an
-/// APPENDed string is "raw"; Bucket keeps no history and answers from the content).
+/// The encoding Redis would report for a value. A hash reports its own (packed until it
+/// outgrows the bounds, then a table for good, as Redis's). For the others Bucket has
+/// one encoding, and answers what Redis would for this content (Redis's also depend on
+/// history: a set that grew big stays big after shrinking, an APPENDed string is
+/// "raw").
 /// Bounded by the value's size.
 fn encoding(value: &Value) -> &'static str {
     let small = |len: usize| len <= LISTPACK_VALUE_MAX;
@@ -370,13 +372,10 @@ fn encoding(value: &Value) -> &'static str {
         Value::Str(bytes) if parse_i64(bytes).is_some() => "int",
         Value::Str(bytes) if bytes.len() <= EMBSTR_LEN_MAX => "embstr",
         Value::Str(_) => "raw",
-        Value::Hash(h) => {
-            let fits = h.len() <= LISTPACK_ENTRIES_MAX;
-            match fits && h.iter().all(|(f, v)| small(f.len()) && small(v.len())) {
-                true => "listpack",
-                false => "hashtable",
-            }
-        }
+        Value::Hash(h) => match h.is_packed() {
+            true => "listpack",
+            false => "hashtable",
+        },
         Value::ZSet(z) => {
             let fits = z.len() <= LISTPACK_ENTRIES_MAX;
             match fits && z.iter().all(|(member, _)| small(member.len())) {

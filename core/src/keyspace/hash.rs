@@ -1,5 +1,13 @@
-//! Hashes: fields and their values, in insertion order (a removal moves the last field
-//! into the hole, so the order is the same on every node that applied the same records).
+//! Hashes: fields and their values, in insertion order.
+//!
+//! A small hash is packed, as Redis's listpack: one buffer of `[field][value]` pairs,
+//! each a varint length and its bytes, searched by a walk. Up to
+//! `PACKED_ENTRIES_MAX` fields of at most `PACKED_VALUE_BYTES_MAX` bytes (Redis's
+//! `hash-max-listpack-entries` and `hash-max-listpack-value` defaults), that costs a
+//! byte or two per field and value, where a table costs two allocations and a slot.
+//! Past either bound the hash becomes a table for good. A removal from a table moves
+//! the last field into the hole; from a packed hash it closes the gap. Either way the
+//! order is the same on every node that applied the same records.
 
 use indexmap::IndexMap;
 
@@ -8,46 +16,148 @@ use super::{bytes_digest, mix64, SeededSipHash};
 use crate::aof::elems::{Elems, ElemsBuf};
 use crate::bytes::FieldError;
 
+/// Redis's `hash-max-listpack-entries`.
+pub const PACKED_ENTRIES_MAX: usize = 128;
+/// Redis's `hash-max-listpack-value`: the longest field or value a packed hash holds.
+pub const PACKED_VALUE_BYTES_MAX: usize = 64;
+
+#[derive(Clone, Debug)]
+enum Fields {
+    Packed { bytes: Vec<u8>, len: usize },
+    Table(IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>),
+}
+
 #[derive(Clone, Debug)]
 pub struct Hash {
-    fields: IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>,
+    fields: Fields,
+    /// For the table a packed hash becomes.
+    hasher: SeededSipHash,
 }
 
 impl PartialEq for Hash {
-    /// Equal content, whatever the order.
+    /// Equal content, whatever the order and the encoding.
     fn eq(&self, other: &Hash) -> bool {
-        self.len() == other.len() && self.fields.iter().all(|(f, v)| other.get(f) == Some(&**v))
+        self.len() == other.len() && self.iter().all(|(f, v)| other.get(f) == Some(v))
     }
+}
+
+/// Append a varint length and the bytes.
+fn put(bytes: &mut Vec<u8>, item: &[u8]) {
+    let mut len = item.len();
+    loop {
+        let low = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            bytes.push(low);
+            break;
+        }
+        bytes.push(low | 0x80);
+    }
+    bytes.extend_from_slice(item);
+}
+
+/// The item at `at` of a packed buffer and where the next one starts. The buffer is
+/// only ever written by `put`, so it is well formed.
+fn take(bytes: &[u8], mut at: usize) -> (&[u8], usize) {
+    let mut len = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = bytes[at];
+        at += 1;
+        len |= usize::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    (&bytes[at..at + len], at + len)
+}
+
+/// The pairs of a packed buffer, with where each pair starts.
+fn pairs(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at == bytes.len() {
+            return None;
+        }
+        let start = at;
+        let (field, next) = take(bytes, at);
+        let (value, next) = take(bytes, next);
+        at = next;
+        Some((start, field, value))
+    })
 }
 
 impl Hash {
     pub fn new(hasher: SeededSipHash) -> Hash {
         Hash {
-            fields: IndexMap::with_hasher(hasher),
+            fields: Fields::Packed {
+                bytes: Vec::new(),
+                len: 0,
+            },
+            hasher,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        match &self.fields {
+            Fields::Packed { len, .. } => *len,
+            Fields::Table(table) => table.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether the hash is packed (`OBJECT ENCODING` says `listpack`).
+    pub fn is_packed(&self) -> bool {
+        matches!(self.fields, Fields::Packed { .. })
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.fields.get(field).map(|v| &**v)
+        match &self.fields {
+            Fields::Packed { bytes, .. } => pairs(bytes).find(|p| p.1 == field).map(|p| p.2),
+            Fields::Table(table) => table.get(field).map(|v| &**v),
+        }
     }
 
     /// Set a field; true if it is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        match self.fields.get_mut(field) {
+        let fits = field.len().max(value.len()) <= PACKED_VALUE_BYTES_MAX;
+        if let Fields::Packed { bytes, len } = &mut self.fields {
+            let found = pairs(bytes).find(|p| p.1 == field).map(|p| p.0);
+            let grows = found.is_none() && *len == PACKED_ENTRIES_MAX;
+            if fits && !grows {
+                match found {
+                    // An overwrite keeps the field's place, as a listpack does.
+                    Some(start) => {
+                        let (_, value_at) = take(bytes, start);
+                        let (_, end) = take(bytes, value_at);
+                        let mut encoded = Vec::with_capacity(value.len() + 2);
+                        put(&mut encoded, value);
+                        bytes.splice(value_at..end, encoded);
+                    }
+                    None => {
+                        put(bytes, field);
+                        put(bytes, value);
+                        *len += 1;
+                    }
+                }
+                return found.is_none();
+            }
+            self.unpack();
+        }
+        let Fields::Table(table) = &mut self.fields else {
+            unreachable!("unpacked above")
+        };
+        match table.get_mut(field) {
             Some(slot) => {
                 *slot = value.into();
                 false
             }
             None => {
-                self.fields.insert(field.into(), value.into());
+                table.insert(field.into(), value.into());
                 true
             }
         }
@@ -55,16 +165,45 @@ impl Hash {
 
     /// Remove a field; true if it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.fields.swap_remove(field).is_some()
+        match &mut self.fields {
+            Fields::Packed { bytes, len } => {
+                let Some(start) = pairs(bytes).find(|p| p.1 == field).map(|p| p.0) else {
+                    return false;
+                };
+                remove_pair(bytes, start);
+                *len -= 1;
+                true
+            }
+            Fields::Table(table) => table.swap_remove(field).is_some(),
+        }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.fields.iter().map(|(f, v)| (&**f, &**v))
+    /// Become a table, keeping the order.
+    fn unpack(&mut self) {
+        let Fields::Packed { bytes, len } = &self.fields else {
+            return;
+        };
+        let mut table = IndexMap::with_capacity_and_hasher(*len + 1, self.hasher);
+        for (_, field, value) in pairs(bytes) {
+            table.insert(field.into(), value.into());
+        }
+        self.fields = Fields::Table(table);
     }
 
-    /// The field and value at a storage position (`HRANDFIELD`, `HSCAN`).
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match &self.fields {
+            Fields::Packed { bytes, .. } => Box::new(pairs(bytes).map(|(_, f, v)| (f, v))),
+            Fields::Table(table) => Box::new(table.iter().map(|(f, v)| (&**f, &**v))),
+        }
+    }
+
+    /// The field and value at a storage position (`HRANDFIELD`, `HSCAN`): a walk in a
+    /// packed hash, which holds few.
     pub fn get_index(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        self.fields.get_index(index).map(|(f, v)| (&**f, &**v))
+        match &self.fields {
+            Fields::Packed { .. } => self.iter().nth(index),
+            Fields::Table(table) => table.get_index(index).map(|(f, v)| (&**f, &**v)),
+        }
     }
 
     /// One `HSCAN` step: the fields and values in the next [`scan_window`] of storage
@@ -104,5 +243,65 @@ impl Hash {
         self.iter()
             .map(|(f, v)| mix64(bytes_digest(f) ^ bytes_digest(v).rotate_left(1)))
             .fold(0, u64::wrapping_add)
+    }
+}
+
+/// Cut the pair that starts at `start` out of a packed buffer.
+fn remove_pair(bytes: &mut Vec<u8>, start: usize) {
+    let (_, after_field) = take(bytes, start);
+    let (_, end) = take(bytes, after_field);
+    bytes.drain(start..end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> SeededSipHash {
+        SeededSipHash { k0: 1, k1: 2 }
+    }
+
+    #[test]
+    fn a_packed_hash_sets_overwrites_and_removes_in_order() {
+        let mut h = Hash::new(hasher());
+        assert!(h.insert(b"a", b"1"));
+        assert!(h.insert(b"b", b"2"));
+        assert!(!h.insert(b"a", b"10"));
+        assert!(h.is_packed());
+        // The overwrite kept its place.
+        assert_eq!(h.get_index(0), Some((&b"a"[..], &b"10"[..])));
+        assert_eq!(h.get(b"a"), Some(&b"10"[..]));
+        assert_eq!(h.len(), 2);
+        assert!(h.remove(b"b"));
+        assert!(!h.remove(b"b"));
+        assert_eq!(h.iter().collect::<Vec<_>>(), [(&b"a"[..], &b"10"[..])]);
+        // Lengths of two varint bytes survive the round trip.
+        let long = vec![b'x'; 64];
+        assert!(h.insert(&long, &long));
+        assert_eq!(h.get(&long), Some(&long[..]));
+    }
+
+    #[test]
+    fn past_either_bound_the_hash_becomes_a_table_with_its_content() {
+        let mut h = Hash::new(hasher());
+        for i in 0..PACKED_ENTRIES_MAX {
+            h.insert(i.to_string().as_bytes(), b"v");
+        }
+        assert!(h.is_packed());
+        let packed = h.clone();
+        h.insert(b"one more", b"v");
+        assert!(!h.is_packed());
+        assert_eq!(h.len(), PACKED_ENTRIES_MAX + 1);
+        assert!(packed.iter().all(|(f, v)| h.get(f) == Some(v)));
+        let mut long = Hash::new(hasher());
+        long.insert(b"f", b"short");
+        long.insert(b"g", &[b'v'; PACKED_VALUE_BYTES_MAX + 1]);
+        assert!(!long.is_packed());
+        assert_eq!(long.get(b"f"), Some(&b"short"[..]));
+        // Equal content compares equal whatever the encoding.
+        let mut table_copy = Hash::new(hasher());
+        table_copy.insert(b"g", &[b'v'; PACKED_VALUE_BYTES_MAX + 1]);
+        table_copy.insert(b"f", b"short");
+        assert_eq!(long, table_copy);
     }
 }
