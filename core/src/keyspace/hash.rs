@@ -23,8 +23,12 @@ pub const PACKED_VALUE_BYTES_MAX: usize = 64;
 
 #[derive(Clone, Debug)]
 enum Fields {
-    Packed { bytes: Vec<u8>, len: usize },
-    Table(IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>),
+    Packed {
+        bytes: Vec<u8>,
+        len: usize,
+    },
+    /// Boxed, so that a packed hash does not pay for a table's size.
+    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>>),
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +143,8 @@ impl Hash {
                         bytes.splice(value_at..end, encoded);
                     }
                     None => {
+                        // Exactly the room the pair needs: a packed hash is about bytes.
+                        bytes.reserve_exact(field.len() + value.len() + 4);
                         put(bytes, field);
                         put(bytes, value);
                         *len += 1;
@@ -187,7 +193,7 @@ impl Hash {
         for (_, field, value) in pairs(bytes) {
             table.insert(field.into(), value.into());
         }
-        self.fields = Fields::Table(table);
+        self.fields = Fields::Table(Box::new(table));
     }
 
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
