@@ -21,6 +21,9 @@ pub const PACKED_ENTRIES_MAX: usize = 128;
 /// Redis's `hash-max-listpack-value`: the longest field or value a packed hash holds.
 pub const PACKED_VALUE_BYTES_MAX: usize = 64;
 
+/// A hash's table form: field to value, in insertion order.
+type Table = IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>;
+
 #[derive(Clone, Debug)]
 enum Fields {
     Packed {
@@ -28,7 +31,7 @@ enum Fields {
         len: usize,
     },
     /// Boxed, so that a packed hash does not pay for a table's size.
-    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, SeededSipHash>>),
+    Table(Box<Table>),
 }
 
 #[derive(Clone, Debug)]
