@@ -455,23 +455,15 @@ impl Keyspace {
         out: &mut Vec<Vec<u8>>,
     ) -> u64 {
         let len = self.map.len();
-        let boundary_start = if cursor == 0 {
-            len
-        } else {
-            // Clamp: the map may have shrunk, and a client may send any cursor.
-            usize::try_from(cursor).map_or(len, |c| c.min(len))
-        };
-        let examine_count = count.max(1).min(boundary_start);
-        let boundary_end = boundary_start - examine_count;
-        for index in (boundary_end..boundary_start).rev() {
+        let (window, next) = set::scan_window(len, cursor, count);
+        assert!(!window.is_empty() || len == 0 || next == 0);
+        for index in window.rev() {
             let (key, entry) = self.map.get_index(index).expect("index < len");
             if entry.is_live(now) && pattern_matches(pattern, key) {
                 out.push(key.to_vec());
             }
         }
-        assert!(boundary_end <= boundary_start);
-        assert!(boundary_end < boundary_start || len == 0 || boundary_start == 0);
-        u64::try_from(boundary_end).expect("usize fits in u64")
+        next
     }
 
     /// KEYS: every live key matching the glob, in storage order.

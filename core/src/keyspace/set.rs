@@ -87,9 +87,9 @@ impl Set {
     }
 }
 
-/// One step of a scan over a collection's storage positions (`SSCAN`, `HSCAN`), with the
-/// keyspace SCAN's cursor: cursor 0 starts at the top, the cursor returned is the
-/// boundary below which positions remain, and 0 means done. Positions are visited from
+/// One step of a scan over storage positions (the keyspace's `SCAN`, `SSCAN`, `HSCAN`):
+/// cursor 0 starts at the top, the cursor returned is the boundary below which
+/// positions remain, and 0 means done. Positions are visited from
 /// the highest down because a removal (`swap_remove`) moves the last element into the
 /// hole: an element below the boundary never moves above it, so every element present
 /// for the whole scan is returned at least once. Returns the window (at most `count`
