@@ -120,11 +120,6 @@ fn every_hash_command_answers_wrongtype_on_another_type() {
 
 #[test]
 fn bad_arguments_get_redis_errors() {
-    let arity = |name: &str| {
-        err(&format!(
-            "ERR wrong number of arguments for '{name}' command"
-        ))
-    };
     let mut t = script(&[("HSET h f v g w", int(2))]);
     let conn = t.connect();
     let cases: &[(&str, Reply)] = &[

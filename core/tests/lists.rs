@@ -18,12 +18,6 @@ fn ints(items: &[i64]) -> Reply {
     array(items.iter().map(|&n| int(n)).collect())
 }
 
-fn arity(name: &str) -> Reply {
-    err(&format!(
-        "ERR wrong number of arguments for '{name}' command"
-    ))
-}
-
 /// Run each step on one fresh node (split on spaces); a failure names the script and
 /// the step.
 fn script(name: &str, steps: &[(&str, Reply)]) {

@@ -89,11 +89,6 @@ fn every_set_command_answers_wrongtype_on_another_type() {
 
 #[test]
 fn bad_arguments_get_redis_errors() {
-    let arity = |name: &str| {
-        err(&format!(
-            "ERR wrong number of arguments for '{name}' command"
-        ))
-    };
     let mut t = script(&[("SADD s a b c", int(3))]);
     let conn = t.connect();
     let cases: &[(&str, Reply)] = &[

@@ -128,13 +128,9 @@ impl Node {
 
     /// Run a parked client's request again; it stays parked if it blocks again.
     fn try_serve(&mut self, conn: ConnectionId, out: &mut Vec<Output>) {
-        let Some(mut session) = self.take_session(conn) else {
+        let Some((mut session, blocked)) = self.take_parked(conn) else {
             return;
         };
-        let blocked = session
-            .blocked
-            .take()
-            .expect("an indexed session is parked");
         self.request = blocked.request.clone();
         let spec = commands::lookup(self.request.arg(0)).expect("ran before");
         let mut reply = Vec::new();
@@ -155,13 +151,9 @@ impl Node {
 
     /// Answer a parked client without serving it: its timeout's null, or `error`.
     fn unblock_with(&mut self, conn: ConnectionId, error: Option<&str>, out: &mut Vec<Output>) {
-        let Some(mut session) = self.take_session(conn) else {
+        let Some((mut session, blocked)) = self.take_parked(conn) else {
             return;
         };
-        let blocked = session
-            .blocked
-            .take()
-            .expect("an indexed session is parked");
         self.unindex_blocked(conn, &blocked);
         let mut reply = Vec::new();
         match error {
@@ -174,6 +166,16 @@ impl Node {
         // Behind the replies still held for the commit, if any.
         session.hold_behind(&mut reply, 0);
         self.finish_client(session, reply, out);
+    }
+
+    /// A parked session out of the table, with what it is parked on.
+    fn take_parked(&mut self, conn: ConnectionId) -> Option<(Box<Session>, Blocked)> {
+        let mut session = self.take_session(conn)?;
+        let blocked = session
+            .blocked
+            .take()
+            .expect("an indexed session is parked");
+        Some((session, blocked))
     }
 
     /// A closed connection's parked request goes from the indexes.

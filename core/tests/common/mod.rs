@@ -254,6 +254,13 @@ pub fn nil() -> Reply {
     Reply::Nil
 }
 
+/// Redis's wrong-arity error for `name`.
+pub fn arity(name: &str) -> Reply {
+    err(&format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
 pub fn bulks(items: &[&str]) -> Reply {
     array(items.iter().map(|s| bulk(s)).collect())
 }
