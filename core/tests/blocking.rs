@@ -58,9 +58,11 @@ fn a_timeout_answers_null_and_zero_waits_forever() {
     let mut t = TestNode::new();
     let timed = park(&mut t, &["BLPOP", "q", "0.5"]);
     let forever = park(&mut t, &["BZPOPMIN", "z", "0"]);
-    let out = t.advance_ms(400);
+    // The node asks to be woken for the timeout.
+    assert!(t.node.deadline().0 <= t.instant_ms + 500);
+    let out = t.advance_ms(499);
     assert!(TestNode::reply_bytes(&out, timed).is_empty());
-    let out = t.advance_ms(200);
+    let out = t.advance_ms(1);
     assert_eq!(
         parse_replies(&TestNode::reply_bytes(&out, timed)),
         vec![Reply::NilArray]

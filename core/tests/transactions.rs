@@ -198,3 +198,15 @@ fn unwatch_and_discard_forget_the_watches() {
     assert_eq!(t.cmd(c, &["GET", "k"]), queued());
     assert_eq!(t.cmd(c, &["EXEC"]), array(vec![bulk("w")]));
 }
+
+#[test]
+fn an_overwrite_of_a_watched_key_fails_the_exec() {
+    let mut t = TestNode::new();
+    let (c, other) = (t.connect(), t.connect());
+    assert_eq!(t.cmd(c, &["SET", "k", "v"]), ok());
+    assert_eq!(t.cmd(c, &["WATCH", "k"]), ok());
+    assert_eq!(t.cmd(other, &["SET", "k", "w"]), ok());
+    assert_eq!(t.cmd(c, &["MULTI"]), ok());
+    assert_eq!(t.cmd(c, &["GET", "k"]), queued());
+    assert_eq!(t.cmd(c, &["EXEC"]), Reply::NilArray);
+}

@@ -57,3 +57,30 @@ impl WatchSet {
         self.counts.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_watched_keys_are_noted_and_counts_drop_to_nothing() {
+        let mut set = WatchSet::default();
+        set.note(b"k");
+        assert_eq!(set.take_touched(), (vec![], false), "nothing watched");
+        set.watch(b"k");
+        set.watch(b"k");
+        assert_eq!(set.watched_keys(), 1);
+        set.note(b"other");
+        set.note(b"k");
+        assert_eq!(set.take_touched(), (vec![Box::from(&b"k"[..])], false));
+        set.note_clear();
+        assert_eq!(set.take_touched(), (vec![], true));
+        set.unwatch(b"k");
+        assert_eq!(set.watched_keys(), 1, "one watch is left");
+        set.unwatch(b"k");
+        assert_eq!(set.watched_keys(), 0);
+        set.note(b"k");
+        set.note_clear();
+        assert_eq!(set.take_touched(), (vec![], false), "no watcher is left");
+    }
+}
