@@ -120,6 +120,11 @@ fn a_closed_parked_client_is_forgotten() {
     let mut t = TestNode::new();
     let gone = park(&mut t, &["BLPOP", "q", "0"]);
     t.step(bucket_core::Input::ClientClosed { conn: gone });
+    assert_eq!(
+        t.node.keyspace().watched_keys(),
+        0,
+        "its key is no longer watched"
+    );
     let c = t.connect();
     assert_eq!(run(&mut t, c, "RPUSH q a"), int(1));
     assert_eq!(run(&mut t, c, "LLEN q"), int(1));
