@@ -87,12 +87,6 @@ fn value_of(t: &TestNode, key: &str) -> Option<(Value, Option<UnixMillis>)> {
     Some((entry.value.clone(), entry.expire_at))
 }
 
-/// Rebuild a node from `t`'s AOF: it must hold the same keyspace.
-fn assert_replays(t: &TestNode) {
-    let rebuilt = TestNode::recover(config(), 99, &t.aof);
-    assert_eq!(rebuilt.node.keyspace().digest(), t.node.keyspace().digest());
-}
-
 const TYPES: [(&str, &str); 5] = [
     ("str", "string"),
     ("hash", "hash"),
@@ -114,7 +108,7 @@ fn rename_moves_every_type_with_its_ttl() {
     }
     assert_eq!(t.cmd(conn, &["TTL", "str-renamed"]), int(100));
     assert_eq!(t.cmd(conn, &["TTL", "hash-renamed"]), int(-1));
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -145,7 +139,7 @@ fn rename_replaces_the_destination_and_its_ttl() {
             ),
         ],
     );
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -172,7 +166,7 @@ fn copy_clones_every_type_with_its_ttl() {
     // The copy is a value of its own.
     t.cmd(conn, &["HSET", "hash-copy", "f", "changed"]);
     assert_eq!(t.cmd(conn, &["HGET", "hash", "f"]), bulk("v"));
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -212,7 +206,7 @@ fn copy_options_and_errors() {
             ),
         ],
     );
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -484,7 +478,7 @@ fn expiretime_and_expire_conditions() {
     t.cmd(conn, &["SET", "b", "1"]);
     assert_eq!(t.cmd(conn, &["EXPIREAT", "b", "1", "LT"]), int(1));
     assert_eq!(t.cmd(conn, &["EXISTS", "b"]), int(0));
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -582,7 +576,7 @@ fn setex_psetex_and_getex() {
     let at = (UNIX_MS_START + 7_000).to_string();
     assert_eq!(t.cmd(conn, &["GETEX", "c", "PXAT", &at]), bulk("v"));
     assert_eq!(t.cmd(conn, &["PTTL", "c"]), int(7_000));
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -613,7 +607,7 @@ fn set_accepts_repeated_options_but_not_conflicting_ones() {
             ),
         ],
     );
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -681,7 +675,7 @@ fn setrange_pads_keeps_the_ttl_and_checks_the_limit() {
             ("SETRANGE h 0 ", err(ERR_WRONGTYPE)),
         ],
     );
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -726,7 +720,7 @@ fn incrbyfloat_logs_the_formatted_result_and_keeps_the_ttl() {
         panic!("{:?}", record.effect);
     };
     assert_eq!((key, value), (&b"n"[..], &b"5010.75"[..]));
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -751,7 +745,7 @@ fn msetnx_sets_all_or_nothing() {
             ),
         ],
     );
-    assert_replays(&t);
+    replayed(&t);
 }
 
 #[test]
@@ -776,8 +770,7 @@ fn the_aof_of_every_new_command_replays_to_the_same_keyspace() {
         let reply = t.cmd(conn, command);
         assert!(!matches!(reply, Reply::Error(_)), "{command:?}: {reply:?}");
     }
-    let mut rebuilt = TestNode::recover(config(), 99, &t.aof);
-    assert_eq!(rebuilt.node.keyspace().digest(), t.node.keyspace().digest());
+    let mut rebuilt = replayed(&t);
     let conn = rebuilt.connect();
     assert_eq!(rebuilt.cmd(conn, &["TYPE", "hash"]), simple("zset"));
     assert_eq!(rebuilt.cmd(conn, &["TTL", "str2"]), int(100));

@@ -254,6 +254,14 @@ pub fn nil() -> Reply {
     Reply::Nil
 }
 
+/// A fresh node rebuilt from `t`'s AOF, whose keyspace must equal `t`'s: the AOF is
+/// the replay of what `t` did.
+pub fn replayed(t: &TestNode) -> TestNode {
+    let rebuilt = TestNode::recover(config(), 99, &t.aof);
+    assert_eq!(rebuilt.node.keyspace().digest(), t.node.keyspace().digest());
+    rebuilt
+}
+
 /// Redis's wrong-arity error for `name`.
 pub fn arity(name: &str) -> Reply {
     err(&format!(
