@@ -19,6 +19,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use bucket_core::BaseKind;
 
 use crate::fsio::{named, read_full_at};
 use crate::manifest::{self, FileKind, Manifest, Part, LEGACY_AOF_FILE_NAME};
+use crate::prealloc::Preallocator;
 use crate::syncer::BackgroundSync;
 use crate::{log_info, log_warn};
 
@@ -74,6 +76,8 @@ pub struct AofFiles {
     building: Option<Building>,
     /// Started at the first base written.
     base_syncer: Option<BackgroundSync>,
+    /// Zeroed space ahead of the current tail's end (`prealloc.rs`), once started.
+    prealloc: Option<Preallocator>,
 }
 
 impl AofFiles {
@@ -105,7 +109,8 @@ impl AofFiles {
         let mut end = 0;
         for (i, part) in manifest.tails.iter().enumerate() {
             let path = dir.join(&part.name);
-            let opened = OpenOptions::new().read(true).append(true).open(&path);
+            // Not `append`: writes go to the logical end, inside preallocated zeros.
+            let opened = OpenOptions::new().read(true).write(true).open(&path);
             let file = opened.and_then(|file| file.metadata().map(|m| (file, m.len())));
             let (file, len) = file.map_err(|e| {
                 format!(
@@ -139,6 +144,7 @@ impl AofFiles {
             end,
             building: None,
             base_syncer: None,
+            prealloc: None,
         })
     }
 
@@ -217,11 +223,10 @@ impl AofFiles {
             ));
         }
         assert!(valid_end <= self.end, "a cut never lengthens the AOF");
-        let cut = last.file.set_len(valid_end - last.start);
-        cut.and_then(|()| last.file.sync_all())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
         self.end = valid_end;
-        Ok(())
+        self.trim_current()
+            .and_then(|()| self.current_tail().file.sync_all())
+            .map_err(|e| e.to_string())
     }
 
     /// Fsyncs every tail file: a process that died may have left written bytes only in
@@ -236,11 +241,56 @@ impl AofFiles {
         Ok(())
     }
 
+    /// Keeps zeroed space ahead of the current tail's end from now on. Started after
+    /// recovery, which cuts the zeros a previous run left.
+    pub fn start_preallocating(&mut self) -> io::Result<()> {
+        let len = self.end - self.current_tail().start;
+        self.prealloc = Some(Preallocator::start(len)?);
+        Ok(())
+    }
+
     /// Appends to the current tail file (in the page cache: not durable).
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut file: &File = &self.current_tail().file;
-        file.write_all(bytes).map_err(named(&self.current_path()))?;
+        let tail = self.tails.last().expect("the AOF always has a tail file");
+        let at = self.end - tail.start;
+        let until = at + bytes.len() as u64;
+        if let Some(prealloc) = self.prealloc.as_mut() {
+            prealloc.before_write(until);
+        }
+        tail.file
+            .write_all_at(bytes, at)
+            .map_err(named(&self.dir.join(&tail.name)))?;
+        if let Some(prealloc) = self.prealloc.as_mut() {
+            prealloc.after_write(&tail.file, until);
+        }
         self.end += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Waits for the zeros being written, before the current tail is cut or left.
+    pub(crate) fn settle_prealloc(&mut self) {
+        if let Some(prealloc) = self.prealloc.as_mut() {
+            prealloc.settle();
+        }
+    }
+
+    /// The current tail file now holds exactly its bytes up to the AOF's end.
+    fn restart_prealloc(&mut self) {
+        let len = self.end - self.current_tail().start;
+        if let Some(prealloc) = self.prealloc.as_mut() {
+            prealloc.restart(len);
+        }
+    }
+
+    /// Cuts the preallocated zeros off the current tail file, so that it holds
+    /// exactly `[start, end)`, as every tail file but the last must.
+    fn trim_current(&mut self) -> io::Result<()> {
+        self.settle_prealloc();
+        let tail = self.current_tail();
+        tail.file
+            .set_len(self.end - tail.start)
+            .map_err(named(&self.current_path()))?;
+        self.restart_prealloc();
         Ok(())
     }
 
@@ -276,25 +326,25 @@ impl AofFiles {
             .iter()
             .rposition(|t| t.start <= offset)
             .expect("the first tail starts at the base's offset");
+        self.settle_prealloc();
         let dropped = self.tails.split_off(i + 1);
         if !dropped.is_empty() {
             self.write_manifest()?;
             self.remove_files(dropped.iter().map(|t| t.name.as_str()));
         }
-        let tail = &self.tails[i];
-        let cut = tail.file.set_len(offset - tail.start);
-        cut.map_err(named(&self.dir.join(&tail.name)))?;
         self.end = offset;
-        Ok(())
+        self.trim_current()
     }
 
     /// An empty AOF: no base, one new empty tail file from zero.
     fn reset(&mut self) -> io::Result<()> {
+        self.settle_prealloc();
         let tail = self.create_tail(0)?;
         let old_tails = std::mem::replace(&mut self.tails, vec![tail]);
         let old_base = self.base.take();
         self.retired.clear();
         self.end = 0;
+        self.restart_prealloc();
         self.write_manifest()?;
         let old_names = old_tails.iter().map(|t| t.name.as_str());
         self.remove_files(old_names.chain(old_base.iter().map(|b| b.name.as_str())));
@@ -339,8 +389,8 @@ impl AofFiles {
     /// as the new one: it is durable and named already, and abandoned rewrites then
     /// add no files.
     fn rotate(&mut self) -> io::Result<usize> {
-        self.sync_current()?;
         if self.current_tail().start == self.end {
+            self.sync_current()?;
             return Ok(self.tails.len() - 1);
         }
         if self.tails.len() >= manifest::TAIL_FILES_MAX {
@@ -350,8 +400,16 @@ impl AofFiles {
                 self.tails.len()
             )));
         }
+        // The next file starts where this one's bytes end, so its zeros go first.
+        self.trim_current()?;
+        let current = self.current_tail();
+        current
+            .file
+            .sync_all()
+            .map_err(named(&self.current_path()))?;
         let tail = self.create_tail(self.end)?;
         self.tails.push(tail);
+        self.restart_prealloc();
         self.write_manifest()?;
         Ok(self.tails.len() - 1)
     }
@@ -425,10 +483,13 @@ impl AofFiles {
                 std::mem::replace(&mut self.tails, kept)
             }
             BaseKind::FromMaster => {
+                self.settle_prealloc();
                 let tail = self.create_tail(building.offset)?;
                 self.retired.clear();
                 self.end = building.offset;
-                std::mem::replace(&mut self.tails, vec![tail])
+                let old = std::mem::replace(&mut self.tails, vec![tail]);
+                self.restart_prealloc();
+                old
             }
         };
         // The directory fsync that makes the manifest durable makes the rename so too.
@@ -547,7 +608,7 @@ impl AofFiles {
         let path = self.dir.join(&name);
         let file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .map_err(named(&path))?;

@@ -133,6 +133,7 @@ impl Server {
         let registry = poll.registry().try_clone()?;
         let mut files = files;
         files.start_syncer(std::sync::Arc::new(mio::Waker::new(&registry, WAKER)?))?;
+        files.start_preallocating()?;
         let mut listener = client_listener;
         registry.register(&mut listener, LISTENER, Interest::READABLE)?;
         let peers = Peers::new(config, cluster_listener, &registry)?;

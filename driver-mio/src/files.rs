@@ -24,6 +24,9 @@
 //!   in full before a manifest named anything after them. So one fsync of the current
 //!   tail file makes the whole AOF durable to its end, and the fsync threads are handed
 //!   whichever tail file is current when they start.
+//! - The current tail file is kept zeroed a few MiB ahead of its end by a thread
+//!   (`prealloc.rs`), so an fsync of appends flushes data blocks only, not a new file
+//!   size too. Recovery reads those zeros as a torn tail of nothing and cuts them.
 //! - Recovery fsyncs the AOF it recovered before the node's first step: the node counts
 //!   all of it durable, and a crash between a `write` and its `fdatasync` may have left
 //!   some of it only in the page cache.
@@ -39,8 +42,8 @@ use bucket_core::{BaseKind, Config, Node, Offset, RecoverError, Recovery};
 use crate::aof_files::AofFiles;
 use crate::config::AppendFsync;
 use crate::fsio;
-use crate::log_warn;
 use crate::syncer::{BackgroundSync, Syncer};
+use crate::{log_info, log_warn};
 
 pub const META_FILE_NAME: &str = "meta";
 pub const META_TMP_FILE_NAME: &str = "meta.tmp";
@@ -221,6 +224,11 @@ impl DataDir {
         Ok(())
     }
 
+    /// Keeps zeroed space ahead of the AOF's end (`prealloc.rs`), after recovery.
+    pub fn start_preallocating(&mut self) -> io::Result<()> {
+        self.aof.start_preallocating()
+    }
+
     /// `SyncAof`: an fsync starts at the end of this pass, or after the running one.
     pub fn request_sync(&mut self) {
         self.sync_wanted = true;
@@ -312,7 +320,9 @@ pub fn recover(config: Config, seed: u64, dir: &mut DataDir) -> Result<(Node, Re
         ));
     }
     if recovery.aof_len_valid < end {
-        cut_tail(dir, &recovery, end)?;
+        let dropped_at = (recovery.aof_len_valid - dir.aof.base_offset()) as usize;
+        let only_zeros = tail[dropped_at..].iter().all(|&b| b == 0);
+        cut_tail(dir, &recovery, end, only_zeros)?;
     }
     // The node counts what it recovered as durable, but a process that died (on a
     // failed fsync, or killed) may have left bytes that are only in the page cache.
@@ -331,7 +341,14 @@ fn recover_error(dir: &DataDir, error: &RecoverError) -> String {
     format!("{}: {error}", path.display())
 }
 
-fn cut_tail(dir: &mut DataDir, recovery: &Recovery, end: u64) -> Result<(), String> {
+/// Cuts what follows the AOF's last whole record: a torn write, or (`only_zeros`) the
+/// space preallocated ahead of the end, or a write of which nothing landed.
+fn cut_tail(
+    dir: &mut DataDir,
+    recovery: &Recovery,
+    end: u64,
+    only_zeros: bool,
+) -> Result<(), String> {
     let dropped_bytes = end - recovery.aof_len_valid;
     if dropped_bytes != recovery.torn_bytes {
         log_warn!(
@@ -340,6 +357,14 @@ fn cut_tail(dir: &mut DataDir, recovery: &Recovery, end: u64) -> Result<(), Stri
         );
     }
     dir.aof.cut_for_recovery(recovery.aof_len_valid)?;
+    if only_zeros {
+        log_info!(
+            "{}: {dropped_bytes} bytes of zeros (preallocated space) past the AOF's end at offset {} cut",
+            dir.aof.current_path().display(),
+            recovery.aof_len_valid
+        );
+        return Ok(());
+    }
     log_warn!(
         "{}: dropped {dropped_bytes} bytes of torn tail; the AOF now ends at offset {}",
         dir.aof.current_path().display(),

@@ -12,5 +12,6 @@ pub mod fsio;
 pub mod manifest;
 pub mod peer_codec;
 pub mod peers;
+pub mod prealloc;
 pub mod signals;
 pub mod syncer;

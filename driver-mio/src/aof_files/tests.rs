@@ -242,3 +242,55 @@ fn truncation_below_a_base_being_written_is_a_bug() {
     files.begin_base(3, BaseKind::Rewrite).unwrap();
     let _ = files.truncate(2);
 }
+
+/// The current tail file's length on disk, zeros included.
+fn current_len(files: &AofFiles) -> u64 {
+    files.current().metadata().unwrap().len()
+}
+
+/// Zeros lie past the end, never in the AOF: reads stop at the logical end, every
+/// byte written reads back (however far the writes ran ahead of the zeroing thread),
+/// and a rotation leaves the old tail file exactly as long as its bytes.
+#[test]
+fn preallocated_zeros_stay_past_the_end() {
+    use crate::prealloc::CHUNK_BYTES;
+    let path = test_dir("prealloc");
+    let mut files = AofFiles::open(&path).unwrap();
+    files.start_preallocating().unwrap();
+    files.write(b"abc").unwrap();
+    files.settle_prealloc();
+    assert_eq!(current_len(&files), 3 + CHUNK_BYTES);
+    assert_eq!(read_all(&files, 0), b"abc");
+    // Writes of several chunks in a row, racing the thread.
+    let piece: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8 + 1).collect();
+    for _ in 0..(3 * CHUNK_BYTES / piece.len() as u64) {
+        files.write(&piece).unwrap();
+    }
+    let mut all = vec![0u8; files.end() as usize];
+    assert_eq!(files.read_at(0, &mut all).unwrap(), all.len());
+    assert_eq!(&all[..3], b"abc");
+    assert!(all[3..].chunks(piece.len()).all(|c| c == &piece[..]));
+    rotate(&mut files);
+    let old = files.tails[0].file.metadata().unwrap().len();
+    assert_eq!(old, files.end());
+    drop(files);
+    // A reopened AOF passes the manifest's length checks.
+    AofFiles::open(&path).unwrap();
+}
+
+/// A cut takes the zeros with it; they come back with the next write.
+#[test]
+fn truncation_cuts_the_preallocated_zeros() {
+    let path = test_dir("prealloc-cut");
+    let mut files = AofFiles::open(&path).unwrap();
+    files.start_preallocating().unwrap();
+    files.write(b"hello").unwrap();
+    files.truncate(2).unwrap();
+    assert_eq!(current_len(&files), 2);
+    files.write(b"y").unwrap();
+    files.settle_prealloc();
+    assert!(current_len(&files) > 3);
+    assert_eq!(read_all(&files, 0), b"hey");
+    files.cut_for_recovery(1).unwrap();
+    assert_eq!(current_len(&files), 1);
+}

@@ -422,3 +422,27 @@ fn a_base_alone_recovers() {
     assert_eq!(recovery.records, 0, "everything came from the base");
     assert_eq!(node.durable_end(), Offset(offset));
 }
+
+/// The zeros preallocated past the end read as a torn tail of nothing: recovery keeps
+/// every record and cuts the zeros.
+#[test]
+fn recovery_cuts_preallocated_zeros() {
+    let path = test_dir("prealloc-recover");
+    let written = records(true, &[("a", "1"), ("b", "2")]);
+    {
+        let mut dir = DataDir::open(&path, AppendFsync::Always).unwrap();
+        dir.start_preallocating().unwrap();
+        append(&mut dir, &written);
+        dir.aof.settle_prealloc();
+        assert!(dir.aof.current().metadata().unwrap().len() > written.len() as u64);
+    }
+    let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();
+    let (node, recovery) = recover(config(), 1, &mut dir).unwrap();
+    assert_eq!(recovery.aof_len_valid, written.len() as u64);
+    assert_eq!(value(&node, "b").as_deref(), Some("2"));
+    assert_eq!(
+        dir.aof.current().metadata().unwrap().len(),
+        written.len() as u64
+    );
+    assert_eq!(tail_bytes(&dir), written);
+}
