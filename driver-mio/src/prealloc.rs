@@ -36,7 +36,7 @@ pub const AHEAD_MIN_BYTES: u64 = CHUNK_BYTES;
 /// Bytes of zeros written per `write`.
 const ZEROS_BYTES: usize = 256 * 1024;
 
-const _: () = assert!(CHUNK_BYTES % ZEROS_BYTES as u64 == 0);
+const _: () = assert!(CHUNK_BYTES.is_multiple_of(ZEROS_BYTES as u64));
 
 struct Job {
     file: Arc<File>,
