@@ -30,9 +30,9 @@ use std::sync::Arc;
 use crate::{log_info, log_warn};
 
 /// Bytes zeroed by one job.
-pub const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+pub const CHUNK_BYTES: u64 = 1024 * 1024;
 /// A new job starts once fewer than this many zeroed bytes are left ahead of the end.
-pub const AHEAD_MIN_BYTES: u64 = CHUNK_BYTES;
+pub const AHEAD_MIN_BYTES: u64 = 2 * CHUNK_BYTES;
 /// Bytes of zeros written per `write`.
 const ZEROS_BYTES: usize = 256 * 1024;
 
