@@ -7,7 +7,9 @@
 //!   part or whole: the synced prefix survives, followed by a random prefix of the
 //!   unsynced bytes, which may end in the middle of a record (a torn write).
 //! - Zero-filled tail: part of the lost tail may read back as zeros, as on a file
-//!   system that extended the file but never wrote the data.
+//!   system that extended the file but never wrote the data; and the file may end in
+//!   a run of zeros past everything written, as the daemon's tail file does (it keeps
+//!   zeroed space preallocated ahead of its end).
 //! - Truncation undone: a truncation is durable only at the next sync. A crash before
 //!   it may bring the file back as it was at the last sync (the truncation undone, the
 //!   bytes appended after it lost).
@@ -107,12 +109,18 @@ impl Image {
     }
 }
 
+/// The most zeros a crash leaves past everything written: enough to hold several
+/// record headers, far less than the daemon preallocates (a run of zeros of any length
+/// reads the same to recovery).
+const PREALLOCATED_ZEROS_MAX: u64 = 4096;
+
 /// What a crash may do to the AOF beyond its durable image.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CrashFaults {
     /// The chance that some of the unsynced tail is lost.
     pub tail_loss_probability: f64,
-    /// When some is lost, the chance that part of the lost bytes read back as zeros.
+    /// The chance that zeros show up: in place of part of the lost bytes, if any are
+    /// lost, and past them, as preallocated space.
     pub zero_fill_probability: f64,
     /// With a truncation not yet synced, the chance the file comes back as it was at
     /// the last sync.
@@ -126,6 +134,8 @@ pub struct CrashLoss {
     pub lost_bytes: usize,
     /// Bytes past what survived that read back as zeros.
     pub zeroed_bytes: usize,
+    /// Zeros past everything written: preallocated space.
+    pub preallocated_bytes: usize,
     /// Bytes a truncation had cut that came back with the last synced image.
     pub restored_bytes: usize,
 }
@@ -286,6 +296,7 @@ impl Disk {
             unsynced_bytes,
             lost_bytes: unsynced_bytes,
             zeroed_bytes: 0,
+            preallocated_bytes: 0,
             restored_bytes: restored.len(),
         }
     }
@@ -299,18 +310,23 @@ impl Disk {
         }
         let lost_bytes = unsynced_bytes - kept;
         let p_zero = faults.zero_fill_probability;
-        let mut zeroed_bytes = 0;
-        if lost_bytes > 0 && p_zero > 0.0 && chance(rng, p_zero) {
-            zeroed_bytes = between(rng, 1, lost_bytes as u64) as usize;
+        let (mut zeroed_bytes, mut preallocated_bytes) = (0, 0);
+        if p_zero > 0.0 && chance(rng, p_zero) {
+            if lost_bytes > 0 {
+                zeroed_bytes = between(rng, 1, lost_bytes as u64) as usize;
+            }
+            preallocated_bytes = between(rng, 0, PREALLOCATED_ZEROS_MAX) as usize;
         }
         let survived_len = synced_len + kept;
         self.cut(survived_len);
         self.aof.resize(survived_len + zeroed_bytes, 0);
         assert!(self.aof.len() <= synced_len + unsynced_bytes);
+        self.aof.resize(self.aof.len() + preallocated_bytes, 0);
         CrashLoss {
             unsynced_bytes,
             lost_bytes,
             zeroed_bytes,
+            preallocated_bytes,
             restored_bytes: 0,
         }
     }
@@ -452,12 +468,40 @@ mod tests {
             assert!(loss.zeroed_bytes >= 1, "#{round}");
             assert!(loss.zeroed_bytes <= loss.lost_bytes, "#{round}");
             let aof = disk.aof();
-            let survived = aof.len() - loss.zeroed_bytes;
+            let survived = aof.len() - loss.zeroed_bytes - loss.preallocated_bytes;
             assert_eq!(survived, 6 + tail.len() - loss.lost_bytes, "#{round}");
             assert_eq!(&aof[..6], b"synced", "#{round}");
             assert_eq!(&aof[6..survived], &tail[..survived - 6], "#{round}");
             assert!(aof[survived..].iter().all(|&b| b == 0), "#{round}");
         }
+    }
+
+    /// With nothing lost, the zeros of preallocated space follow every whole record,
+    /// and the decoder reads them as a torn tail of nothing.
+    #[test]
+    fn preallocated_zeros_follow_everything_written() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (bytes, offsets) = records(3);
+        let mut padded = 0;
+        for round in 0..100 {
+            let mut disk = Disk::default();
+            disk.append(0, &bytes).unwrap();
+            let loss = disk.crash(&mut rng, &faults(0.0, 1.0, 0.0));
+            assert_eq!(loss.lost_bytes, 0);
+            assert_eq!(disk.aof().len(), bytes.len() + loss.preallocated_bytes);
+            let mut seen = Vec::new();
+            let tail = scan_records(disk.aof(), |offset, _| seen.push(offset));
+            assert_eq!(seen, offsets, "#{round}");
+            let expected = match loss.preallocated_bytes {
+                0 => Tail::Clean,
+                _ => Tail::Torn {
+                    offset: bytes.len() as u64,
+                },
+            };
+            assert_eq!(tail, expected, "#{round}");
+            padded += usize::from(loss.preallocated_bytes > 0);
+        }
+        assert!(padded > 50, "zeros are drawn in most crashes");
     }
 
     #[test]

@@ -41,7 +41,33 @@ struct Txn<'h> {
 }
 
 pub fn check(history: &History, finals: &FinalLists) -> Result<usize, Violation> {
-    let txns: Vec<Txn<'_>> = history
+    let txns = transactions(history)?;
+    let writer = writers(&txns)?;
+    check_reads(&txns, &writer, finals)?;
+    check_durable(&txns, finals)?;
+    check_whole(&txns, finals, "the final lists")?;
+    let graph = dependencies(&txns, &writer, finals);
+    if let Some(cycle) = find_cycle(&graph) {
+        let ops: Vec<String> = cycle
+            .iter()
+            .map(|&t| format!("op {}", txns[t].op))
+            .collect();
+        return Err(fail(format!(
+            "a dependency cycle: {} (no serial order fits what clients saw)",
+            ops.join(" -> ")
+        )));
+    }
+    Ok(txns.len())
+}
+
+/// Atomicity alone, on the lists one node holds at any moment (`held`, said in the
+/// violation): every transaction is there whole or not at all, whatever the mode.
+pub fn check_atomic(history: &History, lists: &FinalLists, held: &str) -> Result<(), Violation> {
+    check_whole(&transactions(history)?, lists, held)
+}
+
+fn transactions(history: &History) -> Result<Vec<Txn<'_>>, Violation> {
+    history
         .ops
         .iter()
         .enumerate()
@@ -67,23 +93,7 @@ pub fn check(history: &History, finals: &FinalLists) -> Result<usize, Violation>
                 ret: o.ret,
             }))
         })
-        .collect::<Result<_, _>>()?;
-    let writer = writers(&txns)?;
-    check_reads(&txns, &writer, finals)?;
-    check_durable(&txns, finals)?;
-    check_whole(&txns, finals)?;
-    let graph = dependencies(&txns, &writer, finals);
-    if let Some(cycle) = find_cycle(&graph) {
-        let ops: Vec<String> = cycle
-            .iter()
-            .map(|&t| format!("op {}", txns[t].op))
-            .collect();
-        return Err(fail(format!(
-            "a dependency cycle: {} (no serial order fits what clients saw)",
-            ops.join(" -> ")
-        )));
-    }
-    Ok(txns.len())
+        .collect()
 }
 
 fn fail(detail: String) -> Violation {
@@ -209,7 +219,7 @@ fn check_durable(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation>
 }
 
 /// Each transaction's appends are all in the final lists, or none is.
-fn check_whole(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation> {
+fn check_whole(txns: &[Txn<'_>], finals: &FinalLists, held: &str) -> Result<(), Violation> {
     for txn in txns {
         let appends: Vec<(&Vec<u8>, &Vec<u8>)> = txn
             .micros
@@ -225,7 +235,7 @@ fn check_whole(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation> {
             .count();
         if kept > 0 && kept < appends.len() {
             return Err(fail(format!(
-                "op {} applied in part: {kept} of its {} appends are in the final lists",
+                "op {} applied in part: {kept} of its {} appends are in {held}",
                 txn.op,
                 appends.len()
             )));

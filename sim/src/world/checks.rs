@@ -215,8 +215,9 @@ impl World {
     }
 }
 
-/// The transactions' lists as the master holds them (`txn.rs`): their version orders.
-fn final_lists(
+/// The transactions' lists as `keyspace` holds them (`txn.rs`); at the master at the
+/// end, their version orders.
+pub(super) fn final_lists(
     history: &crate::history::History,
     keyspace: &bucket_core::keyspace::Keyspace,
 ) -> list_append::FinalLists {

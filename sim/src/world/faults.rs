@@ -3,7 +3,7 @@
 
 use super::disk_faults::EVERYSEC_INTERVAL_MS;
 use super::{Event, World};
-use crate::checkers::Violation;
+use crate::checkers::{list_append, Violation};
 use crate::disk::{CrashFaults, CrashLoss};
 use crate::options::AppendFsync;
 use crate::seed::{between, chance, exponential_ms};
@@ -51,6 +51,12 @@ impl World {
                 node.term().0
             ),
         );
+        // A crash may cut the AOF at any byte, but never inside a transaction.
+        let lists = super::checks::final_lists(&self.clients.history, node.keyspace());
+        let held = format!("the lists node {index} recovered");
+        if let Err(v) = list_append::check_atomic(&self.clients.history, &lists, &held) {
+            self.fail(v);
+        }
         self.slots[index].node = Some(node);
         self.slots[index].tick_at_ms = Some(self.now_ms);
         let incarnation = self.slots[index].incarnation;
@@ -355,6 +361,12 @@ fn describe(loss: &CrashLoss) -> String {
     );
     if loss.zeroed_bytes > 0 {
         text.push_str(&format!(", {} read back as zeros", loss.zeroed_bytes));
+    }
+    if loss.preallocated_bytes > 0 {
+        text.push_str(&format!(
+            ", then {} zeros of preallocated space",
+            loss.preallocated_bytes
+        ));
     }
     if loss.restored_bytes > 0 {
         text.push_str(&format!(
