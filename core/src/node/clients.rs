@@ -13,6 +13,10 @@ use crate::slot::key_slot;
 use crate::status::Role;
 
 const ERR_QUERY_BUFFER: &str = "ERR Protocol error: query buffer limit exceeded";
+/// The capacity a session's input buffer keeps once what it buffered has been served:
+/// a burst (a large request, or a pipeline that arrived while the session was stalled)
+/// gives its memory back, as Redis's clients cron resizes query buffers.
+pub(crate) const INPUT_CAPACITY_KEPT_BYTES: usize = 32 * 1024;
 
 impl Node {
     pub(super) fn on_client_connected(&mut self, conn: ConnectionId, loopback: bool) {
@@ -81,6 +85,11 @@ impl Node {
         } else {
             session.input.extend_from_slice(bytes);
             self.serve_buffered(session, reply);
+        }
+        let input = &mut session.input;
+        if input.capacity() > INPUT_CAPACITY_KEPT_BYTES && input.len() <= INPUT_CAPACITY_KEPT_BYTES
+        {
+            input.shrink_to(INPUT_CAPACITY_KEPT_BYTES);
         }
         if session.input.len() > self.config.limits.query_buffer_bytes_max {
             let reply_start = reply.len();
@@ -365,5 +374,49 @@ impl Node {
     /// How many replicas durably hold `offset`.
     fn replicas_holding(&self, offset: Offset) -> usize {
         self.progress.values().filter(|p| p.acked >= offset).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Input, Now};
+
+    /// A large request that arrives in two pieces is buffered whole, then served; the
+    /// buffer then gives its memory back.
+    #[test]
+    fn a_served_burst_gives_its_input_buffer_back() {
+        let config = Config::single("127.0.0.1:6379", "127.0.0.1:16379");
+        let (mut node, _) = Node::recover(config, 1, None, &[]).unwrap();
+        let now = Now {
+            instant: crate::time::Instant(0),
+            unix: crate::time::UnixMillis(1_700_000_000_000),
+        };
+        let conn = ConnectionId(1);
+        let mut out = Vec::new();
+        let connected = Input::ClientConnected {
+            conn,
+            loopback: true,
+        };
+        node.step(now, connected, &mut out);
+        let value = vec![b'v'; 1024 * 1024];
+        let mut request =
+            format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", value.len()).into_bytes();
+        request.extend_from_slice(&value);
+        request.extend_from_slice(b"\r\n");
+        let (first, second) = request.split_at(request.len() / 2);
+        node.step(now, Input::ClientData { conn, bytes: first }, &mut out);
+        assert!(node.clients[&conn].input.capacity() >= first.len());
+        node.step(
+            now,
+            Input::ClientData {
+                conn,
+                bytes: second,
+            },
+            &mut out,
+        );
+        let session = &node.clients[&conn];
+        assert!(session.input.is_empty(), "the request was served");
+        assert!(session.input.capacity() <= INPUT_CAPACITY_KEPT_BYTES);
     }
 }
