@@ -225,7 +225,10 @@ impl AofFiles {
         assert!(valid_end <= self.end, "a cut never lengthens the AOF");
         self.end = valid_end;
         self.trim_current()
-            .and_then(|()| self.current_tail().file.sync_all())
+            .and_then(|()| {
+                let synced = self.current_tail().file.sync_all();
+                synced.map_err(named(&self.current_path()))
+            })
             .map_err(|e| e.to_string())
     }
 

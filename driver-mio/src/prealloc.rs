@@ -150,11 +150,6 @@ impl Preallocator {
             }
         }
     }
-
-    /// Bytes `[0, zeroed_to)` of the current file are data or durable zeros.
-    pub fn zeroed_to(&self) -> u64 {
-        self.zeroed_to
-    }
 }
 
 /// Writes the job's zeros and makes them durable.

@@ -218,8 +218,8 @@ fn check_durable(txns: &[Txn<'_>], finals: &FinalLists) -> Result<(), Violation>
     Ok(())
 }
 
-/// Each transaction's appends are all in the final lists, or none is.
-fn check_whole(txns: &[Txn<'_>], finals: &FinalLists, held: &str) -> Result<(), Violation> {
+/// Each transaction's appends are all in `lists` (`held` says whose), or none is.
+fn check_whole(txns: &[Txn<'_>], lists: &FinalLists, held: &str) -> Result<(), Violation> {
     for txn in txns {
         let appends: Vec<(&Vec<u8>, &Vec<u8>)> = txn
             .micros
@@ -231,7 +231,7 @@ fn check_whole(txns: &[Txn<'_>], finals: &FinalLists, held: &str) -> Result<(), 
             .collect();
         let kept = appends
             .iter()
-            .filter(|(key, value)| finals.get(*key).is_some_and(|list| list.contains(value)))
+            .filter(|(key, value)| lists.get(*key).is_some_and(|list| list.contains(value)))
             .count();
         if kept > 0 && kept < appends.len() {
             return Err(fail(format!(

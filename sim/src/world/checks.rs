@@ -203,7 +203,7 @@ impl World {
                 .expect("the master is live");
             let history = &self.clients.history;
             let fates = fates::fates(history, node.reigns(), node.aof_end().0);
-            let lists = final_lists(history, node.keyspace());
+            let lists = txn_lists(history, node.keyspace());
             let verdict = linearizability::check(history, &fates)
                 .and_then(|verdict| list_append::check(history, &lists).map(|_| verdict));
             match verdict {
@@ -217,7 +217,7 @@ impl World {
 
 /// The transactions' lists as `keyspace` holds them (`txn.rs`); at the master at the
 /// end, their version orders.
-pub(super) fn final_lists(
+pub(super) fn txn_lists(
     history: &crate::history::History,
     keyspace: &bucket_core::keyspace::Keyspace,
 ) -> list_append::FinalLists {

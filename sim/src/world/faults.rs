@@ -52,7 +52,7 @@ impl World {
             ),
         );
         // A crash may cut the AOF at any byte, but never inside a transaction.
-        let lists = super::checks::final_lists(&self.clients.history, node.keyspace());
+        let lists = super::checks::txn_lists(&self.clients.history, node.keyspace());
         let held = format!("the lists node {index} recovered");
         if let Err(v) = list_append::check_atomic(&self.clients.history, &lists, &held) {
             self.fail(v);
