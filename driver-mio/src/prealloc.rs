@@ -16,16 +16,19 @@
 //! (`replay::scan_records`): recovery cuts the file back to its last whole record, and
 //! preallocation starts again from there.
 //!
-//! Zeros never land on data: the thread zeroes only from where the loop has written to
-//! at the time of asking, and the loop waits for a chunk in flight before it writes
-//! into that chunk (it only happens when the loop outruns the thread), and before it
-//! cuts or leaves the file.
+//! Zeros never land on data. The thread zeroes only from where the loop had written to
+//! when it asked. When the loop outruns the thread and writes into the chunk in flight,
+//! it first raises `claimed`, under a lock the thread holds for each piece of zeros it
+//! writes; the thread writes only past `claimed`. So the loop waits at most for one
+//! piece to reach the page cache, never for a chunk's fsync, which could stall it long
+//! enough to starve heartbeats. Before it cuts or leaves the file, the loop waits for
+//! the chunk in flight (rare: truncations, rotations, a new base).
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::{log_info, log_warn};
 
@@ -34,21 +37,25 @@ pub const CHUNK_BYTES: u64 = 1024 * 1024;
 /// A new job starts once fewer than this many zeroed bytes are left ahead of the end.
 pub const AHEAD_MIN_BYTES: u64 = 2 * CHUNK_BYTES;
 /// Bytes of zeros written per `write`.
-const ZEROS_BYTES: usize = 256 * 1024;
+const ZEROS_BYTES: usize = 64 * 1024;
 
 const _: () = assert!(CHUNK_BYTES.is_multiple_of(ZEROS_BYTES as u64));
 
 struct Job {
     file: Arc<File>,
-    /// Bytes `[from, to)` of `file` get zeros.
+    /// Bytes `[from, to)` of `file` get zeros, except those below `claimed`.
     from: u64,
     to: u64,
 }
+
+/// How far the loop has written into the chunk in flight: no zeros go below it.
+type Claimed = Arc<Mutex<u64>>;
 
 /// The loop's side of the preallocation thread, for the current tail file.
 pub struct Preallocator {
     jobs: Sender<Job>,
     finished: Receiver<io::Result<()>>,
+    claimed: Claimed,
     /// Bytes `[0, zeroed_to)` of the current tail file are data or durable zeros.
     zeroed_to: u64,
     /// The range being zeroed now.
@@ -63,6 +70,8 @@ impl Preallocator {
     pub fn start(len: u64) -> io::Result<Preallocator> {
         let (jobs, incoming) = mpsc::channel::<Job>();
         let (report, finished) = mpsc::channel();
+        let claimed = Claimed::default();
+        let claimed_thread = claimed.clone();
         std::thread::Builder::new()
             .name("aof-prealloc".into())
             .spawn(move || {
@@ -70,7 +79,7 @@ impl Preallocator {
                 let zeros = vec![0u8; ZEROS_BYTES];
                 for job in incoming {
                     // The loop may have stopped listening (it is shutting down).
-                    let _ = report.send(zero(&job, &zeros));
+                    let _ = report.send(zero(&job, &zeros, &claimed_thread));
                 }
             })?;
         log_info!(
@@ -80,19 +89,22 @@ impl Preallocator {
         Ok(Preallocator {
             jobs,
             finished,
+            claimed,
             zeroed_to: len,
             in_flight: None,
             enabled: true,
         })
     }
 
-    /// Before the loop writes bytes up to `until` in the current file: waits for the
-    /// chunk in flight if the write reaches into it.
+    /// Before the loop writes bytes up to `until` in the current file: if the write
+    /// reaches into the chunk in flight, claims that part of it from the thread.
     pub fn before_write(&mut self, until: u64) {
-        match self.in_flight {
-            Some((from, _)) if until > from => self.settle(),
-            Some(_) => self.poll(),
-            None => {}
+        self.poll();
+        if let Some((from, _)) = self.in_flight {
+            if until > from {
+                let mut claimed = self.claimed.lock().expect("never poisoned: no panics");
+                *claimed = (*claimed).max(until);
+            }
         }
     }
 
@@ -106,6 +118,7 @@ impl Preallocator {
         let from = self.zeroed_to.max(until);
         let to = from + CHUNK_BYTES;
         self.in_flight = Some((from, to));
+        *self.claimed.lock().expect("never poisoned: no panics") = from;
         let job = Job {
             file: file.clone(),
             from,
@@ -152,13 +165,20 @@ impl Preallocator {
     }
 }
 
-/// Writes the job's zeros and makes them durable.
-fn zero(job: &Job, zeros: &[u8]) -> io::Result<()> {
+/// Writes the job's zeros past what the loop claimed, and makes them durable.
+fn zero(job: &Job, zeros: &[u8], claimed: &Mutex<u64>) -> io::Result<()> {
     let mut at = job.from;
     while at < job.to {
-        let len = (job.to - at).min(zeros.len() as u64) as usize;
-        job.file.write_all_at(&zeros[..len], at)?;
-        at += len as u64;
+        let end = (at + zeros.len() as u64).min(job.to);
+        // Held while the piece is written, so the loop cannot write data under it.
+        let claimed = claimed.lock().expect("never poisoned: no panics");
+        let start = at.max(*claimed);
+        if start < end {
+            job.file
+                .write_all_at(&zeros[..(end - start) as usize], start)?;
+        }
+        drop(claimed);
+        at = end;
     }
     job.file.sync_data()
 }
