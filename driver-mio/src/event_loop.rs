@@ -133,7 +133,14 @@ impl Server {
         let registry = poll.registry().try_clone()?;
         let mut files = files;
         files.start_syncer(std::sync::Arc::new(mio::Waker::new(&registry, WAKER)?))?;
-        files.start_preallocating()?;
+        // Only where replies wait for fsyncs: elsewhere zeroing ahead gains nothing, and
+        // its flushes compete with the appends (a write into a page under writeback
+        // waits for it).
+        let fsync_bound = config.core.write_quorum == bucket_core::WriteQuorum::Majority
+            || config.appendfsync == crate::config::AppendFsync::Always;
+        if fsync_bound {
+            files.start_preallocating()?;
+        }
         let mut listener = client_listener;
         registry.register(&mut listener, LISTENER, Interest::READABLE)?;
         let peers = Peers::new(config, cluster_listener, &registry)?;

@@ -24,9 +24,9 @@
 //!   in full before a manifest named anything after them. So one fsync of the current
 //!   tail file makes the whole AOF durable to its end, and the fsync threads are handed
 //!   whichever tail file is current when they start.
-//! - The current tail file is kept zeroed a few MiB ahead of its end by a thread
-//!   (`prealloc.rs`), so an fsync of appends flushes data blocks only, not a new file
-//!   size too. Recovery reads those zeros as a torn tail of nothing and cuts them.
+//! - Where replies wait for fsyncs (majority mode, `appendfsync always`), the current
+//!   tail file is kept zeroed a few MiB ahead of its end by a thread (`prealloc.rs`), so
+//!   an fsync of appends flushes data blocks only, not a new file size too. Recovery reads those zeros as a torn tail of nothing and cuts them.
 //! - Recovery fsyncs the AOF it recovered before the node's first step: the node counts
 //!   all of it durable, and a crash between a `write` and its `fdatasync` may have left
 //!   some of it only in the page cache.
