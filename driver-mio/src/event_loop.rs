@@ -193,6 +193,9 @@ impl Server {
                 Err(e) => return Err(e),
             }
             self.io.now = self.clock.now();
+            for key in self.io.peers.take_unread() {
+                self.read_peer(key)?;
+            }
             for event in events.iter() {
                 self.on_event(event)?;
             }
@@ -212,6 +215,7 @@ impl Server {
         let busy = !self.io.touched.is_empty()
             || !self.io.deferred.is_empty()
             || self.io.files.has_pending()
+            || self.io.peers.has_unread()
             || self.streams_ready();
         if busy {
             return Duration::ZERO;

@@ -134,7 +134,16 @@ pub struct Peers {
     listener: Option<TcpListener>,
     out_buffer_bytes_max: usize,
     frame_bytes_max: usize,
+    /// Inbound links whose read stopped at the per-pass budget with bytes still in the
+    /// socket: edge-triggered readiness will not report them again, so the loop reads
+    /// them on its next pass.
+    unread: Vec<usize>,
 }
+
+/// How much one pass reads from one inbound link. A replica that lags its master finds
+/// megabytes waiting; reading (and applying) them all in one pass would hold up its acks
+/// for that long, and the master's CheckQuorum would count it as gone.
+const INBOUND_READ_BYTES_PER_PASS: usize = 1 << 20;
 
 impl Peers {
     pub fn new(
@@ -177,6 +186,7 @@ impl Peers {
             listener: Some(listener),
             out_buffer_bytes_max: config.replica_output_buffer_limit_bytes,
             frame_bytes_max: core.limits.peer_frame_bytes_max,
+            unread: Vec::new(),
         })
     }
 
@@ -487,7 +497,13 @@ impl Peers {
         };
         let filled = fill(&mut link.stream, &mut link.buf, self.frame_bytes_max);
         match (self.check_hello(key), filled) {
-            (Ok(()), Ok(())) => return InboundRead::Open,
+            (Ok(()), Ok(Filled::Drained)) => return InboundRead::Open,
+            (Ok(()), Ok(Filled::Budget)) => {
+                if !self.unread.contains(&key) {
+                    self.unread.push(key);
+                }
+                return InboundRead::Open;
+            }
             (Err(e), _) => {
                 // A link that never said a proper hello: a stranger, a misconfigured
                 // node, or garbage. Worth a warning, with where it came from.
@@ -567,6 +583,15 @@ impl Peers {
     pub fn frame_bytes_max(&self) -> usize {
         self.frame_bytes_max
     }
+
+    /// The inbound links left with unread bytes last pass, to read again now.
+    pub fn take_unread(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.unread)
+    }
+
+    pub fn has_unread(&self) -> bool {
+        !self.unread.is_empty()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -617,13 +642,28 @@ fn drain(stream: &mut TcpStream) -> io::Result<()> {
 
 /// Appends everything readable to `buf`; EOF is an error. The buffer may hold at most
 /// one frame's worth beyond what has been decoded.
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, frame_bytes_max: usize) -> io::Result<()> {
+/// How a read of an inbound link ended.
+enum Filled {
+    /// The socket said `WouldBlock`: a new edge comes with the next bytes.
+    Drained,
+    /// The pass's budget was read; more may wait in the socket.
+    Budget,
+}
+
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, frame_bytes_max: usize) -> io::Result<Filled> {
     let mut chunk = [0u8; 16 * 1024];
+    let mut read = 0;
     loop {
+        if read >= INBOUND_READ_BYTES_PER_PASS {
+            return Ok(Filled::Budget);
+        }
         match stream.read(&mut chunk) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                read += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Filled::Drained),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

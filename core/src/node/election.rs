@@ -323,11 +323,11 @@ impl Node {
     pub(super) fn on_heartbeat_timeout(&mut self, out: &mut Vec<Output>) {
         assert_eq!(self.status.role, Role::Master);
         if !self.has_quorum_contact() {
-            log(
-                out,
-                LogLevel::Warn,
-                "lost contact with a majority".to_string(),
+            let message = format!(
+                "lost contact with a majority ({})",
+                self.last_heard_report()
             );
+            log(out, LogLevel::Warn, message);
             self.step_down(out);
             return;
         }
@@ -343,7 +343,7 @@ impl Node {
         if self.planted_no_check_quorum() {
             return true;
         }
-        let window_ms = self.config.election_timeout_ms_min;
+        let window_ms = self.config.check_quorum_window_ms();
         if self.now.instant.since(self.master_since) < window_ms {
             return true;
         }
@@ -356,6 +356,15 @@ impl Node {
             .filter(|id| recent(&&self.peers[id.0 as usize]))
             .count();
         heard + 1 >= self.config.quorum()
+    }
+
+    /// When each peer was last heard, for the operator: "node 2 heard 412 ms ago, ...".
+    fn last_heard_report(&self) -> String {
+        let heard = |id: NodeId| match self.peers[id.0 as usize].last_heard {
+            Some(t) => format!("node {} heard {} ms ago", id.0, self.now.instant.since(t)),
+            None => format!("node {} never heard", id.0),
+        };
+        self.others().map(heard).collect::<Vec<_>>().join(", ")
     }
 
     /// If a `WAIT` blocked in this step, heartbeat every replica now, which answers
