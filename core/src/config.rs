@@ -154,15 +154,6 @@ impl Config {
         self.members.len() / 2 + 1
     }
 
-    /// How long a master goes on without hearing a majority before it steps down
-    /// (CheckQuorum): the longest election timeout, as etcd checks once per election
-    /// timeout for activity over the last one. A node starved of CPU for a moment on a
-    /// loaded machine is not a lost one; the replicas elect anew only after their own
-    /// timeouts, so a shorter window would only cost a spurious failover.
-    pub fn check_quorum_window_ms(&self) -> u64 {
-        self.election_timeout_ms_max
-    }
-
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |m: &str| Err(ConfigError(m.to_string()));
         if self.members.is_empty() {

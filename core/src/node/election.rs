@@ -343,7 +343,7 @@ impl Node {
         if self.planted_no_check_quorum() {
             return true;
         }
-        let window_ms = self.config.check_quorum_window_ms();
+        let window_ms = self.config.election_timeout_ms_min;
         if self.now.instant.since(self.master_since) < window_ms {
             return true;
         }

@@ -12,12 +12,12 @@ use super::Violation;
 
 pub const NAME: &str = "check quorum";
 
-/// How long a master may go without hearing a majority: the window it checks against
-/// (`Config::check_quorum_window_ms`), two heartbeat intervals for the timer that
-/// notices, and the clock drift between true time and the master's clock.
-pub fn window_ms(check_window_ms: u64, heartbeat_ms: u64) -> u64 {
-    let drift_ms = check_window_ms * bucket_core::config::CLOCK_DRIFT_PPM_MAX / 1_000_000;
-    check_window_ms + 2 * heartbeat_ms + drift_ms + 1
+/// How long a master may go without hearing a majority: the election timeout it checks
+/// against, two heartbeat intervals for the timer that notices, and the clock drift
+/// between true time and the master's clock.
+pub fn window_ms(election_timeout_ms_min: u64, heartbeat_ms: u64) -> u64 {
+    let drift_ms = election_timeout_ms_min * bucket_core::config::CLOCK_DRIFT_PPM_MAX / 1_000_000;
+    election_timeout_ms_min + 2 * heartbeat_ms + drift_ms + 1
 }
 
 /// `heard_at[p]`: when the master last received a frame from peer `p` (`None`: never,

@@ -39,7 +39,7 @@ impl World {
         if let Some(since_ms) = slot.master_since_ms.filter(|_| checks_quorum) {
             let config = &slot.config;
             let window_ms =
-                check_quorum::window_ms(config.check_quorum_window_ms(), config.heartbeat_ms);
+                check_quorum::window_ms(config.election_timeout_ms_min, config.heartbeat_ms);
             let heard = &slot.heard_at;
             if let Err(v) = check_quorum::check(index, self.now_ms, since_ms, heard, window_ms) {
                 self.fail(v);
