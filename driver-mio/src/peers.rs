@@ -640,8 +640,6 @@ fn drain(stream: &mut TcpStream) -> io::Result<()> {
     }
 }
 
-/// Appends everything readable to `buf`; EOF is an error. The buffer may hold at most
-/// one frame's worth beyond what has been decoded.
 /// How a read of an inbound link ended.
 enum Filled {
     /// The socket said `WouldBlock`: a new edge comes with the next bytes.
@@ -650,6 +648,8 @@ enum Filled {
     Budget,
 }
 
+/// Appends what is readable to `buf`, up to the pass's budget; EOF is an error. The
+/// buffer may hold at most one frame's worth beyond what has been decoded.
 fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, frame_bytes_max: usize) -> io::Result<Filled> {
     let mut chunk = [0u8; 16 * 1024];
     let mut read = 0;
