@@ -4,7 +4,7 @@
 mod cluster_harness;
 
 use bucket_core::resp::Reply;
-use bucket_core::{Role, WriteQuorum};
+use bucket_core::{Input, Role, WriteQuorum};
 use cluster_harness::{bulk, ok, Cluster};
 
 fn info_field(cluster: &mut Cluster, node: usize, field: &str) -> String {
@@ -133,6 +133,29 @@ fn an_isolated_master_steps_down_and_the_rest_elect_a_new_one() {
     assert_eq!(masters.len(), 1);
     assert_ne!(masters[0], old);
     assert!(cluster.node(masters[0]).term() > cluster.node(old).term());
+}
+
+#[test]
+fn a_master_whose_own_loop_stalled_keeps_its_reign_on_waking() {
+    // CheckQuorum counts silence from the first unanswered heartbeat. A master that
+    // sent nothing for a while (its loop stalled on the disk or the CPU) left its
+    // replicas nothing to answer: on waking it heartbeats them again, and they answer,
+    // rather than it stepping down and costing the cluster a failover.
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    let master = cluster.elect();
+    cluster.advance(500);
+    let term = cluster.node(master).term();
+    cluster.now_ms += 2_000; // Over three times the longest election timeout (600 ms).
+    cluster.input(master, Input::Tick);
+    assert_eq!(
+        cluster.node(master).role(),
+        Role::Master,
+        "no step-down on waking"
+    );
+    cluster.deliver();
+    cluster.advance(2000);
+    assert_eq!(cluster.masters(), vec![master]);
+    assert_eq!(cluster.node(master).term(), term, "no election either");
 }
 
 #[test]

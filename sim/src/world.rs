@@ -194,8 +194,9 @@ pub struct Slot {
     fsync: Option<fsync::FsyncInFlight>,
     /// When it last became master (true time), while it is.
     master_since_ms: Option<u64>,
-    /// When it last received a frame from each peer (true time).
-    heard_at: Vec<Option<u64>>,
+    /// While master, for each peer: the true time of the first heartbeat this node
+    /// sent the peer since it last received a frame from it (`None`: none since).
+    silent_since: Vec<Option<u64>>,
 }
 
 /// A client connection as the world sees it.
@@ -299,7 +300,7 @@ impl World {
                 crash_in_step: false,
                 fsync: None,
                 master_since_ms: None,
-                heard_at: vec![None; options.node_count],
+                silent_since: vec![None; options.node_count],
             })
             .collect();
         let mut world = World {
@@ -552,7 +553,7 @@ impl World {
         };
         self.trace
             .event(self.now_ms, kind, &[from as u64, to as u64], &frame);
-        self.slots[to].heard_at[from] = Some(self.now_ms);
+        self.slots[to].silent_since[from] = None;
         let input = Input::PeerMessage {
             peer: NodeId(from as u32),
             frame: &frame,
@@ -688,6 +689,9 @@ impl World {
         let slot = &mut self.slots[index];
         if role != slot.role_last {
             slot.master_since_ms = (role == Role::Master).then_some(self.now_ms);
+            if role != Role::Master {
+                slot.silent_since.fill(None);
+            }
         }
         if role != slot.role_last || term != slot.term_last {
             slot.role_last = role;

@@ -302,9 +302,10 @@ impl Node {
         self.master_since = self.now.instant;
         self.election_deadline = Instant(u64::MAX);
         self.progress.clear();
-        self.peers
-            .iter_mut()
-            .for_each(|p| p.heartbeat_acked_sent_at = None);
+        self.peers.iter_mut().for_each(|p| {
+            p.heartbeat_acked_sent_at = None;
+            p.unanswered_since = None;
+        });
         self.backlog.reset(self.aof.end);
         self.status.commit = self.status.commit.min(self.aof.end);
         self.commit_inherited = self.status.commit;
@@ -337,25 +338,28 @@ impl Node {
         self.heartbeat_deadline = self.now.instant.add_ms(self.config.heartbeat_ms);
     }
 
-    /// CheckQuorum: a master that has not heard from a majority within an election
-    /// timeout steps down, so an isolated master stops taking writes.
+    /// CheckQuorum: a master whose heartbeats a majority has left unanswered for an
+    /// election timeout steps down, so an isolated master stops taking writes. Silence
+    /// counts from the first unanswered heartbeat, not from the last frame heard:
+    /// a master whose own loop stalled (starved of CPU, or waiting on the disk) sent
+    /// nothing meanwhile, so its replicas had nothing to answer, and stepping down on
+    /// waking would only cost a spurious failover.
     fn has_quorum_contact(&self) -> bool {
         if self.planted_no_check_quorum() {
             return true;
         }
         let window_ms = self.config.election_timeout_ms_min;
-        if self.now.instant.since(self.master_since) < window_ms {
+        let now = self.now.instant;
+        if now.since(self.master_since) < window_ms {
             return true;
         }
-        let recent = |p: &&super::PeerState| {
-            p.last_heard
-                .is_some_and(|t| self.now.instant.since(t) < window_ms)
+        let answering = |id: &NodeId| {
+            self.peers[id.0 as usize]
+                .unanswered_since
+                .is_none_or(|since| now.since(since) < window_ms)
         };
-        let heard = self
-            .others()
-            .filter(|id| recent(&&self.peers[id.0 as usize]))
-            .count();
-        heard + 1 >= self.config.quorum()
+        let answering = self.others().filter(answering).count();
+        answering + 1 >= self.config.quorum()
     }
 
     /// When each peer was last heard, for the operator: "node 2 heard 412 ms ago, ...".
@@ -378,7 +382,13 @@ impl Node {
         }
     }
 
-    pub(super) fn send_heartbeat(&self, peer: NodeId, out: &mut Vec<Output>) {
+    /// A heartbeat the peer has to answer: if it was heard since the last one, its
+    /// silence (for CheckQuorum) starts now.
+    pub(super) fn send_heartbeat(&mut self, peer: NodeId, out: &mut Vec<Output>) {
+        let now = self.now.instant;
+        self.peers[peer.0 as usize]
+            .unanswered_since
+            .get_or_insert(now);
         let heartbeat = Message::Heartbeat {
             term: self.meta.term,
             master_id: self.meta.current_master_id,

@@ -61,6 +61,10 @@ pub(crate) struct AofPosition {
 pub(crate) struct PeerState {
     /// When this node last heard anything from the peer in the current term.
     pub last_heard: Option<Instant>,
+    /// While master: when the first heartbeat since the peer was last heard went out,
+    /// if one did. CheckQuorum counts silence from here, so time in which this
+    /// master itself sent nothing (its loop stalled) is not held against the peer.
+    pub unanswered_since: Option<Instant>,
     /// The newest heartbeat send time (this master's clock) the peer acknowledged.
     pub heartbeat_acked_sent_at: Option<Instant>,
 }
@@ -357,7 +361,9 @@ impl Node {
                 self.adopt_term(term, out);
             }
             if term == self.meta.term {
-                self.peers[peer.0 as usize].last_heard = Some(self.now.instant);
+                let state = &mut self.peers[peer.0 as usize];
+                state.last_heard = Some(self.now.instant);
+                state.unanswered_since = None;
             }
         }
         self.dispatch(peer, message, out);

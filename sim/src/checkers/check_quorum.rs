@@ -4,9 +4,11 @@
 //! isolated master that never steps down goes on acknowledging async writes that the
 //! rest of the cluster will never see.
 //!
-//! After each of a master's timer steps, the world hands this checker when the master
-//! last received a frame from each peer (true time); the master may not still reign
-//! if fewer than a majority were heard within the window.
+//! Silence is counted from the first heartbeat the master sent a peer after the last
+//! frame it received from it (true time): a master whose loop stalled sent nothing,
+//! so its peers had nothing to answer. After each of a master's timer steps the world
+//! hands this checker, per peer, when that silence began; the master may not still
+//! reign if a majority has been silent for the whole window.
 
 use super::Violation;
 
@@ -20,23 +22,24 @@ pub fn window_ms(election_timeout_ms_min: u64, heartbeat_ms: u64) -> u64 {
     election_timeout_ms_min + 2 * heartbeat_ms + drift_ms + 1
 }
 
-/// `heard_at[p]`: when the master last received a frame from peer `p` (`None`: never,
-/// or the master itself).
+/// `silent_since[p]`: when the master first sent peer `p` a heartbeat (true time) since
+/// it last received one from it (`None`: the master itself, or heard since).
 pub fn check(
     master: usize,
     now_ms: u64,
     master_since_ms: u64,
-    heard_at: &[Option<u64>],
+    silent_since: &[Option<u64>],
     window_ms: u64,
 ) -> Result<(), Violation> {
     if now_ms < master_since_ms + window_ms {
         return Ok(()); // A new master has a full window before it must have heard.
     }
-    let heard = heard_at
+    let heard = silent_since
         .iter()
-        .filter(|at| at.is_some_and(|at| now_ms < at + window_ms))
+        .enumerate()
+        .filter(|&(peer, since)| peer != master && since.is_none_or(|at| now_ms < at + window_ms))
         .count();
-    let quorum = heard_at.len() / 2 + 1;
+    let quorum = silent_since.len() / 2 + 1;
     if heard + 1 >= quorum {
         return Ok(());
     }
@@ -54,17 +57,18 @@ mod tests {
 
     #[test]
     fn an_isolated_master_that_stays_fires() {
-        let heard = [None, Some(1_000), Some(1_000)];
-        check(0, 1_100, 0, &heard, 500).unwrap();
-        let error = check(0, 1_600, 0, &heard, 500).unwrap_err();
+        let silent = [None, Some(1_000), Some(1_000)];
+        check(0, 1_100, 0, &silent, 500).unwrap();
+        let error = check(0, 1_600, 0, &silent, 500).unwrap_err();
         assert_eq!(error.checker, NAME);
     }
 
     #[test]
     fn a_master_that_hears_one_of_two_peers_passes() {
-        let heard = [None, Some(9_900), None];
-        check(0, 10_000, 0, &heard, 500).unwrap();
+        let silent = [None, None, Some(1_000)];
+        check(0, 10_000, 0, &silent, 500).unwrap();
         // A new master is given a whole window.
-        check(0, 10_000, 9_800, &[None, None, None], 500).unwrap();
+        let silent = [None, Some(9_800), Some(9_800)];
+        check(0, 10_000, 9_800, &silent, 500).unwrap();
     }
 }

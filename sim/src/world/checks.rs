@@ -28,24 +28,46 @@ pub struct FinalFindings {
 }
 
 impl World {
+    /// A master sent `peer` a heartbeat: if the peer has been heard since the last
+    /// one, its silence starts now.
+    pub(super) fn note_heartbeat_sent(&mut self, index: usize, peer: usize) {
+        let slot = &mut self.slots[index];
+        if slot.node.as_ref().is_some_and(|n| n.role() == Role::Master) {
+            slot.silent_since[peer].get_or_insert(self.now_ms);
+        }
+    }
+
+    /// After a master's timer step: it may not still reign if a majority has left it
+    /// unanswered for the CheckQuorum window. Returns whether the check passed.
+    fn check_quorum_after_tick(&mut self, index: usize) -> bool {
+        let now_ms = self.now_ms;
+        let slot = &self.slots[index];
+        let is_master = slot.node.as_ref().is_some_and(|n| n.role() == Role::Master);
+        let Some(since_ms) = slot.master_since_ms.filter(|_| is_master) else {
+            return true;
+        };
+        let config = &slot.config;
+        let window_ms =
+            check_quorum::window_ms(config.election_timeout_ms_min, config.heartbeat_ms);
+        let silent = &slot.silent_since;
+        match check_quorum::check(index, now_ms, since_ms, silent, window_ms) {
+            Ok(()) => true,
+            Err(v) => {
+                self.fail(v);
+                false
+            }
+        }
+    }
+
     /// After a step and its outputs: a master counts each replica for what it acked in
     /// its current session, and no node counts as durable what its disk has not synced.
     pub(super) fn check_after_step(&mut self, index: usize, was_tick: bool) {
+        if was_tick && !self.check_quorum_after_tick(index) {
+            return;
+        }
         let Some(node) = self.slots[index].node.as_ref() else {
             return;
         };
-        let slot = &self.slots[index];
-        let checks_quorum = was_tick && node.role() == Role::Master;
-        if let Some(since_ms) = slot.master_since_ms.filter(|_| checks_quorum) {
-            let config = &slot.config;
-            let window_ms =
-                check_quorum::window_ms(config.election_timeout_ms_min, config.heartbeat_ms);
-            let heard = &slot.heard_at;
-            if let Err(v) = check_quorum::check(index, self.now_ms, since_ms, heard, window_ms) {
-                self.fail(v);
-                return;
-            }
-        }
         let synced = self.disks[index].aof_synced_len();
         let majority = self.slots[index].config.write_quorum == WriteQuorum::Majority;
         if majority && node.durable_end().0 > synced {

@@ -197,6 +197,9 @@ impl World {
         let message = bucket_core::peer::decode(&frame)
             .map_err(|e| format!("sent an undecodable frame to node {peer}: {e}"))?;
         self.acks.observe_sent(index, peer, &message);
+        if matches!(message, bucket_core::peer::Message::Heartbeat { .. }) {
+            self.note_heartbeat_sent(index, peer);
+        }
         let vote_granted = matches!(
             message,
             bucket_core::peer::Message::Vote {
