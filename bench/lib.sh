@@ -3,6 +3,7 @@
 #   bench_setup TOOL...   check the tools, build the daemon, make a work dir ($WORK)
 #                         whose processes ($PIDS) are stopped and files removed at exit
 #   wait_port PORT        wait until a server answers PING there
+#   term PORT             a Bucket node's term (CLUSTER INFO's cluster_current_epoch)
 
 bench_setup() {
   for tool in "$@"; do
@@ -28,3 +29,5 @@ wait_port() {
   done
   echo "port $1 never answered" >&2; exit 1
 }
+
+term() { redis-cli -p "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "cluster_current_epoch" { print $2 }'; }

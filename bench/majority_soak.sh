@@ -36,8 +36,6 @@ for i in 0 1 2; do
   PIDS+=($!)
 done
 
-# term PORT: the node's term, as CLUSTER INFO's cluster_current_epoch reports it.
-term() { redis-cli -p "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "cluster_current_epoch" { print $2 }'; }
 master=""
 for _ in $(seq 1 100); do
   for i in 0 1 2; do
