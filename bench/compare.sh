@@ -127,6 +127,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for pipeline in 1 16; do
     for side in A B; do
       port=$A_TARGET; [ "$side" = B ] && port=$B_TARGET
+      wait_no_rewrite "$A_TARGET" "$B_TARGET"
       run_benchmark "$port" "$pipeline" | while IFS='|' read -r test rps p99; do
         echo "$side|P=$pipeline|$test|$rps|$p99" >> "$RESULTS"
       done

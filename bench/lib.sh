@@ -4,6 +4,8 @@
 #                         whose processes ($PIDS) are stopped and files removed at exit
 #   wait_port PORT        wait until a server answers PING there
 #   term PORT             a Bucket node's term (CLUSTER INFO's cluster_current_epoch)
+#   wait_no_rewrite PORT... wait (up to 60 s) until no server there is rewriting its AOF,
+#                         so one side's background compaction never slows the other's run
 
 bench_setup() {
   for tool in "$@"; do
@@ -31,3 +33,15 @@ wait_port() {
 }
 
 term() { redis-cli -p "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "cluster_current_epoch" { print $2 }'; }
+
+wait_no_rewrite() {
+  for _ in $(seq 1 600); do
+    local busy=0
+    for port in "$@"; do
+      redis-cli -p "$port" INFO persistence 2>/dev/null | grep -q '^aof_rewrite_in_progress:1' && busy=1
+    done
+    [ "$busy" = 0 ] && return 0
+    sleep 0.1
+  done
+  echo "an AOF rewrite still runs after 60 s" >&2
+}
