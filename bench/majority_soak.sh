@@ -3,17 +3,25 @@
 # the load must cause no election (cluster_current_epoch, the term, does not change on
 # any node) and every node must end with the same keys as the master.
 #
-#   bench/majority_soak.sh [--seconds 60]
+#   bench/majority_soak.sh [--seconds 60] [--pipeline 16] [--strace]
 #
-# Needs redis-benchmark and redis-cli on PATH (Debian: redis-tools).
+# --strace counts each node's fdatasync and epoll_wait calls over the load (strace -c):
+# a loop pass is one epoll_wait, and the master makes at most one AOF fsync per pass.
+#
+# Needs redis-benchmark and redis-cli on PATH (Debian: redis-tools), and strace for
+# --strace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_LOAD=60
+PIPELINE=16
+STRACE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_LOAD="$2"; shift 2 ;;
-    *) echo "usage: $0 [--seconds N]" >&2; exit 2 ;;
+    --pipeline) PIPELINE="$2"; shift 2 ;;
+    --strace) STRACE=1; shift ;;
+    *) echo "usage: $0 [--seconds N] [--pipeline N] [--strace]" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=bench/lib.sh
@@ -47,10 +55,26 @@ done
 [ -n "$master" ] || { echo "no master elected" >&2; exit 1; }
 terms_before=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
 
+STRACES=()
+if [ -n "$STRACE" ]; then
+  for i in 0 1 2; do
+    strace -c -f -e trace=fdatasync,fsync,epoll_wait -o "$WORK/strace$i.txt" -p "${PIDS[$i]}" 2>/dev/null &
+    STRACES+=($!)
+  done
+  sleep 0.5 # strace attaches
+fi
 # Far more requests than the time allows: the timeout ends the load.
 timeout --signal=INT "$SECONDS_LOAD" redis-benchmark -h 127.0.0.1 -p "$master" -t set -c 50 \
-  -d 64 -r 1000000 -n 1000000000 -P 16 -q > "$WORK/load.txt" 2>&1 || true
+  -d 64 -r 1000000 -n 1000000000 -P "$PIPELINE" -q > "$WORK/load.txt" 2>&1 || true
 tr '\r' '\n' < "$WORK/load.txt" | grep -E 'SET' | tail -1
+if [ -n "$STRACE" ]; then
+  for pid in "${STRACES[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for i in 0 1 2; do
+    role=replica; [ $((BASE + i)) = "$master" ] && role=master
+    calls() { awk -v c="$1" '$NF == c { n = $4 } END { print n + 0 }' "$WORK/strace$i.txt"; }
+    echo "node $i ($role): fdatasync $(calls fdatasync) fsync $(calls fsync) epoll_wait $(calls epoll_wait)"
+  done
+fi
 
 terms_after=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
 # Replicas catch up within a bounded wait.
