@@ -39,6 +39,14 @@ impl Backlog {
     /// Append bytes that begin at `offset`, which must be the backlog's end.
     pub fn push(&mut self, offset: Offset, bytes: &[u8]) {
         assert_eq!(offset, self.end(), "the backlog is contiguous");
+        if bytes.len() >= self.bytes_max {
+            // A burst longer than the backlog replaces all of it: never hold more.
+            let kept = &bytes[bytes.len() - self.bytes_max..];
+            self.bytes.clear();
+            self.bytes.extend(kept);
+            self.start = Offset(offset.0 + (bytes.len() - kept.len()) as u64);
+            return;
+        }
         self.bytes.extend(bytes);
         let excess = self.bytes.len().saturating_sub(self.bytes_max);
         if excess > 0 {
@@ -73,5 +81,19 @@ mod tests {
         assert_eq!(backlog.read_from(Offset(16)), Some(Vec::new()));
         assert_eq!(backlog.read_from(Offset(11)), None);
         assert_eq!(backlog.read_from(Offset(17)), None);
+    }
+
+    #[test]
+    fn a_burst_longer_than_the_backlog_keeps_its_end() {
+        let mut backlog = Backlog::new(Offset(0), 4);
+        backlog.push(Offset(0), b"ab");
+        backlog.push(Offset(2), b"cdefgh");
+        assert_eq!(backlog.start(), Offset(4));
+        assert_eq!(backlog.read_from(Offset(4)), Some(b"efgh".to_vec()));
+        let mut none = Backlog::new(Offset(0), 0);
+        none.push(Offset(0), b"abc");
+        assert_eq!(none.start(), Offset(3));
+        assert_eq!(none.read_from(Offset(3)), Some(Vec::new()));
+        assert_eq!(none.read_from(Offset(2)), None);
     }
 }

@@ -47,6 +47,11 @@ pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// One chunk of the AOF or the base handed to the node as `AofRead` or `BaseRead`.
 pub const AOF_CHUNK_BYTES: usize = 64 * 1024;
 pub const EVENTS_CAPACITY: usize = 1024;
+/// How much one pass reads from one client. A client that pipes a burst faster than
+/// the loop serves it (`redis-cli --pipe`) would otherwise be read for as long as it
+/// writes: one pass would gather the whole burst's AOF bytes and replies in memory,
+/// and every other client, heartbeat and fsync would wait for it.
+const CLIENT_READ_BYTES_PER_PASS: usize = 16 * READ_BUFFER_BYTES;
 /// How often idle clients are looked for, when `timeout` is set.
 const IDLE_CHECK_INTERVAL_MS: u64 = 1_000;
 const MAXCLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
@@ -85,6 +90,10 @@ struct Io {
     listener: Option<TcpListener>,
     /// Connections with output, or a state change, to look at the end of the pass.
     touched: Vec<usize>,
+    /// Clients whose read stopped at the per-pass budget with bytes still in the
+    /// socket: edge-triggered readiness will not report them again, so the next pass
+    /// reads them first.
+    clients_unread: Vec<usize>,
     /// The previous pass's `touched`, kept for its capacity.
     touched_spare: Vec<usize>,
     peers: Peers,
@@ -150,6 +159,7 @@ impl Server {
             clients: Slab::with_capacity(1024),
             listener: Some(listener),
             touched: Vec::with_capacity(1024),
+            clients_unread: Vec::new(),
             touched_spare: Vec::with_capacity(1024),
             peers,
             peer_events: Vec::new(),
@@ -196,6 +206,9 @@ impl Server {
             for key in self.io.peers.take_unread() {
                 self.read_peer(key)?;
             }
+            for key in mem::take(&mut self.io.clients_unread) {
+                self.read_client(key, false)?;
+            }
             for event in events.iter() {
                 self.on_event(event)?;
             }
@@ -216,6 +229,7 @@ impl Server {
             || !self.io.deferred.is_empty()
             || self.io.files.has_pending()
             || self.io.peers.has_unread()
+            || !self.io.clients_unread.is_empty()
             || self.streams_ready();
         if busy {
             return Duration::ZERO;
@@ -359,11 +373,12 @@ impl Server {
         result
     }
 
-    /// Reads until the socket is drained, stepping the node on each read. A read that
-    /// fills less than the buffer drained it (epoll(7), Q9: a stream socket hands over
-    /// all it holds), and any later data raises a new edge, so the read that would only
-    /// say `WouldBlock` is skipped: one syscall fewer per request at pipeline depth 1.
-    /// Unless `read_to_end`: after the peer closed, reading on is how the EOF is seen.
+    /// Reads until the socket is drained or the pass's budget is read, stepping the
+    /// node on each read. A read that fills less than the buffer drained it (epoll(7),
+    /// Q9: a stream socket hands over all it holds), and any later data raises a new
+    /// edge, so the read that would only say `WouldBlock` is skipped: one syscall fewer
+    /// per request at pipeline depth 1. Unless `read_to_end`: after the peer closed,
+    /// reading on is how the EOF is seen.
     fn read_client_into(
         &mut self,
         key: usize,
@@ -371,11 +386,18 @@ impl Server {
         read_to_end: bool,
     ) -> io::Result<()> {
         let now_ms = self.now_ms();
+        let mut read = 0;
         loop {
             let Some(conn) = self.io.clients.get_mut(key) else {
                 return Ok(());
             };
             if !conn.is_reading() {
+                return Ok(());
+            }
+            if read >= CLIENT_READ_BYTES_PER_PASS && !read_to_end {
+                if !self.io.clients_unread.contains(&key) {
+                    self.io.clients_unread.push(key);
+                }
                 return Ok(());
             }
             match conn.stream.read(buf) {
@@ -385,6 +407,7 @@ impl Server {
                     return Ok(());
                 }
                 Ok(n) => {
+                    read += n;
                     conn.last_active_ms = now_ms;
                     let conn = ConnectionId(key as u64);
                     self.step(Input::ClientData {

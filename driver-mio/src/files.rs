@@ -50,6 +50,11 @@ pub const META_TMP_FILE_NAME: &str = "meta.tmp";
 /// Interval between background syncs under `appendfsync everysec`.
 pub const EVERYSEC_INTERVAL_MS: u64 = 1000;
 
+/// What a pass's AOF buffer starts with.
+const PENDING_CAPACITY_BYTES: usize = 64 * 1024;
+/// A pass's AOF buffer larger than this after its write is freed (a burst grew it).
+const PENDING_CAPACITY_BYTES_KEPT_MAX: usize = 1024 * 1024;
+
 pub struct DataDir {
     path: PathBuf,
     aof: AofFiles,
@@ -84,7 +89,7 @@ impl DataDir {
         Ok(DataDir {
             path: path.to_path_buf(),
             aof,
-            pending: Vec::with_capacity(64 * 1024),
+            pending: Vec::with_capacity(PENDING_CAPACITY_BYTES),
             unsynced: false,
             sync_wanted: false,
             syncer: None,
@@ -144,6 +149,10 @@ impl DataDir {
         }
         self.aof.write(&self.pending)?;
         self.pending.clear();
+        if self.pending.capacity() > PENDING_CAPACITY_BYTES_KEPT_MAX {
+            // A burst's pass grew it: give the memory back rather than hold it forever.
+            self.pending = Vec::with_capacity(PENDING_CAPACITY_BYTES);
+        }
         self.unsynced = true;
         Ok(())
     }

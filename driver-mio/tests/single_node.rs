@@ -96,6 +96,24 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn a_burst_longer_than_a_pass_reads_is_answered_in_full() {
+    // A pass reads at most 1 MiB from one client; the rest waits in the socket with no
+    // new readiness edge, so the loop must come back for it on its own.
+    let server = TestServer::start_single("burst", "");
+    let value = "v".repeat(1024);
+    let mut request = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..4096 {
+        request.extend_from_slice(&common::resp_command(&["SET", &format!("k{i}"), &value]));
+        want.extend_from_slice(b"+OK\r\n");
+    }
+    request.extend_from_slice(&common::resp_command(&["DBSIZE"]));
+    want.extend_from_slice(b":4096\r\n");
+    let got = common::raw_exchange(server.port, &request, want.len());
+    assert!(got == want, "got {} bytes of {}", got.len(), want.len());
+}
+
+#[test]
 fn large_values_round_trip() {
     let server = TestServer::start_single("large", "");
     let mut con = server.client();

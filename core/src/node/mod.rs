@@ -157,7 +157,13 @@ impl Node {
             last_resync: None,
         };
         let peers = vec![PeerState::default(); config.members.len()];
-        let backlog = Backlog::new(Offset(0), config.limits.backlog_bytes_max);
+        // A node with no peers has no replica to feed, so it keeps no backlog (Redis
+        // makes one only once a replica connects).
+        let backlog_bytes_max = match config.members.len() {
+            1 => 0,
+            _ => config.limits.backlog_bytes_max,
+        };
+        let backlog = Backlog::new(Offset(0), backlog_bytes_max);
         let config_aof_rewrite = config.aof_rewrite;
         Node {
             config,
