@@ -13,10 +13,14 @@ use super::SeededSipHash;
 use crate::aof::elems::{Elems, ElemsBuf};
 use crate::bytes::FieldError;
 
+/// A key's value stays three words, whatever it holds (a key's entry is the bill).
+const _: () = assert!(std::mem::size_of::<Value>() == 24);
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(Box<[u8]>),
-    Hash(Box<Hash>),
+    /// Inline: a small hash is its packed bytes, with no box around them.
+    Hash(Hash),
     List(Box<List>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
@@ -100,7 +104,7 @@ impl Value {
     pub fn empty(value_type: ValueType, hasher: SeededSipHash) -> Value {
         match value_type {
             ValueType::Str => Value::Str(Box::default()),
-            ValueType::Hash => Value::Hash(Box::new(Hash::new(hasher))),
+            ValueType::Hash => Value::Hash(Hash::default()),
             ValueType::List => Value::List(Box::default()),
             ValueType::Set => Value::Set(Box::new(Set::new(hasher))),
             ValueType::ZSet => Value::ZSet(Box::new(ZSet::new(hasher))),
@@ -143,7 +147,7 @@ impl Value {
                 };
                 Value::str(bytes)
             }
-            ValueType::Hash => Value::Hash(Box::new(Hash::from_elems(elems, hasher)?)),
+            ValueType::Hash => Value::Hash(Hash::from_elems(elems, hasher)?),
             ValueType::List => Value::List(Box::new(List::from_elems(elems))),
             ValueType::Set => Value::Set(Box::new(Set::from_elems(elems, hasher)?)),
             ValueType::ZSet => Value::ZSet(Box::new(ZSet::from_elems(elems, hasher)?)),

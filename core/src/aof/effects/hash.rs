@@ -56,6 +56,7 @@ impl<'a> HashEffect<'a> {
     }
 
     pub(crate) fn apply(&self, keyspace: &mut Keyspace) {
+        let hasher = keyspace.hasher();
         let applied = keyspace.change_collection(self.key(), ValueType::Hash, |value| {
             let Value::Hash(hash) = value else {
                 unreachable!("change_collection checked the type")
@@ -63,7 +64,7 @@ impl<'a> HashEffect<'a> {
             match *self {
                 HashEffect::Set { pairs, .. } => {
                     for (field, value) in pairs.pairs() {
-                        hash.insert(field, value);
+                        hash.insert(field, value, hasher);
                     }
                 }
                 HashEffect::Del { fields, .. } => {
