@@ -9,6 +9,10 @@ use driver_mio::event_loop::{self, Server};
 use driver_mio::files::{self, DataDir};
 use driver_mio::{log, log_error, log_info, signals};
 
+/// jemalloc, as Redis ships with: see the README's "Memory".
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const USAGE: &str = "\
 Usage: bucket-server <config.yml>
 
