@@ -54,7 +54,9 @@ measure() {
   local name=$1 pid=$2 port=$3 before after
   before=$(rss_kb "$pid")
   redis-cli -p "$port" --pipe < "$WORK/load.resp" >/dev/null
-  sleep 1
+  # Both servers allocate with jemalloc, whose background thread returns freed pages
+  # (a table that grew, a burst's buffers) after its 10 s decay: measure after it.
+  sleep 11
   after=$(rss_kb "$pid")
   echo "$name $before $after"
 }

@@ -13,6 +13,13 @@ use driver_mio::{log, log_error, log_info, signals};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's start-up options (its `malloc_conf`, under the crate's symbol prefix). A
+/// background thread returns freed pages to the OS after its decay time, as Redis's
+/// `jemalloc-bg-thread yes`: without it, pages freed by an idle server (a keyspace
+/// table that grew, a burst's buffers) are only purged on later allocations.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_CONF: &[u8; 23] = b"background_thread:true\0";
+
 const USAGE: &str = "\
 Usage: bucket-server <config.yml>
 
