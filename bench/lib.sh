@@ -1,6 +1,7 @@
 # Shared by the bench scripts: source it after `cd` to the repository root.
 #
-#   bench_setup TOOL...   check the tools, build the daemon, make a work dir ($WORK)
+#   bench_setup TOOL...   check the tools, build the daemon (or take $BUCKET_BIN), make a
+#                         work dir ($WORK)
 #                         whose processes ($PIDS) are stopped and files removed at exit
 #   wait_port PORT        wait until a server answers PING there
 #   term PORT             a Bucket node's term (CLUSTER INFO's cluster_current_epoch)
@@ -12,7 +13,8 @@ bench_setup() {
     command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
   done
   cargo build --release -q -p driver-mio
-  BIN=target/release/bucket-server
+  # BUCKET_BIN runs another build of the daemon instead (an A/B of two commits).
+  BIN=${BUCKET_BIN:-target/release/bucket-server}
   WORK=$(mktemp -d /tmp/bucket-bench.XXXXXX)
   PIDS=()
   trap bench_cleanup EXIT
