@@ -159,6 +159,25 @@ fn a_master_whose_own_loop_stalled_keeps_its_reign_on_waking() {
 }
 
 #[test]
+fn a_master_keeps_its_reign_through_a_silence_shorter_than_the_window() {
+    // Replies held back for less than the shortest election timeout (300 ms) cost
+    // nothing: CheckQuorum waits the whole window before it counts a peer as gone.
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    let master = cluster.elect();
+    cluster.advance(500);
+    let term = cluster.node(master).term();
+    cluster.advance_holding_frames(250);
+    assert_eq!(
+        cluster.node(master).role(),
+        Role::Master,
+        "no early step-down"
+    );
+    cluster.advance(2000);
+    assert_eq!(cluster.masters(), vec![master]);
+    assert_eq!(cluster.node(master).term(), term);
+}
+
+#[test]
 fn current_and_last_master_id_follow_the_seed() {
     // When a new master starts, its id becomes current-master-id and the old current
     // becomes last-master-id, on the master and on its replicas.

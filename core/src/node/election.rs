@@ -348,11 +348,10 @@ impl Node {
         if self.planted_no_check_quorum() {
             return true;
         }
+        // No grace period for a new master is needed: `become_master` clears every
+        // peer's silence, so the window starts at its first heartbeat.
         let window_ms = self.config.election_timeout_ms_min;
         let now = self.now.instant;
-        if now.since(self.master_since) < window_ms {
-            return true;
-        }
         let answering = |id: &NodeId| {
             self.peers[id.0 as usize]
                 .unanswered_since
