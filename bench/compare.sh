@@ -114,13 +114,9 @@ else
   start_redis; B_TARGET=$TARGET
   TITLE="Bucket ($((REPLICAS + 1)) node(s)) vs Redis ($REPLICAS replica(s))"
 fi
-# cluster_terms BASE_PORT: the terms of a Bucket cluster's nodes, e.g. "1 1 1".
-cluster_terms() {
-  for i in $(seq 0 "$REPLICAS"); do term $(($1 + i)); done | tr '\n' ' '
-}
 BUCKET_BASES=("$BUCKET_PORT"); [ -n "$QUORUM" ] && BUCKET_BASES+=("$BUCKET_ASYNC_PORT")
 declare -A TERMS_BEFORE
-for base in "${BUCKET_BASES[@]}"; do TERMS_BEFORE[$base]=$(cluster_terms "$base"); done
+for base in "${BUCKET_BASES[@]}"; do TERMS_BEFORE[$base]=$(cluster_terms "$base" $((REPLICAS + 1))); done
 RESULTS="$WORK/results"
 : > "$RESULTS"
 for round in $(seq 1 "$ROUNDS"); do
@@ -155,7 +151,7 @@ done
 if [ "$REPLICAS" -gt 0 ]; then
   echo
   for base in "${BUCKET_BASES[@]}"; do
-    after=$(cluster_terms "$base")
+    after=$(cluster_terms "$base" $((REPLICAS + 1)))
     verdict="no election under load"
     [ "${TERMS_BEFORE[$base]}" = "$after" ] || verdict="ELECTION UNDER LOAD"
     echo "Bucket cluster on port $base: terms before ${TERMS_BEFORE[$base]}after $after($verdict)"

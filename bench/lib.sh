@@ -5,6 +5,7 @@
 #                         whose processes ($PIDS) are stopped and files removed at exit
 #   wait_port PORT        wait until a server answers PING there
 #   term PORT             a Bucket node's term (CLUSTER INFO's cluster_current_epoch)
+#   cluster_terms BASE N  the terms of N nodes on ports BASE..., e.g. "1 1 1 "
 #   wait_no_rewrite PORT... wait (up to 60 s) until no server there is rewriting its AOF,
 #                         so one side's background compaction never slows the other's run
 
@@ -35,6 +36,10 @@ wait_port() {
 }
 
 term() { redis-cli -p "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "cluster_current_epoch" { print $2 }'; }
+
+cluster_terms() {
+  for i in $(seq 0 $(($2 - 1))); do term $(($1 + i)); done | tr '\n' ' '
+}
 
 wait_no_rewrite() {
   for _ in $(seq 1 600); do

@@ -53,7 +53,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$master" ] || { echo "no master elected" >&2; exit 1; }
-terms_before=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
+terms_before=$(cluster_terms "$BASE" 3)
 
 STRACES=()
 if [ -n "$STRACE" ]; then
@@ -69,14 +69,16 @@ timeout --signal=INT "$SECONDS_LOAD" redis-benchmark -h 127.0.0.1 -p "$master" -
 tr '\r' '\n' < "$WORK/load.txt" | grep -E 'SET' | tail -1
 if [ -n "$STRACE" ]; then
   for pid in "${STRACES[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  # calls FILE SYSCALL: the call count in an `strace -c` summary (0 if none).
+  calls() { awk -v c="$2" '$NF == c { n = $4 } END { print n + 0 }' "$1"; }
   for i in 0 1 2; do
     role=replica; [ $((BASE + i)) = "$master" ] && role=master
-    calls() { awk -v c="$1" '$NF == c { n = $4 } END { print n + 0 }' "$WORK/strace$i.txt"; }
-    echo "node $i ($role): fdatasync $(calls fdatasync) fsync $(calls fsync) epoll_wait $(calls epoll_wait)"
+    f="$WORK/strace$i.txt"
+    echo "node $i ($role): fdatasync $(calls "$f" fdatasync) fsync $(calls "$f" fsync) epoll_wait $(calls "$f" epoll_wait)"
   done
 fi
 
-terms_after=$(for i in 0 1 2; do term $((BASE + i)); done | tr '\n' ' ')
+terms_after=$(cluster_terms "$BASE" 3)
 # Replicas catch up within a bounded wait.
 for _ in $(seq 1 100); do
   sizes=$(for i in 0 1 2; do redis-cli -p $((BASE + i)) DBSIZE; done | sort -u | wc -l)

@@ -4,7 +4,7 @@
 mod cluster_harness;
 
 use bucket_core::resp::Reply;
-use bucket_core::{Input, Role, WriteQuorum};
+use bucket_core::{Input, Role, Term, WriteQuorum};
 use cluster_harness::{bulk, ok, Cluster};
 
 fn info_field(cluster: &mut Cluster, node: usize, field: &str) -> String {
@@ -141,10 +141,7 @@ fn a_master_whose_own_loop_stalled_keeps_its_reign_on_waking() {
     // sent nothing for a while (its loop stalled on the disk or the CPU) left its
     // replicas nothing to answer: on waking it heartbeats them again, and they answer,
     // rather than it stepping down and costing the cluster a failover.
-    let mut cluster = Cluster::new(3, WriteQuorum::Async);
-    let master = cluster.elect();
-    cluster.advance(500);
-    let term = cluster.node(master).term();
+    let (mut cluster, master, term) = settled_cluster();
     cluster.now_ms += 2_000; // Over three times the longest election timeout (600 ms).
     cluster.input(master, Input::Tick);
     assert_eq!(
@@ -153,28 +150,38 @@ fn a_master_whose_own_loop_stalled_keeps_its_reign_on_waking() {
         "no step-down on waking"
     );
     cluster.deliver();
-    cluster.advance(2000);
-    assert_eq!(cluster.masters(), vec![master]);
-    assert_eq!(cluster.node(master).term(), term, "no election either");
+    assert_reign_kept(&mut cluster, master, term);
 }
 
 #[test]
 fn a_master_keeps_its_reign_through_a_silence_shorter_than_the_window() {
     // Replies held back for less than the shortest election timeout (300 ms) cost
     // nothing: CheckQuorum waits the whole window before it counts a peer as gone.
-    let mut cluster = Cluster::new(3, WriteQuorum::Async);
-    let master = cluster.elect();
-    cluster.advance(500);
-    let term = cluster.node(master).term();
+    let (mut cluster, master, term) = settled_cluster();
     cluster.advance_holding_frames(250);
     assert_eq!(
         cluster.node(master).role(),
         Role::Master,
         "no early step-down"
     );
+    assert_reign_kept(&mut cluster, master, term);
+}
+
+/// A 3-node async cluster past its first election and a few heartbeats: the master and
+/// its term.
+fn settled_cluster() -> (Cluster, usize, Term) {
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    let master = cluster.elect();
+    cluster.advance(500);
+    let term = cluster.node(master).term();
+    (cluster, master, term)
+}
+
+/// Two more seconds of a healthy network change neither the master nor the term.
+fn assert_reign_kept(cluster: &mut Cluster, master: usize, term: Term) {
     cluster.advance(2000);
     assert_eq!(cluster.masters(), vec![master]);
-    assert_eq!(cluster.node(master).term(), term);
+    assert_eq!(cluster.node(master).term(), term, "no election");
 }
 
 #[test]

@@ -192,8 +192,6 @@ pub struct Slot {
     crash_in_step: bool,
     /// The fsync the node asked for, while it runs.
     fsync: Option<fsync::FsyncInFlight>,
-    /// When it last became master (true time), while it is.
-    master_since_ms: Option<u64>,
     /// While master, for each peer: the true time of the first heartbeat this node
     /// sent the peer since it last received a frame from it (`None`: none since).
     silent_since: Vec<Option<u64>>,
@@ -299,7 +297,6 @@ impl World {
                 held: Vec::new(),
                 crash_in_step: false,
                 fsync: None,
-                master_since_ms: None,
                 silent_since: vec![None; options.node_count],
             })
             .collect();
@@ -687,11 +684,8 @@ impl World {
             }
         }
         let slot = &mut self.slots[index];
-        if role != slot.role_last {
-            slot.master_since_ms = (role == Role::Master).then_some(self.now_ms);
-            if role != Role::Master {
-                slot.silent_since.fill(None);
-            }
+        if role != slot.role_last && role != Role::Master {
+            slot.silent_since.fill(None);
         }
         if role != slot.role_last || term != slot.term_last {
             slot.role_last = role;

@@ -129,8 +129,16 @@ impl Hash {
     pub fn insert(&mut self, field: &[u8], value: &[u8], hasher: SeededSipHash) -> bool {
         let fits = field.len().max(value.len()) <= PACKED_VALUE_BYTES_MAX;
         if let Hash::Packed(packed) = self {
-            let found = pairs(packed).find(|p| p.1 == field).map(|p| p.0);
-            let grows = found.is_none() && pairs(packed).count() == PACKED_ENTRIES_MAX;
+            // One walk finds the field and counts the pairs.
+            let (mut found, mut count) = (None, 0);
+            for (start, f, _) in pairs(packed) {
+                count += 1;
+                if f == field {
+                    found = Some(start);
+                    break;
+                }
+            }
+            let grows = found.is_none() && count == PACKED_ENTRIES_MAX;
             if fits && !grows {
                 let mut bytes = std::mem::take(packed).into_vec();
                 match found {

@@ -42,15 +42,13 @@ impl World {
     fn check_quorum_after_tick(&mut self, index: usize) -> bool {
         let now_ms = self.now_ms;
         let slot = &self.slots[index];
-        let is_master = slot.node.as_ref().is_some_and(|n| n.role() == Role::Master);
-        let Some(since_ms) = slot.master_since_ms.filter(|_| is_master) else {
+        if !slot.node.as_ref().is_some_and(|n| n.role() == Role::Master) {
             return true;
-        };
+        }
         let config = &slot.config;
         let window_ms =
             check_quorum::window_ms(config.election_timeout_ms_min, config.heartbeat_ms);
-        let silent = &slot.silent_since;
-        match check_quorum::check(index, now_ms, since_ms, silent, window_ms) {
+        match check_quorum::check(index, now_ms, &slot.silent_since, window_ms) {
             Ok(()) => true,
             Err(v) => {
                 self.fail(v);
