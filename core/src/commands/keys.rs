@@ -376,13 +376,10 @@ fn encoding(value: &Value) -> &'static str {
             true => "listpack",
             false => "hashtable",
         },
-        Value::ZSet(z) => {
-            let fits = z.len() <= LISTPACK_ENTRIES_MAX;
-            match fits && z.iter().all(|(member, _)| small(member.len())) {
-                true => "listpack",
-                false => "skiplist",
-            }
-        }
+        Value::ZSet(z) => match z.is_packed() {
+            true => "listpack",
+            false => "skiplist",
+        },
         Value::Set(s) => {
             if s.len() <= INTSET_ENTRIES_MAX && s.iter().all(|m| parse_i64(m).is_some()) {
                 "intset"

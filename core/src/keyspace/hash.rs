@@ -12,6 +12,7 @@
 
 use indexmap::IndexMap;
 
+use super::packed::{encoded, pair_end, pairs, put, take};
 use super::set::scan_window;
 use super::{bytes_digest, mix64, SeededSipHash};
 use crate::aof::elems::{Elems, ElemsBuf};
@@ -49,53 +50,6 @@ impl PartialEq for Hash {
     fn eq(&self, other: &Hash) -> bool {
         self.len() == other.len() && self.iter().all(|(f, v)| other.get(f) == Some(v))
     }
-}
-
-/// Append a varint length and the bytes.
-fn put(bytes: &mut Vec<u8>, item: &[u8]) {
-    let mut len = item.len();
-    loop {
-        let low = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            bytes.push(low);
-            break;
-        }
-        bytes.push(low | 0x80);
-    }
-    bytes.extend_from_slice(item);
-}
-
-/// The item at `at` of a packed buffer and where the next one starts. The buffer is
-/// only ever written by `put`, so it is well formed.
-fn take(bytes: &[u8], mut at: usize) -> (&[u8], usize) {
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let byte = bytes[at];
-        at += 1;
-        len |= usize::from(byte & 0x7f) << shift;
-        shift += 7;
-        if byte & 0x80 == 0 {
-            break;
-        }
-    }
-    (&bytes[at..at + len], at + len)
-}
-
-/// The pairs of a packed buffer, with where each pair starts.
-fn pairs(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], &[u8])> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        if at == bytes.len() {
-            return None;
-        }
-        let start = at;
-        let (field, next) = take(bytes, at);
-        let (value, next) = take(bytes, next);
-        at = next;
-        Some((start, field, value))
-    })
 }
 
 impl Hash {
@@ -146,9 +100,7 @@ impl Hash {
                     Some(start) => {
                         let (_, value_at) = take(&bytes, start);
                         let (_, end) = take(&bytes, value_at);
-                        let mut encoded = Vec::with_capacity(value.len() + 2);
-                        put(&mut encoded, value);
-                        bytes.splice(value_at..end, encoded);
+                        bytes.splice(value_at..end, encoded(value));
                     }
                     None => {
                         bytes.reserve_exact(field.len() + value.len() + 4);
@@ -262,8 +214,7 @@ impl Hash {
 
 /// Cut the pair that starts at `start` out of a packed buffer.
 fn remove_pair(bytes: &mut Vec<u8>, start: usize) {
-    let (_, after_field) = take(bytes, start);
-    let (_, end) = take(bytes, after_field);
+    let end = pair_end(bytes, start);
     bytes.drain(start..end);
 }
 

@@ -16,6 +16,7 @@
 //! records; an expiry at the epoch is always in the past, so commands log a delete instead.
 
 mod glob;
+mod packed;
 pub mod hash;
 pub mod list;
 pub mod set;

@@ -71,7 +71,7 @@ fn pop(ctx: &mut Ctx<'_>, key: &[u8], max: bool, count: u64) -> Vec<(Vec<u8>, f6
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     let taken = |(member, score): (&[u8], f64)| (member.to_vec(), score);
     let popped: Vec<(Vec<u8>, f64)> = if max {
-        zset.iter().rev().take(count).map(taken).collect()
+        zset.iter_rev().take(count).map(taken).collect()
     } else {
         zset.iter().take(count).map(taken).collect()
     };
@@ -176,7 +176,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow 
             match zset {
                 Some(zset) => {
                     let index = pick(ctx.rng, zset.len());
-                    let (member, _) = zset.get_index(index).expect("index < len");
+                    let (member, _) = zset.nth(index).expect("index < len");
                     resp::write_bulk(out, member);
                 }
                 None => resp::write_null(out, protocol),
@@ -213,7 +213,7 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow 
         zset.iter().collect()
     } else {
         let indexes = random_indexes(ctx.rng, zset.len(), count, repeats);
-        let at = |i| zset.get_index(i).expect("index < len");
+        let at = |i| zset.nth(i).expect("index < len");
         indexes.into_iter().map(at).collect()
     };
     super::write_members(out, &picked, withscores, protocol);
