@@ -357,8 +357,6 @@ const EMBSTR_LEN_MAX: usize = 44;
 const LISTPACK_ENTRIES_MAX: usize = 128;
 const LISTPACK_VALUE_MAX: usize = 64;
 const INTSET_ENTRIES_MAX: usize = 512;
-/// `list-max-listpack-size -2`: a list stays one listpack up to 8 KB.
-const LIST_LISTPACK_BYTES_MAX: usize = 8192;
 
 /// The encoding Redis would report for a value. A hash reports its own (packed until it
 /// outgrows the bounds, then a table for good, as Redis's). For the others Bucket has
@@ -389,40 +387,10 @@ fn encoding(value: &Value) -> &'static str {
                 "hashtable"
             }
         }
-        Value::List(l) => {
-            // The listpack's header and end byte, then each entry.
-            let mut bytes = 7;
-            for item in l.iter() {
-                bytes += listpack_entry_len(item);
-                if bytes > LIST_LISTPACK_BYTES_MAX {
-                    return "quicklist";
-                }
-            }
-            "listpack"
-        }
+        Value::List(l) => match l.is_packed() {
+            true => "listpack",
+            false => "quicklist",
+        },
     }
 }
 
-/// The bytes one element takes in a listpack: its encoding (integers packed by
-/// magnitude, strings with a 1, 2 or 5 byte header) and its back length.
-fn listpack_entry_len(item: &[u8]) -> usize {
-    let encoded = match parse_i64(item) {
-        Some(0..=127) => 1,
-        Some(-4096..=4095) => 2,
-        Some(-32_768..=32_767) => 3,
-        Some(-8_388_608..=8_388_607) => 4,
-        Some(n) if i32::try_from(n).is_ok() => 5,
-        Some(_) => 9,
-        None if item.len() < 64 => 1 + item.len(),
-        None if item.len() < 4096 => 2 + item.len(),
-        None => 5 + item.len(),
-    };
-    let back_len = match encoded {
-        0..=127 => 1,
-        128..=16_382 => 2,
-        16_383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
-    };
-    encoded + back_len
-}
