@@ -4,6 +4,7 @@
 use super::{err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow};
 use super::{ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::aof::record::Effect;
+use crate::keyspace::set::Encoding;
 use crate::keyspace::{Value, ValueType};
 use crate::resp::{self, Request};
 use rand_chacha::rand_core::RngCore;
@@ -352,20 +353,13 @@ fn refcount(value: &Value) -> i64 {
     }
 }
 
-/// Redis 7.2's defaults for its compact encodings.
+/// Redis's longest `embstr`.
 const EMBSTR_LEN_MAX: usize = 44;
-const LISTPACK_ENTRIES_MAX: usize = 128;
-const LISTPACK_VALUE_MAX: usize = 64;
-const INTSET_ENTRIES_MAX: usize = 512;
 
-/// The encoding Redis would report for a value. A hash reports its own (packed until it
-/// outgrows the bounds, then a table for good, as Redis's). For the others Bucket has
-/// one encoding, and answers what Redis would for this content (Redis's also depend on
-/// history: a set that grew big stays big after shrinking, an APPENDed string is
-/// "raw").
-/// Bounded by the value's size.
+/// A value's encoding, in Redis's names. Every collection reports its own: packed
+/// below Redis's default bounds, as Redis's. A string answers what Redis would for its
+/// content (Redis's also depends on history: an APPENDed string is "raw").
 fn encoding(value: &Value) -> &'static str {
-    let small = |len: usize| len <= LISTPACK_VALUE_MAX;
     match value {
         Value::Str(bytes) if parse_i64(bytes).is_some() => "int",
         Value::Str(bytes) if bytes.len() <= EMBSTR_LEN_MAX => "embstr",
@@ -378,15 +372,11 @@ fn encoding(value: &Value) -> &'static str {
             true => "listpack",
             false => "skiplist",
         },
-        Value::Set(s) => {
-            if s.len() <= INTSET_ENTRIES_MAX && s.iter().all(|m| parse_i64(m).is_some()) {
-                "intset"
-            } else if s.len() <= LISTPACK_ENTRIES_MAX && s.iter().all(|m| small(m.len())) {
-                "listpack"
-            } else {
-                "hashtable"
-            }
-        }
+        Value::Set(s) => match s.encoding() {
+            Encoding::Intset => "intset",
+            Encoding::Listpack => "listpack",
+            Encoding::Hashtable => "hashtable",
+        },
         Value::List(l) => match l.is_packed() {
             true => "listpack",
             false => "quicklist",
