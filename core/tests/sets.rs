@@ -335,19 +335,31 @@ fn sscan_walks_the_set_with_a_cursor() {
         run(&mut t, conn, "SSCAN nokey 0"),
         array(vec![bulk("0"), array(vec![])])
     );
-    // The first call with the default COUNT does not return everything.
-    let Reply::Array(parts) = run(&mut t, conn, "SSCAN s 0") else {
-        panic!("an array")
+    // A packed set comes whole in the first call, as Redis's listpack does; a table
+    // comes COUNT slots at a time.
+    let first_cursor = |t: &mut TestNode| {
+        let Reply::Array(parts) = run(t, conn, "SSCAN s 0") else {
+            panic!("an array")
+        };
+        parts[0].clone()
     };
-    assert_ne!(parts[0], bulk("0"));
+    assert_eq!(run(&mut t, conn, "OBJECT ENCODING s"), bulk("listpack"));
+    assert_eq!(first_cursor(&mut t), bulk("0"));
+    for i in 0..200 {
+        run(&mut t, conn, &format!("SADD s big{i}"));
+    }
+    assert_eq!(run(&mut t, conn, "OBJECT ENCODING s"), bulk("hashtable"));
+    assert_ne!(first_cursor(&mut t), bulk("0"));
 }
 
 #[test]
 fn sscan_returns_every_member_present_throughout_despite_removals() {
+    const MEMBERS: usize = 150;
     let mut t = TestNode::new();
     let conn = t.connect();
-    for i in 0..30 {
-        run(&mut t, conn, &format!("SADD s m{i:02}"));
+    // Past 128 members: a table, scanned by storage slots.
+    for i in 0..MEMBERS {
+        run(&mut t, conn, &format!("SADD s m{i:03}"));
     }
     let mut cursor = "0".to_string();
     let mut found = std::collections::BTreeSet::new();
@@ -358,7 +370,7 @@ fn sscan_returns_every_member_present_throughout_despite_removals() {
         };
         found.extend(sorted(&parts[1]));
         // Remove a member not yet returned, when there is one, to move others around.
-        let victim = format!("m{:02}", (step * 7) % 30);
+        let victim = format!("m{:03}", (step * 7) % MEMBERS);
         if !found.contains(&victim) && run(&mut t, conn, &format!("SREM s {victim}")) == int(1) {
             removed.push(victim);
         }
@@ -371,8 +383,8 @@ fn sscan_returns_every_member_present_throughout_despite_removals() {
         }
     }
     assert_eq!(cursor, "0");
-    for i in 0..30 {
-        let member = format!("m{i:02}");
+    for i in 0..MEMBERS {
+        let member = format!("m{i:03}");
         assert!(
             found.contains(&member) || removed.contains(&member),
             "{member} missed"

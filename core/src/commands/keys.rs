@@ -383,4 +383,3 @@ fn encoding(value: &Value) -> &'static str {
         },
     }
 }
-

@@ -16,9 +16,9 @@
 //! records; an expiry at the epoch is always in the past, so commands log a delete instead.
 
 mod glob;
-mod packed;
 pub mod hash;
 pub mod list;
+mod packed;
 pub mod set;
 mod snapshot;
 mod value;

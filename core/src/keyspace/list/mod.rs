@@ -147,7 +147,10 @@ impl List {
 
     /// Pack or unpack as the listpack's size says.
     fn settle(&mut self) {
-        assert!(self.listpack_bytes >= LISTPACK_OVERHEAD, "the size counts every item");
+        assert!(
+            self.listpack_bytes >= LISTPACK_OVERHEAD,
+            "the size counts every item"
+        );
         match &self.repr {
             Repr::Packed(p) if self.listpack_bytes > PACKED_BYTES_MAX => {
                 let deque = p.iter().map(Box::from).collect();
@@ -188,7 +191,8 @@ impl List {
             unreachable!("unpacked above")
         };
         let result = change(items);
-        self.listpack_bytes = LISTPACK_OVERHEAD + items.iter().map(|i| listpack_entry_len(i)).sum::<usize>();
+        self.listpack_bytes =
+            LISTPACK_OVERHEAD + items.iter().map(|i| listpack_entry_len(i)).sum::<usize>();
         if self.listpack_bytes <= PACKED_BYTES_MAX {
             self.repr = Repr::Packed(Packed::from_items(items.iter().map(|i| &**i)));
         }

@@ -176,8 +176,8 @@ pub fn scan_window(len: usize, cursor: u64, count: usize) -> (std::ops::Range<us
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use crate::commands::parse_i64;
+    use proptest::prelude::*;
     use std::collections::BTreeSet;
 
     fn hasher() -> SeededSipHash {

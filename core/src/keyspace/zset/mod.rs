@@ -14,8 +14,8 @@ use super::{bytes_digest, mix64, SeededSipHash};
 use crate::aof::elems::{score_of, Elems, ElemsBuf};
 use crate::bytes::FieldError;
 use packed::Packed;
-use skiplist::SkipList;
 pub use packed::{PACKED_ENTRIES_MAX, PACKED_VALUE_BYTES_MAX};
+use skiplist::SkipList;
 
 /// A score that is never NaN, ordered as Redis orders scores.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -244,7 +244,10 @@ impl ZSet {
     /// The ranks of the members in the lexicographic `range`, for a set whose members
     /// all have one score (`None` otherwise): O(log n) in a skip list.
     pub fn ranks_by_lex(&self, range: &LexRange) -> Option<std::ops::Range<usize>> {
-        let (first, last) = (self.nth(0), self.walk(self.len().checked_sub(1)?, true).next());
+        let (first, last) = (
+            self.nth(0),
+            self.walk(self.len().checked_sub(1)?, true).next(),
+        );
         if first?.1 != last?.1 {
             return None;
         }
@@ -303,7 +306,12 @@ impl ZSet {
     /// One `ZSCAN` step: a packed set is visited whole (cursor 0 next, as Redis does
     /// for a listpack); a skip list is visited `count` slots at a time, see
     /// [`SkipList::scan`].
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8], f64)) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
         match &self.repr {
             Repr::Packed(_) => {
                 self.iter().for_each(|(m, s)| visit(m, s));

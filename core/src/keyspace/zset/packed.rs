@@ -49,7 +49,10 @@ impl Packed {
     /// Set a member's score; true if it is new. A new member must fit (`has_room_for`).
     pub fn insert(&mut self, member: &[u8], score: Score) -> bool {
         let is_new = !self.remove(member);
-        assert!(!is_new || self.len < PACKED_ENTRIES_MAX, "the caller unpacks first");
+        assert!(
+            !is_new || self.len < PACKED_ENTRIES_MAX,
+            "the caller unpacks first"
+        );
         let key = (score, member);
         let at = self
             .entries()
@@ -82,7 +85,11 @@ impl Packed {
     }
 
     /// The members from `rank` up (or, `reverse`, down to the lowest).
-    pub fn walk(&self, rank: usize, reverse: bool) -> Box<dyn Iterator<Item = (&[u8], Score)> + '_> {
+    pub fn walk(
+        &self,
+        rank: usize,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], Score)> + '_> {
         let pairs = self.entries().map(|(_, m, s)| (m, s));
         if reverse {
             // A walk cannot go backwards over varint lengths: gather the few pairs.

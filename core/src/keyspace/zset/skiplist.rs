@@ -88,7 +88,9 @@ impl SkipList {
     fn find(&self, member: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(member);
         let nodes = &self.nodes;
-        let found = self.index.find(hash, |&slot| *nodes[slot as usize].member == *member);
+        let found = self
+            .index
+            .find(hash, |&slot| *nodes[slot as usize].member == *member);
         found.copied()
     }
 
@@ -213,7 +215,11 @@ impl SkipList {
     /// Unlink a node from every level and the index, and hand it back.
     fn remove_slot(&mut self, slot: u32) -> Node {
         let (before, _) = self.path_to(self.node(slot).key());
-        assert_eq!(self.link(before[0], 0).next, slot, "the path leads to the node");
+        assert_eq!(
+            self.link(before[0], 0).next,
+            slot,
+            "the path leads to the node"
+        );
         let node = self.nodes.remove(slot as usize);
         for (level, &prev) in before.iter().enumerate().take(self.head.len()) {
             let prev = self.link_mut(prev, level);
@@ -243,7 +249,9 @@ impl SkipList {
         for level in (0..self.head.len()).rev() {
             loop {
                 let link = self.link(at, level);
-                if link.next == NIL || !below(self.node(link.next).score, &self.node(link.next).member) {
+                if link.next == NIL
+                    || !below(self.node(link.next).score, &self.node(link.next).member)
+                {
                     break;
                 }
                 rank += link.span as usize;
@@ -283,7 +291,11 @@ impl SkipList {
                 NIL => return None,
                 slot => self.node(slot),
             };
-            at = if reverse { node.back } else { node.links[0].next };
+            at = if reverse {
+                node.back
+            } else {
+                node.links[0].next
+            };
             Some((&*node.member, node.score))
         })
     }
@@ -291,7 +303,12 @@ impl SkipList {
     /// One `ZSCAN` step over slab slots, from `cursor` (0: the top) down `count` slots
     /// (at least one); the next cursor, 0 once done. A node keeps its slot for its
     /// whole life, so a member present for the whole scan is visited.
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8], Score)) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], Score),
+    ) -> u64 {
         let top = self.nodes.capacity();
         let start = match cursor {
             0 => top,
@@ -320,7 +337,9 @@ impl SkipList {
             slots
         };
         assert_eq!(order.len(), self.len());
-        assert!(order.windows(2).all(|w| self.node(w[0]).key() < self.node(w[1]).key()));
+        assert!(order
+            .windows(2)
+            .all(|w| self.node(w[0]).key() < self.node(w[1]).key()));
         assert_eq!(self.tail, order.last().copied().unwrap_or(NIL));
         let rank_of = |slot: u32| order.iter().position(|&s| s == slot).expect("linked") + 1;
         for level in 0..self.head.len() {

@@ -48,19 +48,44 @@ fn check(zset: &ZSet, model: &[(Score, Vec<u8>)]) {
     for (rank, (score, member)) in model.iter().enumerate() {
         assert_eq!(zset.rank(member), Some(rank));
         assert_eq!(zset.score(member), Some(score.get()));
-        assert_eq!(zset.nth(rank).map(|(m, _)| m.to_vec()), Some(member.clone()));
+        assert_eq!(
+            zset.nth(rank).map(|(m, _)| m.to_vec()),
+            Some(member.clone())
+        );
     }
     for min in -5..5 {
         for (min_ex, max_ex) in [(false, false), (true, false), (false, true)] {
-            let range = ScoreRange { min: f64::from(min), max: f64::from(min + 2), min_ex, max_ex };
-            let inside = |s: f64| {
-                (if min_ex { s > range.min } else { s >= range.min })
-                    && (if max_ex { s < range.max } else { s <= range.max })
+            let range = ScoreRange {
+                min: f64::from(min),
+                max: f64::from(min + 2),
+                min_ex,
+                max_ex,
             };
-            let want: Vec<_> = expected.iter().filter(|(_, s)| inside(*s)).cloned().collect();
-            let got: Vec<_> = zset.range_by_score(&range, false).map(|(m, s)| (m.to_vec(), s)).collect();
+            let inside = |s: f64| {
+                (if min_ex {
+                    s > range.min
+                } else {
+                    s >= range.min
+                }) && (if max_ex {
+                    s < range.max
+                } else {
+                    s <= range.max
+                })
+            };
+            let want: Vec<_> = expected
+                .iter()
+                .filter(|(_, s)| inside(*s))
+                .cloned()
+                .collect();
+            let got: Vec<_> = zset
+                .range_by_score(&range, false)
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
             assert_eq!(got, want);
-            let mut got_rev: Vec<_> = zset.range_by_score(&range, true).map(|(m, s)| (m.to_vec(), s)).collect();
+            let mut got_rev: Vec<_> = zset
+                .range_by_score(&range, true)
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect();
             got_rev.reverse();
             assert_eq!(got_rev, want);
             assert_eq!(zset.ranks_by_score(&range).len(), want.len());
@@ -128,7 +153,10 @@ fn a_lexicographic_range_of_one_score_goes_by_ranks() {
         max: LexBound::Inclusive(b"c".to_vec().into()),
     };
     assert_eq!(zset.ranks_by_lex(&range), Some(1..3));
-    let got: Vec<_> = zset.range_by_lex(&range, true).map(|(m, _)| m.to_vec()).collect();
+    let got: Vec<_> = zset
+        .range_by_lex(&range, true)
+        .map(|(m, _)| m.to_vec())
+        .collect();
     assert_eq!(got, [b"c".to_vec(), b"b".to_vec()]);
     zset.insert(b"e", 1.0);
     assert_eq!(zset.ranks_by_lex(&range), None);
