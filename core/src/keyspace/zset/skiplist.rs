@@ -180,8 +180,9 @@ impl SkipList {
                 span: jumped + 1,
             };
         }
-        for level in height..self.head.len() {
-            self.link_mut(before[level], level).span += 1;
+        // Higher links jump over one more node.
+        for (level, &prev) in before.iter().enumerate().take(self.head.len()).skip(height) {
+            self.link_mut(prev, level).span += 1;
         }
         let next = links[0].next;
         let inserted = self.nodes.insert(Node {
