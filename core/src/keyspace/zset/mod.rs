@@ -1,12 +1,12 @@
 //! Sorted sets: members with a score, ordered by (score, member) as Redis orders them.
 //!
-//! A small set is packed (`packed.rs`); a big one is a skip list with spans and a hash
-//! index (`skiplist.rs`), so that a lookup, an insert, a rank and the start of a range
+//! A small set is packed (`packed.rs`); a big one is a B+tree that counts what is
+//! below each node, with a hash index (`tree.rs`), so that a lookup, an insert, a rank and the start of a range
 //! are O(log n) or better. Queries go through ranks: a range of scores or members is
 //! first turned into the ranks it covers, then walked.
 
 mod packed;
-mod skiplist;
+mod tree;
 
 use std::cmp::Ordering;
 
@@ -15,7 +15,7 @@ use crate::aof::elems::{score_of, Elems, ElemsBuf};
 use crate::bytes::FieldError;
 use packed::Packed;
 pub use packed::{PACKED_ENTRIES_MAX, PACKED_VALUE_BYTES_MAX};
-use skiplist::SkipList;
+use tree::OrderTree;
 
 /// A score that is never NaN, ordered as Redis orders scores.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,7 +47,7 @@ impl Ord for Score {
     }
 }
 
-/// A sorted set: packed while small, a skip list with an index once it outgrows the
+/// A sorted set: packed while small, an order tree with an index once it outgrows the
 /// packed bounds, for good (as Redis's, until it is emptied).
 #[derive(Clone, Debug)]
 pub struct ZSet {
@@ -58,7 +58,7 @@ pub struct ZSet {
 #[derive(Clone, Debug)]
 enum Repr {
     Packed(Packed),
-    Skip(SkipList),
+    Tree(OrderTree),
 }
 
 impl PartialEq for ZSet {
@@ -79,7 +79,7 @@ impl ZSet {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Packed(p) => p.len(),
-            Repr::Skip(s) => s.len(),
+            Repr::Tree(s) => s.len(),
         }
     }
 
@@ -87,7 +87,7 @@ impl ZSet {
         self.len() == 0
     }
 
-    /// Whether the set is packed (`OBJECT ENCODING` says `listpack`, else `skiplist`).
+    /// Whether the set is packed (`OBJECT ENCODING` says `listpack`, else `skiplist`, Redis's name for its big encoding).
     pub fn is_packed(&self) -> bool {
         matches!(self.repr, Repr::Packed(_))
     }
@@ -95,7 +95,7 @@ impl ZSet {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         let score = match &self.repr {
             Repr::Packed(p) => p.score(member),
-            Repr::Skip(s) => s.score(member),
+            Repr::Tree(s) => s.score(member),
         };
         score.map(Score::get)
     }
@@ -109,26 +109,26 @@ impl ZSet {
             }
             self.unpack();
         }
-        let Repr::Skip(skip) = &mut self.repr else {
+        let Repr::Tree(tree) = &mut self.repr else {
             unreachable!("unpacked above")
         };
-        skip.insert(member, score)
+        tree.insert(member, score)
     }
 
-    /// Become a skip list, with the same pairs.
+    /// Become a tree, with the same pairs.
     fn unpack(&mut self) {
-        let mut skip = SkipList::new(self.hasher);
+        let mut tree = OrderTree::new(self.hasher);
         for (member, score) in self.iter() {
-            skip.insert(member, Score::new(score));
+            tree.insert(member, Score::new(score));
         }
-        self.repr = Repr::Skip(skip);
+        self.repr = Repr::Tree(tree);
     }
 
     /// Remove a member; true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {
             Repr::Packed(p) => p.remove(member),
-            Repr::Skip(s) => s.remove(member),
+            Repr::Tree(s) => s.remove(member),
         }
     }
 
@@ -140,7 +140,7 @@ impl ZSet {
         }
         match &self.repr {
             Repr::Packed(p) => Box::new(p.walk(rank, reverse).map(|(m, s)| (m, s.get()))),
-            Repr::Skip(s) => Box::new(s.walk(rank, reverse).map(|(m, s)| (m, s.get()))),
+            Repr::Tree(s) => Box::new(s.walk(rank, reverse).map(|(m, s)| (m, s.get()))),
         }
     }
 
@@ -155,11 +155,11 @@ impl ZSet {
     }
 
     /// How many members come before the first one for which `below` is false; `below`
-    /// must hold for a prefix of the order. O(log n) in a skip list.
+    /// must hold for a prefix of the order. O(log n) in a tree.
     fn count_below(&self, below: impl Fn(Score, &[u8]) -> bool) -> usize {
         match &self.repr {
             Repr::Packed(p) => p.count_below(below),
-            Repr::Skip(s) => s.count_below(below),
+            Repr::Tree(s) => s.count_below(below),
         }
     }
 
@@ -195,13 +195,13 @@ impl ZSet {
             .fold(0, u64::wrapping_add)
     }
 
-    /// A member's 0-based rank from the lowest: O(log n) in a skip list.
+    /// A member's 0-based rank from the lowest: O(log n) in a tree.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = Score::new(self.score(member)?);
         Some(self.count_below(|s, m| (s, m) < (score, member)))
     }
 
-    /// The ranks of the members whose score is in `range`: O(log n) in a skip list.
+    /// The ranks of the members whose score is in `range`: O(log n) in a tree.
     pub fn ranks_by_score(&self, range: &ScoreRange) -> std::ops::Range<usize> {
         if range.is_empty() {
             return 0..0;
@@ -242,7 +242,7 @@ impl ZSet {
     }
 
     /// The ranks of the members in the lexicographic `range`, for a set whose members
-    /// all have one score (`None` otherwise): O(log n) in a skip list.
+    /// all have one score (`None` otherwise): O(log n) in a tree.
     pub fn ranks_by_lex(&self, range: &LexRange) -> Option<std::ops::Range<usize>> {
         let (first, last) = (
             self.nth(0),
@@ -304,8 +304,8 @@ impl ZSet {
     }
 
     /// One `ZSCAN` step: a packed set is visited whole (cursor 0 next, as Redis does
-    /// for a listpack); a skip list is visited `count` slots at a time, see
-    /// [`SkipList::scan`].
+    /// for a listpack); a tree's members are visited `count` slots at a time, see
+    /// [`OrderTree::scan`].
     pub fn scan<'a>(
         &'a self,
         cursor: u64,
@@ -317,13 +317,13 @@ impl ZSet {
                 self.iter().for_each(|(m, s)| visit(m, s));
                 0
             }
-            Repr::Skip(s) => s.scan(cursor, count, |m, s| visit(m, s.get())),
+            Repr::Tree(s) => s.scan(cursor, count, |m, s| visit(m, s.get())),
         }
     }
 
     #[cfg(test)]
     fn assert_well_formed(&self) {
-        if let Repr::Skip(s) = &self.repr {
+        if let Repr::Tree(s) = &self.repr {
             s.assert_well_formed();
         }
         let pairs: Vec<_> = self.iter().collect();

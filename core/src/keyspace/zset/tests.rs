@@ -163,7 +163,7 @@ fn a_lexicographic_range_of_one_score_goes_by_ranks() {
 }
 
 #[test]
-fn a_skip_list_scan_visits_every_member_that_stays() {
+fn a_tree_scan_visits_every_member_that_stays() {
     let mut zset = ZSet::new(hasher());
     for i in 0..1000 {
         zset.insert(format!("m{i}").as_bytes(), f64::from(i % 7));
@@ -182,4 +182,61 @@ fn a_skip_list_scan_visits_every_member_that_stays() {
         }
     }
     assert!((0..1000).all(|i| seen.contains(format!("m{i}").as_bytes())));
+}
+
+#[test]
+fn a_big_set_splits_and_empties_its_nodes_and_keeps_the_order() {
+    // Enough members for three levels of nodes; scores with many ties.
+    let mut zset = ZSet::new(hasher());
+    let mut model = Vec::new();
+    let mut x: u64 = 1;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..12_000 {
+        let (m, s) = (next() % 9000, (next() % 50) as f64);
+        let member = format!("m{m}").into_bytes();
+        assert_eq!(
+            zset.insert(&member, s),
+            model_insert(&mut model, &member, s)
+        );
+    }
+    zset.assert_well_formed();
+    check_ranks(&zset, &model);
+    // Remove most, from the low end and at random, so that leaves and inner nodes empty.
+    let members: Vec<Vec<u8>> = model.iter().map(|(_, m)| m.clone()).collect();
+    for (i, member) in members.iter().enumerate() {
+        if i < members.len() / 2 || next() % 4 != 0 {
+            assert!(zset.remove(member));
+            model.retain(|(_, m)| m != member);
+        }
+    }
+    zset.assert_well_formed();
+    check_ranks(&zset, &model);
+    for (_, member) in model.clone() {
+        assert!(zset.remove(&member));
+    }
+    assert!(zset.is_empty());
+    zset.assert_well_formed();
+    assert!(zset.insert(b"again", 1.0));
+    assert_eq!(zset.rank(b"again"), Some(0));
+}
+
+fn check_ranks(zset: &ZSet, model: &[(Score, Vec<u8>)]) {
+    let pairs: Vec<Vec<u8>> = zset.iter().map(|(m, _)| m.to_vec()).collect();
+    let want: Vec<Vec<u8>> = model.iter().map(|(_, m)| m.clone()).collect();
+    assert_eq!(pairs, want);
+    for (rank, (_, member)) in model.iter().enumerate().step_by(37) {
+        assert_eq!(zset.rank(member), Some(rank));
+        assert_eq!(
+            zset.nth(rank).map(|(m, _)| m.to_vec()).as_ref(),
+            Some(member)
+        );
+        let back: Vec<_> = zset.walk(rank, true).map(|(m, _)| m.to_vec()).collect();
+        assert_eq!(back.len(), rank + 1);
+        assert_eq!(&back[0], member);
+    }
 }
