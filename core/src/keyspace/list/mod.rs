@@ -182,20 +182,21 @@ impl List {
     }
 
     /// Edit the items as a deque (`LSET`, `LINSERT`, `LREM`, `LTRIM`: O(n) in Redis as
-    /// here), then settle the encoding.
-    fn edit<T>(&mut self, change: impl FnOnce(&mut VecDeque<Box<[u8]>>) -> T) -> T {
+    /// here), the change keeping the listpack size up to date; then a list that was
+    /// packed is packed again if it still fits, and a deque settles as after a pop.
+    fn edit<T>(&mut self, change: impl FnOnce(&mut VecDeque<Box<[u8]>>, &mut usize) -> T) -> T {
+        let was_packed = self.is_packed();
         if let Repr::Packed(p) = &self.repr {
             self.repr = Repr::Deque(p.iter().map(Box::from).collect());
         }
         let Repr::Deque(items) = &mut self.repr else {
             unreachable!("unpacked above")
         };
-        let result = change(items);
-        self.listpack_bytes =
-            LISTPACK_OVERHEAD + items.iter().map(|i| listpack_entry_len(i)).sum::<usize>();
-        if self.listpack_bytes <= PACKED_BYTES_MAX {
+        let result = change(items, &mut self.listpack_bytes);
+        if was_packed && self.listpack_bytes <= PACKED_BYTES_MAX {
             self.repr = Repr::Packed(Packed::from_items(items.iter().map(|i| &**i)));
         }
+        self.settle();
         result
     }
 
@@ -223,8 +224,9 @@ impl List {
 
     /// Replace the item at `index`; nothing outside the list.
     pub fn set(&mut self, index: usize, item: &[u8]) {
-        self.edit(|items| {
+        self.edit(|items, bytes| {
             if let Some(slot) = items.get_mut(index) {
+                *bytes = *bytes - listpack_entry_len(slot) + listpack_entry_len(item);
                 *slot = item.into();
             }
         });
@@ -233,7 +235,10 @@ impl List {
     /// Insert `item` so that it sits at `index` (`len` appends); nothing past that.
     pub fn insert(&mut self, index: usize, item: &[u8]) {
         if index <= self.len() {
-            self.edit(|items| items.insert(index, item.into()));
+            self.edit(|items, bytes| {
+                *bytes += listpack_entry_len(item);
+                items.insert(index, item.into());
+            });
         }
     }
 
@@ -255,7 +260,7 @@ impl List {
         // From the tail, the matches kept are the first ones; from the head, the last.
         let kept_first = if count < 0 { matches - removed } else { 0 };
         let mut seen = 0;
-        self.edit(|items| {
+        self.edit(|items, bytes| {
             items.retain(|i| {
                 if **i != *item {
                     return true;
@@ -266,17 +271,19 @@ impl List {
                 } else {
                     seen > removed
                 }
-            })
+            });
+            *bytes = listpack_bytes_of(items);
         });
         removed
     }
 
     /// Keep only the items at positions `start..end` (clamped to the list).
     pub fn trim(&mut self, start: usize, end: usize) {
-        self.edit(|items| {
+        self.edit(|items, bytes| {
             items.truncate(end);
             let start = start.min(items.len());
             items.drain(..start);
+            *bytes = listpack_bytes_of(items);
         });
     }
 
@@ -296,6 +303,11 @@ impl List {
             mix64(acc.rotate_left(5) ^ bytes_digest(item))
         })
     }
+}
+
+/// The bytes a listpack of these items takes.
+fn listpack_bytes_of(items: &VecDeque<Box<[u8]>>) -> usize {
+    LISTPACK_OVERHEAD + items.iter().map(|i| listpack_entry_len(i)).sum::<usize>()
 }
 
 /// The bytes one element takes in a listpack: its encoding (integers packed by
