@@ -84,7 +84,7 @@ fn node_with_every_type() -> (TestNode, ConnectionId) {
 fn value_of(t: &TestNode, key: &str) -> Option<(Value, Option<UnixMillis>)> {
     let now = UnixMillis(t.unix_ms);
     let entry = t.node.keyspace().get(key.as_bytes(), now)?;
-    Some((entry.value.clone(), entry.expire_at))
+    Some((entry.value.to_value(), entry.expire_at))
 }
 
 const TYPES: [(&str, &str); 5] = [

@@ -22,7 +22,7 @@ use crate::aof::elems::{Elems, ElemsBuf};
 use crate::aof::record::{EXPIRE_AT_MS_LIMIT, RECORD_BODY_BYTES_MAX};
 use crate::bytes::{FieldError, Reader};
 use crate::ids::{Offset, Term};
-use crate::keyspace::{Keyspace, SeededSipHash, Value, ValueType};
+use crate::keyspace::{Keyspace, SeededSipHash, Value, ValueRef, ValueType};
 use crate::meta::{decode_reigns, encode_reigns, Reign, REIGNS_MAX};
 use crate::time::UnixMillis;
 
@@ -84,12 +84,17 @@ pub fn encode_start(header: &BaseHeader, out: &mut Vec<u8>) {
 
 /// Append one entry's fields to an entries buffer (see [`encode_entries`]): the key, the
 /// value's type, the value (a string's bytes, or a collection's elements), the expiry.
-pub fn encode_entry(key: &[u8], value: &Value, expire_at: Option<UnixMillis>, out: &mut Vec<u8>) {
+pub fn encode_entry(
+    key: &[u8],
+    value: ValueRef<'_>,
+    expire_at: Option<UnixMillis>,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());
     out.extend_from_slice(key);
     out.push(value.value_type().tag());
     match value {
-        Value::Str(bytes) => {
+        ValueRef::Str(bytes) => {
             assert!(key.len() + bytes.len() <= SECTION_BODY_BYTES_MAX - 32);
             out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
             out.extend_from_slice(bytes);

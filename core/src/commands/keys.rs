@@ -5,7 +5,7 @@ use super::{err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow};
 use super::{ERR_NOT_INTEGER, ERR_SYNTAX};
 use crate::aof::record::Effect;
 use crate::keyspace::set::Encoding;
-use crate::keyspace::{Value, ValueType};
+use crate::keyspace::{is_expired, ValueRef, ValueType};
 use crate::resp::{self, Request};
 use rand_chacha::rand_core::RngCore;
 
@@ -263,13 +263,13 @@ pub fn randomkey(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
             break;
         }
         let index = ctx.rng.next_u64() % len;
-        // A SCAN cursor is the boundary below which slots remain: cursor i + 1 with a
-        // count of one examines slot i alone, and skips it if expired.
-        let next = ctx
-            .store
-            .keyspace
-            .scan(index + 1, 1, None, ctx.store.now, &mut found);
-        debug_assert_eq!(next, index);
+        let (key, entry) = ctx.store.keyspace.nth(index as usize);
+        if entry
+            .expire_at
+            .is_none_or(|at| !is_expired(at, ctx.store.now))
+        {
+            found.push(key.to_vec());
+        }
     }
     match found.first() {
         Some(key) => resp::write_bulk(out, key),
@@ -341,7 +341,7 @@ pub fn object(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
 /// as `OBJ_SHARED_REFCOUNT`.
 const SHARED_INTEGERS: i64 = 10_000;
 
-fn refcount(value: &Value) -> i64 {
+fn refcount(value: ValueRef<'_>) -> i64 {
     let shared = value
         .as_str()
         .and_then(parse_i64)
@@ -359,25 +359,25 @@ const EMBSTR_LEN_MAX: usize = 44;
 /// A value's encoding, in Redis's names. Every collection reports its own: packed
 /// below Redis's default bounds, as Redis's. A string answers what Redis would for its
 /// content (Redis's also depends on history: an APPENDed string is "raw").
-fn encoding(value: &Value) -> &'static str {
+fn encoding(value: ValueRef<'_>) -> &'static str {
     match value {
-        Value::Str(bytes) if parse_i64(bytes).is_some() => "int",
-        Value::Str(bytes) if bytes.len() <= EMBSTR_LEN_MAX => "embstr",
-        Value::Str(_) => "raw",
-        Value::Hash(h) => match h.is_packed() {
+        ValueRef::Str(bytes) if parse_i64(bytes).is_some() => "int",
+        ValueRef::Str(bytes) if bytes.len() <= EMBSTR_LEN_MAX => "embstr",
+        ValueRef::Str(_) => "raw",
+        ValueRef::Hash(h) => match h.is_packed() {
             true => "listpack",
             false => "hashtable",
         },
-        Value::ZSet(z) => match z.is_packed() {
+        ValueRef::ZSet(z) => match z.is_packed() {
             true => "listpack",
             false => "skiplist",
         },
-        Value::Set(s) => match s.encoding() {
+        ValueRef::Set(s) => match s.encoding() {
             Encoding::Intset => "intset",
             Encoding::Listpack => "listpack",
             Encoding::Hashtable => "hashtable",
         },
-        Value::List(l) => match l.is_packed() {
+        ValueRef::List(l) => match l.is_packed() {
             true => "listpack",
             false => "quicklist",
         },

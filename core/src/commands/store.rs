@@ -7,7 +7,7 @@ use crate::keyspace::hash::Hash;
 use crate::keyspace::list::List;
 use crate::keyspace::set::Set;
 use crate::keyspace::zset::ZSet;
-use crate::keyspace::{EntryRef, Keyspace, Value};
+use crate::keyspace::{EntryRef, Keyspace, ValueRef};
 use crate::stats::Stats;
 use crate::time::UnixMillis;
 
@@ -49,7 +49,7 @@ macro_rules! typed_lookups {
             self.stats.count_lookup(found.is_some());
             match found.map(|e| e.value) {
                 None => Ok(None),
-                Some(Value::$variant(collection)) => Ok(Some(collection)),
+                Some(ValueRef::$variant(collection)) => Ok(Some(collection)),
                 Some(_) => Err(WrongType),
             }
         }
@@ -57,7 +57,7 @@ macro_rules! typed_lookups {
         pub fn $get(&self, key: &[u8]) -> Result<Option<&$type>, WrongType> {
             match self.keyspace.get(key, self.now).map(|e| e.value) {
                 None => Ok(None),
-                Some(Value::$variant(collection)) => Ok(Some(collection)),
+                Some(ValueRef::$variant(collection)) => Ok(Some(collection)),
                 Some(_) => Err(WrongType),
             }
         }

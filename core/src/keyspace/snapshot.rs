@@ -1,6 +1,6 @@
 //! Point-in-time snapshots of the keyspace, with no fork and no copy of it.
 //!
-//! A snapshot walks the map's storage order with a cursor, a bounded number of entries
+//! A snapshot walks the table's storage order with a cursor, a bounded number of entries
 //! per call, while writes go on between calls. It must give the keyspace exactly as it
 //! was when the snapshot began (the cut), so every entry is written out once, with its
 //! value at the cut:
@@ -9,20 +9,20 @@
 //! - a key about to change (overwrite, new expiry, delete) that is not yet dealt with
 //!   is written out first, with its value at the cut (Dragonfly's fork-less snapshot);
 //! - a key born after the cut starts dealt with: it is not part of the snapshot;
-//! - a delete moves the map's last entry into the hole (`swap_remove`): if the hole is
+//! - a delete moves its segment's last entry into the hole (`swap_remove`): if the hole is
 //!   behind the cursor and the moved entry is not yet dealt with, it is written out at
 //!   once, since the cursor will never reach it.
 //!
 //! The cursor skips entries already dealt with, and the snapshot ends when it passes
 //! the last entry: then every entry carries the keyspace's mark again.
 
-use super::{Entry, Keyspace};
+use super::{expire_at_of, Entry, Keyspace, Pos, START};
 use crate::aof::base;
 
 #[derive(Clone, Debug)]
 pub(super) struct Snapshot {
-    /// Storage indices below this have been visited.
-    cursor: usize,
+    /// Storage positions before this have been visited.
+    cursor: Pos,
     /// Entries written out and not yet taken by `snapshot_slice`, encoded for a base.
     pending: Vec<u8>,
     pending_count: u32,
@@ -47,7 +47,7 @@ impl Keyspace {
         assert!(self.snapshot.is_none(), "one snapshot at a time");
         self.mark = !self.mark;
         self.snapshot = Some(Snapshot {
-            cursor: 0,
+            cursor: START,
             pending: Vec::new(),
             pending_count: 0,
             written: 0,
@@ -63,18 +63,24 @@ impl Keyspace {
     pub fn snapshot_slice(&mut self, budget: usize) -> SnapshotSlice {
         let mark = self.mark;
         let snapshot = self.snapshot.as_mut().expect("a snapshot is running");
-        let end = snapshot.cursor.saturating_add(budget).min(self.map.len());
-        while snapshot.cursor < end && snapshot.pending.len() < base::SECTION_ENTRY_BYTES_TARGET {
-            let (key, entry) = self
-                .map
-                .get_index_mut(snapshot.cursor)
-                .expect("the cursor is inside the map");
-            if entry.mark() != mark {
-                write_out(snapshot, key, entry, mark);
+        let mut visited = 0;
+        let mut at = self.table.next_at_or_after(snapshot.cursor);
+        while let Some(pos) = at {
+            if visited == budget || snapshot.pending.len() >= base::SECTION_ENTRY_BYTES_TARGET {
+                break;
             }
-            snapshot.cursor += 1;
+            let entry = self.table.get_mut(pos);
+            if entry.mark() != mark {
+                write_out(snapshot, &self.collections, entry, mark);
+            }
+            visited += 1;
+            at = self.table.next(pos);
         }
-        let done = snapshot.cursor >= self.map.len();
+        snapshot.cursor = at.unwrap_or(Pos {
+            seg: super::SEGMENTS,
+            idx: 0,
+        });
+        let done = at.is_none();
         let slice = SnapshotSlice {
             count: std::mem::take(&mut snapshot.pending_count),
             entries: std::mem::take(&mut snapshot.pending),
@@ -83,7 +89,7 @@ impl Keyspace {
         };
         if done {
             self.snapshot = None;
-            debug_assert!(self.map.values().all(|e| e.mark() == mark));
+            debug_assert!(self.table.iter().all(|e| e.mark() == mark));
         }
         slice
     }
@@ -98,30 +104,29 @@ impl Keyspace {
     pub fn abandon_snapshot(&mut self) {
         if self.snapshot.take().is_some() {
             let mark = self.mark;
-            self.map.values_mut().for_each(|e| e.set_mark(mark));
+            self.table.iter_mut().for_each(|e| e.set_mark(mark));
         }
     }
 
     /// A stored entry is about to change: note it for `WATCH`, and write it out first if
     /// a snapshot needs its value at the cut.
-    pub(super) fn before_change(&mut self, index: usize) {
+    pub(super) fn before_change(&mut self, pos: Pos) {
         if self.watch.watched_keys() > 0 {
-            let (key, _) = self.map.get_index(index).expect("index < len");
-            self.watch.note(key);
+            self.watch.note(self.table.get(pos).key());
         }
         let mark = self.mark;
         let Some(snapshot) = self.snapshot.as_mut() else {
             return;
         };
-        let (key, entry) = self.map.get_index_mut(index).expect("index < len");
+        let entry = self.table.get_mut(pos);
         if entry.mark() != mark {
-            write_out(snapshot, key, entry, mark);
+            write_out(snapshot, &self.collections, entry, mark);
         }
     }
 
-    /// An entry moved into `index` (a delete filled its hole): write it out now if the
-    /// cursor has passed `index` and the entry is not dealt with.
-    pub(super) fn after_move(&mut self, index: usize) {
+    /// An entry moved into `pos` (a delete filled its hole): write it out now if the
+    /// cursor has passed `pos` and the entry is not dealt with.
+    pub(super) fn after_move(&mut self, pos: Pos) {
         if self.planted_skips_moved_entries {
             return;
         }
@@ -129,19 +134,30 @@ impl Keyspace {
         let Some(snapshot) = self.snapshot.as_mut() else {
             return;
         };
-        if index >= snapshot.cursor {
+        if pos >= snapshot.cursor {
             return; // The cursor will still reach it.
         }
-        let (key, entry) = self.map.get_index_mut(index).expect("index < len");
+        let entry = self.table.get_mut(pos);
         if entry.mark() != mark {
-            write_out(snapshot, key, entry, mark);
+            write_out(snapshot, &self.collections, entry, mark);
         }
     }
 }
 
-fn write_out(snapshot: &mut Snapshot, key: &[u8], entry: &mut Entry, mark: bool) {
+fn write_out(
+    snapshot: &mut Snapshot,
+    collections: &slab::Slab<super::Value>,
+    entry: &mut Entry,
+    mark: bool,
+) {
     debug_assert_ne!(entry.mark(), mark, "each entry is written out once");
-    base::encode_entry(key, &entry.value, entry.expire_at(), &mut snapshot.pending);
+    let value = super::value_in(collections, entry);
+    base::encode_entry(
+        entry.key(),
+        value,
+        expire_at_of(entry),
+        &mut snapshot.pending,
+    );
     snapshot.pending_count += 1;
     snapshot.written += 1;
     entry.set_mark(mark);

@@ -26,6 +26,17 @@ pub enum Value {
     ZSet(Box<ZSet>),
 }
 
+/// A stored value, borrowed: a string's bytes (stored inline in its key's entry) or a
+/// collection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    Hash(&'a Hash),
+    List(&'a List),
+    Set(&'a Set),
+    ZSet(&'a ZSet),
+}
+
 /// The type of a value, as `TYPE` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {
@@ -83,21 +94,23 @@ impl Value {
         Value::Str(bytes.into())
     }
 
-    pub fn value_type(&self) -> ValueType {
+    /// The value, borrowed.
+    pub fn as_ref(&self) -> ValueRef<'_> {
         match self {
-            Value::Str(_) => ValueType::Str,
-            Value::Hash(_) => ValueType::Hash,
-            Value::List(_) => ValueType::List,
-            Value::Set(_) => ValueType::Set,
-            Value::ZSet(_) => ValueType::ZSet,
+            Value::Str(bytes) => ValueRef::Str(bytes),
+            Value::Hash(h) => ValueRef::Hash(h),
+            Value::List(l) => ValueRef::List(l),
+            Value::Set(s) => ValueRef::Set(s),
+            Value::ZSet(z) => ValueRef::ZSet(z),
         }
     }
 
+    pub fn value_type(&self) -> ValueType {
+        self.as_ref().value_type()
+    }
+
     pub fn as_str(&self) -> Option<&[u8]> {
-        match self {
-            Value::Str(bytes) => Some(bytes),
-            _ => None,
-        }
+        self.as_ref().as_str()
     }
 
     /// An empty collection of `value_type` (not for strings).
@@ -124,13 +137,7 @@ impl Value {
 
     /// The whole collection as elements, for a base (strings are written as they are).
     pub fn to_elems(&self, out: &mut ElemsBuf) {
-        match self {
-            Value::Str(bytes) => out.push(bytes),
-            Value::Hash(h) => h.to_elems(out),
-            Value::List(l) => l.to_elems(out),
-            Value::Set(s) => s.to_elems(out),
-            Value::ZSet(z) => z.to_elems(out),
-        }
+        self.as_ref().to_elems(out)
     }
 
     /// A collection back from a base's elements.
@@ -161,13 +168,60 @@ impl Value {
     /// A digest of the content, equal for equal content whatever the storage order of
     /// unordered collections.
     pub fn digest(&self) -> u64 {
+        self.as_ref().digest()
+    }
+}
+
+impl<'a> ValueRef<'a> {
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            ValueRef::Str(_) => ValueType::Str,
+            ValueRef::Hash(_) => ValueType::Hash,
+            ValueRef::List(_) => ValueType::List,
+            ValueRef::Set(_) => ValueType::Set,
+            ValueRef::ZSet(_) => ValueType::ZSet,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&'a [u8]> {
+        match *self {
+            ValueRef::Str(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Str(bytes) => Value::str(bytes),
+            ValueRef::Hash(h) => Value::Hash(h.clone()),
+            ValueRef::List(l) => Value::List(Box::new(l.clone())),
+            ValueRef::Set(s) => Value::Set(Box::new(s.clone())),
+            ValueRef::ZSet(z) => Value::ZSet(Box::new(z.clone())),
+        }
+    }
+
+    /// The whole value as elements, for a base (a string is one element).
+    pub fn to_elems(&self, out: &mut ElemsBuf) {
+        match self {
+            ValueRef::Str(bytes) => out.push(bytes),
+            ValueRef::Hash(h) => h.to_elems(out),
+            ValueRef::List(l) => l.to_elems(out),
+            ValueRef::Set(s) => s.to_elems(out),
+            ValueRef::ZSet(z) => z.to_elems(out),
+        }
+    }
+
+    /// A digest of the content, equal for equal content whatever the storage order of
+    /// unordered collections.
+    pub fn digest(&self) -> u64 {
         let type_tag = u64::from(self.value_type().tag());
         let content = match self {
-            Value::Str(bytes) => super::bytes_digest(bytes),
-            Value::Hash(h) => h.digest(),
-            Value::List(l) => l.digest(),
-            Value::Set(s) => s.digest(),
-            Value::ZSet(z) => z.digest(),
+            ValueRef::Str(bytes) => super::bytes_digest(bytes),
+            ValueRef::Hash(h) => h.digest(),
+            ValueRef::List(l) => l.digest(),
+            ValueRef::Set(s) => s.digest(),
+            ValueRef::ZSet(z) => z.digest(),
         };
         super::mix64(content ^ type_tag.rotate_left(56))
     }

@@ -45,7 +45,7 @@ fn base_bytes(offset: u64, pairs: &[(&str, &str)]) -> Vec<u8> {
     let mut entries = Vec::new();
     for (key, value) in pairs {
         let value = bucket_core::keyspace::Value::str(value.as_bytes());
-        base::encode_entry(key.as_bytes(), &value, None, &mut entries);
+        base::encode_entry(key.as_bytes(), value.as_ref(), None, &mut entries);
     }
     base::encode_entries(pairs.len() as u32, &entries, &mut out);
     base::encode_end(pairs.len() as u64, &mut out);

@@ -252,7 +252,7 @@ pub(super) fn txn_lists(
             let key = key.to_vec();
             // The lists never expire: any time reads them.
             let entry = keyspace.get(&key, bucket_core::UnixMillis(0))?;
-            let bucket_core::keyspace::Value::List(list) = entry.value else {
+            let bucket_core::keyspace::ValueRef::List(list) = entry.value else {
                 return None;
             };
             Some((key, list.iter().map(<[u8]>::to_vec).collect()))

@@ -42,7 +42,7 @@ fn encode_base(header: &BaseHeader, entries: &[Owned], per_section: usize) -> Ve
     for chunk in entries.chunks(per_section.max(1)) {
         let mut buf = Vec::new();
         for (key, value, at) in chunk {
-            encode_entry(key, &Value::str(value), *at, &mut buf);
+            encode_entry(key, ValueRef::Str(value), *at, &mut buf);
         }
         encode_entries(chunk.len() as u32, &buf, &mut out);
     }

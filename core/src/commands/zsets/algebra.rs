@@ -8,7 +8,7 @@ use crate::aof::elems::ElemsBuf;
 use crate::commands::{parse_i64, Ctx, Flow, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE};
 use crate::keyspace::set::Set;
 use crate::keyspace::zset::{Score, ZSet};
-use crate::keyspace::Value;
+use crate::keyspace::ValueRef;
 use crate::resp::{self, Request};
 
 const ERR_WEIGHT: &str = "ERR weight value is not a float";
@@ -129,7 +129,7 @@ fn combine(ctx: &mut Ctx<'_>, req: &Request, op: Op, name: &str, out: &mut Vec<u
         } else {
             ctx.store.read(req.arg(at))
         };
-        if entry.is_some_and(|e| !matches!(e.value, Value::ZSet(_) | Value::Set(_))) {
+        if entry.is_some_and(|e| !matches!(e.value, ValueRef::ZSet(_) | ValueRef::Set(_))) {
             return error(out, ERR_WRONGTYPE);
         }
     }
@@ -139,8 +139,8 @@ fn combine(ctx: &mut Ctx<'_>, req: &Request, op: Op, name: &str, out: &mut Vec<u
     };
     let sources: Vec<Source<'_>> = keys
         .map(|at| match ctx.store.get(req.arg(at)).map(|e| e.value) {
-            Some(Value::ZSet(zset)) => Source::ZSet(zset),
-            Some(Value::Set(set)) => Source::Set(set),
+            Some(ValueRef::ZSet(zset)) => Source::ZSet(zset),
+            Some(ValueRef::Set(set)) => Source::Set(set),
             _ => Source::Missing,
         })
         .collect();
@@ -303,7 +303,7 @@ pub fn zintercard(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     for key in &keys {
         ctx.store.read(key); // Each lookup counts in INFO's hits and misses.
     }
-    let mut inputs: Vec<&Value> = Vec::with_capacity(keys.len());
+    let mut inputs: Vec<ValueRef<'_>> = Vec::with_capacity(keys.len());
     for key in &keys {
         match ctx.store.get(key).map(|e| e.value) {
             None => {
@@ -311,24 +311,24 @@ pub fn zintercard(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
                 resp::write_int(out, 0);
                 return Flow::Continue;
             }
-            Some(value @ (Value::ZSet(_) | Value::Set(_))) => inputs.push(value),
+            Some(value @ (ValueRef::ZSet(_) | ValueRef::Set(_))) => inputs.push(value),
             Some(_) => return error(out, ERR_WRONGTYPE),
         }
     }
-    let holds = |value: &Value, member: &[u8]| match value {
-        Value::ZSet(z) => z.score(member).is_some(),
-        Value::Set(s) => s.contains(member),
+    let holds = |value: &ValueRef<'_>, member: &[u8]| match value {
+        ValueRef::ZSet(z) => z.score(member).is_some(),
+        ValueRef::Set(s) => s.contains(member),
         _ => false,
     };
     // Walk the smallest input, probing the others.
     inputs.sort_by_key(|v| match v {
-        Value::ZSet(z) => z.len(),
-        Value::Set(s) => s.len(),
+        ValueRef::ZSet(z) => z.len(),
+        ValueRef::Set(s) => s.len(),
         _ => 0,
     });
     let members: Box<dyn Iterator<Item = &[u8]>> = match inputs[0] {
-        Value::ZSet(z) => Box::new(z.iter().map(|(m, _)| m)),
-        Value::Set(s) => Box::new(s.iter()),
+        ValueRef::ZSet(z) => Box::new(z.iter().map(|(m, _)| m)),
+        ValueRef::Set(s) => Box::new(s.iter()),
         _ => Box::new(std::iter::empty()),
     };
     let mut count = 0usize;
