@@ -256,22 +256,17 @@ const RANDOMKEY_TRIES: usize = 100;
 /// `RANDOMKEY`: a live key picked with the node's generator, or null. A read: it
 /// logs nothing, whoever runs it.
 pub fn randomkey(ctx: &mut Ctx<'_>, _req: &Request, out: &mut Vec<u8>) -> Flow {
-    let len = ctx.store.keyspace.len() as u64;
-    let mut found = Vec::new();
-    for _ in 0..RANDOMKEY_TRIES {
-        if len == 0 || !found.is_empty() {
-            break;
-        }
-        let index = ctx.rng.next_u64() % len;
-        let (key, entry) = ctx.store.keyspace.nth(index as usize);
-        if entry
+    let (keyspace, now) = (&ctx.store.keyspace, ctx.store.now);
+    let len = keyspace.len() as u64;
+    let tries = if len == 0 { 0 } else { RANDOMKEY_TRIES };
+    let found = (0..tries).find_map(|_| {
+        let (key, entry) = keyspace.nth((ctx.rng.next_u64() % len) as usize);
+        entry
             .expire_at
-            .is_none_or(|at| !is_expired(at, ctx.store.now))
-        {
-            found.push(key.to_vec());
-        }
-    }
-    match found.first() {
+            .is_none_or(|at| !is_expired(at, now))
+            .then_some(key)
+    });
+    match found {
         Some(key) => resp::write_bulk(out, key),
         None => resp::write_null(out, ctx.protocol()),
     }

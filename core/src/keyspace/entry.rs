@@ -60,7 +60,11 @@ impl Entry {
         if expire_at_ms != 0 {
             flags |= EXPIRY;
         }
-        let mut block = Vec::with_capacity(1 + 10 + 8 + key.len() + payload_bytes.len());
+        let expiry_len = if expire_at_ms == 0 { 0 } else { 8 };
+        let block_len =
+            1 + leb128_len(key.len() as u64) + expiry_len + key.len() + payload_bytes.len();
+        // Exactly the block's length, so that boxing it never reallocates.
+        let mut block = Vec::with_capacity(block_len);
         block.push(flags);
         push_leb128(&mut block, key.len() as u64);
         if expire_at_ms != 0 {
@@ -68,6 +72,7 @@ impl Entry {
         }
         block.extend_from_slice(key);
         block.extend_from_slice(payload_bytes);
+        assert_eq!(block.len(), block_len);
         let entry = Entry {
             block: block.into_boxed_slice(),
         };
@@ -142,20 +147,31 @@ impl Entry {
         debug_assert_eq!(self.expire_at_ms(), expire_at_ms);
     }
 
-    /// Replace the payload, keeping key, expiry and mark: in place when a string
-    /// overwrites a string of the same length, else the block is rebuilt.
+    /// Replace the payload, keeping key, expiry and mark.
     pub(super) fn set_payload(&mut self, payload: Payload<'_>) {
+        self.overwrite(payload, self.expire_at_ms());
+    }
+
+    /// Replace payload and expiry (0 for none), keeping key and mark: in place when a
+    /// string overwrites a string of the same length and the expiry's presence stays,
+    /// else the block is rebuilt, once.
+    pub(super) fn overwrite(&mut self, payload: Payload<'_>, expire_at_ms: u64) {
         let layout = self.layout();
-        match payload {
-            Payload::Str(bytes)
-                if layout.flags & COLLECTION == 0
-                    && self.block.len() - layout.key_end == bytes.len() =>
-            {
-                self.block[layout.key_end..].copy_from_slice(bytes);
-            }
-            _ => *self = Entry::new(self.key(), payload, self.expire_at_ms(), self.mark()),
+        let same_shape = layout.expiry_at.is_some() == (expire_at_ms != 0)
+            && layout.flags & COLLECTION == 0
+            && matches!(payload, Payload::Str(b) if b.len() == self.block.len() - layout.key_end);
+        if !same_shape {
+            *self = Entry::new(self.key(), payload, expire_at_ms, self.mark());
+            return;
+        }
+        if let Payload::Str(bytes) = payload {
+            self.block[layout.key_end..].copy_from_slice(bytes);
+        }
+        if let Some(at) = layout.expiry_at {
+            self.block[at..at + 8].copy_from_slice(&expire_at_ms.to_le_bytes());
         }
         debug_assert_eq!(self.payload(), payload);
+        debug_assert_eq!(self.expire_at_ms(), expire_at_ms);
     }
 
     /// The block's size in bytes.
@@ -174,6 +190,10 @@ impl fmt::Debug for Entry {
             .field("mark", &self.mark())
             .finish()
     }
+}
+
+fn leb128_len(value: u64) -> usize {
+    (64 - value.max(1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn push_leb128(out: &mut Vec<u8>, mut value: u64) {
@@ -225,6 +245,12 @@ mod tests {
             entry.set_expire_at_ms(other_expiry);
             entry.set_mark(!mark);
             entry.set_payload(Payload::Str(&other));
+            prop_assert_eq!(entry.key(), &key[..]);
+            prop_assert_eq!(entry.expire_at_ms(), other_expiry);
+            entry.overwrite(payload_of(&value, slot), expiry);
+            prop_assert_eq!(entry.payload(), payload_of(&value, slot));
+            prop_assert_eq!(entry.expire_at_ms(), expiry);
+            entry.overwrite(Payload::Str(&other), other_expiry);
             prop_assert_eq!(entry.key(), &key[..]);
             prop_assert_eq!(entry.payload(), Payload::Str(&other));
             prop_assert_eq!(entry.expire_at_ms(), other_expiry);

@@ -197,8 +197,7 @@ impl Keyspace {
             self.before_change(pos);
             self.free_collection(pos);
             let entry = self.table.get_mut(pos);
-            entry.set_payload(Payload::Str(value));
-            entry.set_expire_at_ms(expire_at_ms);
+            entry.overwrite(Payload::Str(value), expire_at_ms);
         } else {
             self.insert_new(key, Payload::Str(value), expire_at_ms);
         }
@@ -223,8 +222,7 @@ impl Keyspace {
             self.free_collection(pos);
             let slot = self.store_collection(value);
             let entry = self.table.get_mut(pos);
-            entry.set_payload(Payload::Collection(slot));
-            entry.set_expire_at_ms(expire_at_ms);
+            entry.overwrite(Payload::Collection(slot), expire_at_ms);
         } else {
             let slot = self.store_collection(value);
             self.insert_new(key, Payload::Collection(slot), expire_at_ms);
@@ -469,6 +467,12 @@ impl Keyspace {
         while seg < SEGMENTS && slots_left > 0 {
             let len = self.table.segment_len(seg);
             let remaining = boundary.map_or(len, |b| b.min(len));
+            if remaining == 0 {
+                // Done, or a client's cursor of boundary 0 (which `scan_window` would
+                // read as "start"): go on to the next segment.
+                (seg, boundary) = (seg + 1, None);
+                continue;
+            }
             let (window, next) = set::scan_window(len, remaining as u64, slots_left);
             slots_left -= window.len();
             for idx in window.rev() {

@@ -13,13 +13,13 @@ use super::SeededSipHash;
 use crate::aof::elems::{Elems, ElemsBuf};
 use crate::bytes::FieldError;
 
-/// A key's value stays three words, whatever it holds (a key's entry is the bill).
+/// A collection's slot in the keyspace's slab stays three words, whatever it holds.
 const _: () = assert!(std::mem::size_of::<Value>() == 24);
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(Box<[u8]>),
-    /// Inline: a small hash is its packed bytes, with no box around them.
+    /// Unboxed: a small hash is its packed bytes, held in the slab slot itself.
     Hash(Hash),
     List(Box<List>),
     Set(Box<Set>),
