@@ -45,15 +45,26 @@ const REGRESSIONS: &[(u64, &str)] = &[
     ),
     (
         773,
-        "a duplicated base resync accept started a second base over the first on the          replica (a second accept now starts the base over)",
+        "a duplicated base resync accept started a second base over the first on the \
+         replica (a second accept now starts the base over)",
     ),
     (
         350,
-        "a replica waiting for a fresh base asked again after each rewrite and found the          tail of a small, busy keyspace already over half the new base, so the master          rewrote at every retry and never fed it (a tail under a MiB now follows any base)",
+        "a replica waiting for a fresh base asked again after each rewrite and found the \
+         tail of a small, busy keyspace already over half the new base, so the master \
+         rewrote at every retry and never fed it (a tail under a MiB now follows any base)",
     ),
     (
         83,
-        "late frames of a base resync arrived after the link to the master went down, and          the replica went live with no upstream (a base from a master no longer feeding          the replica is given up)",
+        "late frames of a base resync arrived after the link to the master went down, and \
+         the replica went live with no upstream (a base from a master no longer feeding \
+         the replica is given up)",
+    ),
+    (
+        21430,
+        "a paused replica resumed and a frame due that same millisecond overtook the \
+         frames held for it on the same link, so the feed's last frame came before the \
+         accept and was ignored (held events are now handled as the node resumes)",
     ),
 ];
 

@@ -130,15 +130,17 @@ impl World {
                 .or_default()
                 .push_back(event);
         }
-        // A random interleaving of the sources, each in its own order.
+        // A random interleaving of the sources, each in its own order. They are handled
+        // here, not scheduled: a frame due at this very millisecond is already in the
+        // queue, and it must not overtake the frames held before it on its link.
         let mut queues: Vec<VecDeque<Event>> = sources.into_values().collect();
-        while !queues.is_empty() {
+        while !queues.is_empty() && self.violation.is_none() {
             let pick = between(&mut self.pause_rng, 0, queues.len() as u64 - 1) as usize;
             let event = queues[pick].pop_front().expect("queues are never empty");
             if queues[pick].is_empty() {
                 queues.swap_remove(pick);
             }
-            self.schedule(self.now_ms, event);
+            self.dispatch(event);
         }
         // After the held events, which were scheduled before this tick.
         self.slots[index].tick_at_ms = Some(self.now_ms);
