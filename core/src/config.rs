@@ -109,6 +109,8 @@ pub struct Config {
     pub limits: Limits,
     /// When the AOF is compacted on its own (Redis's `auto-aof-rewrite-*`).
     pub aof_rewrite: AofRewrite,
+    /// The memory limit and what happens at it (Redis's `maxmemory*`).
+    pub maxmemory: crate::memory::MaxMemory,
     /// The bug this node runs with, in simulator tests of the checkers.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -140,6 +142,7 @@ impl Config {
             protected_mode: true,
             limits: Limits::default(),
             aof_rewrite: AofRewrite::default(),
+            maxmemory: crate::memory::MaxMemory::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -230,6 +233,9 @@ pub enum PlantedBug {
     /// Count appended AOF bytes as durable (and ack them) before the driver reports the
     /// fsync that makes them so.
     DurableBeforeFsyncReport,
+    /// A replica over its `maxmemory` drops keys on its own, with no record, instead of
+    /// leaving eviction to the master's logged deletes.
+    ReplicaEvictsOnItsOwn,
     /// A master never checks that it still hears a majority (no CheckQuorum).
     NoCheckQuorum,
     /// In majority mode, release a held read's reply once the reign is confirmed, without

@@ -25,6 +25,10 @@ pub enum Input<'a> {
     /// stands now survives a crash. The answer to `Output::SyncAof`; a driver reports
     /// once per fsync, however many requests that fsync covered.
     AofDurable { offset: Offset },
+    /// What the allocator holds (`allocated` bytes) and what the process has resident
+    /// (`resident`), for `INFO memory` and `maxmemory`. A driver reports at most once
+    /// a millisecond while a limit is set, and now and then otherwise.
+    MemoryUsed { allocated: u64, resident: u64 },
     /// Bytes of this node's own AOF that it asked for with `Output::StreamAof`.
     /// `offset` is where `bytes` start; `done` is true on the last chunk of the range.
     /// The driver reads lazily, so a chunk may come back short if the file was cut

@@ -59,6 +59,7 @@ pub mod fuzz;
 pub mod ids;
 pub mod input;
 pub mod keyspace;
+pub mod memory;
 pub mod meta;
 pub mod node;
 pub mod output;

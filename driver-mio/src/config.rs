@@ -21,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use bucket_core::{AofRewrite, Config, Limits, LogLevel, Member, NodeId, WriteQuorum};
+use bucket_core::memory::{MaxMemory, Policy, SAMPLES_MAX, SAMPLES_MIN};
 use serde::Deserialize;
 
 use crate::log;
@@ -81,6 +82,10 @@ struct FileConfig {
     auto_aof_rewrite_percentage: u64,
     /// Bytes as a number, or with a Redis unit (`64mb`); read by `parse_size`.
     auto_aof_rewrite_min_size: Option<serde_yaml::Value>,
+    /// Bytes, as `autoAofRewriteMinSize`; 0 (the default) is no limit.
+    maxmemory: Option<serde_yaml::Value>,
+    maxmemory_policy: Option<String>,
+    maxmemory_samples: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -392,6 +397,33 @@ pub fn parse_size(value: &serde_yaml::Value) -> Result<u64, String> {
         .ok_or_else(|| format!("{text} is more than {} bytes", u64::MAX))
 }
 
+/// `maxmemory`, `maxmemoryPolicy` and `maxmemorySamples`, with Redis's defaults.
+fn memory_limit(file: &FileConfig, checker: &Checker<'_>) -> Result<MaxMemory, ConfigFileError> {
+    let defaults = MaxMemory::default();
+    let bytes = match &file.maxmemory {
+        Some(value) => parse_size(value).map_err(|e| checker.fail("maxmemory", e))?,
+        None => defaults.bytes,
+    };
+    let policy = match &file.maxmemory_policy {
+        Some(name) => Policy::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Policy::names().collect();
+            let problem = format!("must be one of {}, got \"{name}\"", names.join(", "));
+            checker.fail("maxmemoryPolicy", problem)
+        })?,
+        None => defaults.policy,
+    };
+    let samples = file.maxmemory_samples.unwrap_or(defaults.samples);
+    if !(SAMPLES_MIN..=SAMPLES_MAX).contains(&samples) {
+        let problem = format!("must be from {SAMPLES_MIN} to {SAMPLES_MAX}, got {samples}");
+        return Err(checker.fail("maxmemorySamples", problem));
+    }
+    Ok(MaxMemory {
+        bytes,
+        policy,
+        samples,
+    })
+}
+
 fn cluster_port_of(file: &FileConfig) -> Option<u16> {
     match file.cluster_port {
         Some(port) => Some(port),
@@ -450,6 +482,7 @@ fn build(
             None => AofRewrite::default().min_size_bytes,
         },
     };
+    core.maxmemory = memory_limit(&file, &checker)?;
     // The checks above mirror `Config::validate`; this is the backstop for any it adds.
     core.validate()
         .map_err(|e| checker.fail("clusterNodes", e))?;

@@ -115,6 +115,7 @@ pub struct Server {
     maxclients: usize,
     client_idle_timeout_ms: u64,
     idle_check_at_ms: u64,
+    memory: crate::memory::MemoryProbe,
 }
 
 /// Binds a listener on `addr` (`host:port`; the host may be a name).
@@ -181,6 +182,7 @@ impl Server {
             maxclients: config.maxclients,
             client_idle_timeout_ms: config.client_idle_timeout_s.saturating_mul(1000),
             idle_check_at_ms: 0,
+            memory: crate::memory::MemoryProbe::default(),
         })
     }
 
@@ -203,6 +205,7 @@ impl Server {
                 Err(e) => return Err(e),
             }
             self.io.now = self.clock.now();
+            self.report_memory()?;
             for key in self.io.peers.take_unread() {
                 self.read_peer(key)?;
             }
@@ -285,6 +288,19 @@ impl Server {
 
     /// Steps the node on one input and executes its outputs, then any inputs that the
     /// execution produced (a connection over its limit, a link that broke).
+    /// Tell the node what the allocator holds, when a report is due: before the pass's
+    /// requests, so that `maxmemory` is judged on a fresh figure.
+    fn report_memory(&mut self) -> io::Result<()> {
+        let limited = self.node.maxmemory().bytes != 0;
+        match self.memory.read_if_due(self.now_ms(), limited) {
+            Some((allocated, resident)) => self.step(Input::MemoryUsed {
+                allocated,
+                resident,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn step(&mut self, input: Input<'_>) -> io::Result<()> {
         self.node.step(self.io.now, input, &mut self.outputs);
         self.execute_outputs()?;

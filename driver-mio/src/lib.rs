@@ -10,6 +10,7 @@ pub mod event_loop;
 pub mod files;
 pub mod fsio;
 pub mod manifest;
+pub mod memory;
 pub mod peer_codec;
 pub mod peers;
 pub mod prealloc;

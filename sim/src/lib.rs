@@ -24,7 +24,7 @@
 //! | durability | `AckBeforeQuorum` |
 //! | durable accounting | `DurableBeforeFsyncReport` |
 //! | ack accounting | `StaleSessionAckCounted` |
-//! | state safety | `DivergedSuffixKept`, `TornTailReplayed`, `ReplicaExpiresOnOwnClock` |
+//! | state safety | `DivergedSuffixKept`, `TornTailReplayed`, `ReplicaExpiresOnOwnClock`, `ReplicaEvictsOnItsOwn` |
 //! | linearizability | `StaleReadAfterReignLost`, `LeaseReadWithoutLease`, `ReadReleasedBeforeReadIndex` |
 //! | recovery | `ChecksumFailureAsTornTail`, `BaseInstalledBeforeWhole` |
 //! | list-append (strict serializability of transactions) | `TransactionNotAUnit` |
@@ -80,6 +80,10 @@ pub struct RunReport {
     pub lost_acked_writes: usize,
     pub linearizability: Option<Verdict>,
     pub converged_after_ms: Option<u64>,
+    /// Keys the live nodes evicted in their current lives (runs with a `maxmemory`).
+    pub evicted_keys: u64,
+    /// Writes refused with `-OOM`.
+    pub oom_refusals: usize,
     /// The readable timeline of a failed run (empty when it passed).
     pub timeline: String,
     /// Flags for `sim --replay` that pin the same overrides.
@@ -129,6 +133,21 @@ impl RunReport {
             self.linearizability,
             self.converged_after_ms,
             self.trace_hash
+        ) + &self.memory_summary()
+    }
+
+    /// The memory limit and what it did, for runs that have one.
+    fn memory_summary(&self) -> String {
+        let limit = self.options.maxmemory;
+        if limit.bytes == 0 {
+            return String::new();
+        }
+        format!(
+            ", maxmemory {} ({} samples): evicted {}, refused with -OOM {}",
+            limit.policy.name(),
+            limit.samples,
+            self.evicted_keys,
+            self.oom_refusals
         )
     }
 }
@@ -210,6 +229,15 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
         simulated_ms: world.now_ms,
         lost_acked_writes: findings.lost_acked_writes,
         linearizability: findings.linearizability,
+        evicted_keys: world
+            .slots
+            .iter()
+            .filter_map(|slot| slot.node.as_ref())
+            .map(|node| node.evicted_keys())
+            .sum(),
+        oom_refusals: history.count(|o| {
+            matches!(o, Outcome::Ok(history::Value::Error(e)) if e.starts_with("OOM "))
+        }),
         converged_after_ms: world
             .converged_at_ms
             .zip(world.liveness_start_ms)
@@ -238,6 +266,8 @@ fn empty_report(seed: u64, options: Options) -> RunReport {
         ops_unknown: 0,
         lost_acked_writes: 0,
         linearizability: None,
+        evicted_keys: 0,
+        oom_refusals: 0,
         converged_after_ms: None,
         timeline: String::new(),
         replay_flags: String::new(),

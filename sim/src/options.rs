@@ -132,6 +132,9 @@ pub struct Options {
     pub aof_read_chunk_bytes: usize,
     /// The nodes' automatic AOF rewrite trigger (tiny sizes, so that rewrites happen).
     pub aof_rewrite: bucket_core::AofRewrite,
+    /// The nodes' memory limit (async runs only: evictions are deletes no client asked
+    /// for, which the linearizability checkers of majority runs would not expect).
+    pub maxmemory: bucket_core::memory::MaxMemory,
     /// Keys a rewrite's snapshot visits per step: few, so writes land mid-snapshot.
     pub rewrite_keys_per_step: usize,
     /// How long a master in majority mode defers its own fsync while the live replicas
@@ -249,6 +252,7 @@ impl Options {
             disk_read_latency_ms: between(rng, 0, 5),
             aof_read_chunk_bytes: AOF_READ_CHUNK_BYTES_MAX,
             aof_rewrite: bucket_core::AofRewrite::default(),
+            maxmemory: bucket_core::memory::MaxMemory::default(),
             rewrite_keys_per_step: 2048,
             own_sync_delay_ms: 2,
             client_count: between(rng, 1, 8) as usize,
@@ -299,6 +303,12 @@ impl Options {
         options.rewrite_keys_per_step = between(rng, 1, 3) as usize;
         options.own_sync_delay_ms = [0, 1, 2, 50][between(rng, 0, 3) as usize];
         options.workload.txn = [0, 0, 1, 3][between(rng, 0, 3) as usize];
+        options.maxmemory = draw_maxmemory(rng, options.write_quorum);
+        if options.maxmemory.bytes != 0 {
+            // The list-append checker takes every list to only grow; an eviction
+            // deletes one whole.
+            options.workload.txn = 0;
+        }
         options
     }
 
@@ -522,5 +532,24 @@ impl std::fmt::Display for Options {
             "  faulty_phase_ms={} liveness_phase_ms={} check_interval_ms={}",
             self.faulty_phase_ms, self.liveness_phase_ms, self.check_interval_ms
         )
+    }
+}
+
+/// A third of async runs limit memory to a little above the modelled base
+/// (`world/memory.rs`), under any policy: a few keys fill the room.
+fn draw_maxmemory(rng: &mut ChaCha8Rng, quorum: WriteQuorum) -> bucket_core::memory::MaxMemory {
+    use bucket_core::memory::{MaxMemory, Policy};
+    let limited = chance(rng, 0.33);
+    let room = [200, 600, 2_000][between(rng, 0, 2) as usize];
+    let names: Vec<&str> = Policy::names().collect();
+    let policy = names[between(rng, 0, names.len() as u64 - 1) as usize];
+    let samples = between(rng, 1, 10) as u32;
+    if !limited || quorum != WriteQuorum::Async {
+        return MaxMemory::default();
+    }
+    MaxMemory {
+        bytes: crate::world::MODEL_BASE_BYTES + room,
+        policy: Policy::from_name(policy).expect("a named policy"),
+        samples,
     }
 }

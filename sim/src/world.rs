@@ -9,10 +9,12 @@ mod base_files;
 mod checks;
 mod client_io;
 pub use checks::FinalFindings;
+pub use memory::MODEL_BASE_BYTES;
 pub mod clock;
 mod disk_faults;
 pub mod faults;
 mod fsync;
+mod memory;
 mod outputs;
 mod pause;
 
@@ -258,6 +260,7 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         requirepass: None,
         protected_mode: false,
         aof_rewrite: options.aof_rewrite,
+        maxmemory: options.maxmemory,
         limits: Limits {
             rewrite_keys_per_step: options.rewrite_keys_per_step,
             own_sync_delay_ms: options.own_sync_delay_ms,
@@ -513,7 +516,10 @@ impl World {
         }
         self.trace.event(self.now_ms, "tick", &[node as u64], b"");
         self.slots[node].tick_at_ms = None;
-        self.step_node(node, Input::Tick);
+        self.report_memory(node);
+        if self.is_incarnation(node, incarnation) {
+            self.step_node(node, Input::Tick);
+        }
     }
 
     fn on_peer_frame(

@@ -289,6 +289,15 @@ fn planted_replica_expires_on_own_clock_is_caught() {
 }
 
 #[test]
+fn planted_replica_evicts_on_its_own_is_caught() {
+    let violation = assert_planted_bug_caught(
+        PlantedBug::ReplicaEvictsOnItsOwn,
+        Some(WriteQuorum::Async),
+    );
+    assert_eq!(violation.checker, "state safety", "{violation}");
+}
+
+#[test]
 fn planted_durable_before_fsync_report_is_caught() {
     assert_planted_bug_caught(
         PlantedBug::DurableBeforeFsyncReport,

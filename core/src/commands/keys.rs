@@ -161,6 +161,7 @@ const ERR_COPY_CLUSTER: &str = "ERR Copying to another database is not allowed i
 const ERR_INT_RANGE: &str =
     "ERR value is out of range, value must between -2147483648 and 2147483647";
 const ERR_NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+const ERR_NO_LRU: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// Redis's default `databases`: COPY's `DB` checks its range before refusing any
 /// database but 0, as Redis does in cluster mode.
 const DATABASES: i64 = 16;
@@ -322,11 +323,24 @@ pub fn object(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         resp::write_null(out, protocol);
         return Flow::Continue;
     };
+    let lfu = ctx.memory.limit.policy.rank() == Some(crate::memory::Rank::Lfu);
     match sub.as_slice() {
         b"ENCODING" => resp::write_bulk(out, encoding(entry.value).as_bytes()),
-        b"FREQ" => resp::write_error(out, ERR_NO_LFU),
-        // Bucket keeps no access times: every key reads as just used.
-        b"IDLETIME" => resp::write_int(out, 0),
+        b"FREQ" | b"IDLETIME" => {
+            let stamp = ctx.store.keyspace.stamp_of(req.arg(2)).expect("read above");
+            match (sub.as_slice(), lfu) {
+                (b"FREQ", true) => {
+                    let counter = crate::memory::lfu_decayed(stamp, ctx.now.instant);
+                    resp::write_int(out, i64::from(counter))
+                }
+                (b"FREQ", false) => resp::write_error(out, ERR_NO_LFU),
+                (_, true) => resp::write_error(out, ERR_NO_LRU),
+                (_, false) => {
+                    let idle = crate::memory::idle_seconds(stamp, ctx.now.instant);
+                    resp::write_int(out, idle as i64)
+                }
+            }
+        }
         _ => resp::write_int(out, refcount(entry.value)),
     }
     Flow::Continue

@@ -27,6 +27,7 @@ pub mod expiry;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod persistence;
 pub mod server;
 pub mod sets;
@@ -97,6 +98,8 @@ pub struct Ctx<'a> {
     /// The AOF's files and rewrites: INFO reads it, BGREWRITEAOF and CONFIG SET
     /// change it, and the node acts on it after the command.
     pub aof: &'a mut crate::status::AofStatus,
+    /// The memory limit and use: INFO and MEMORY read it, CONFIG SET changes it.
+    pub memory: &'a mut crate::memory::MemoryStatus,
 }
 
 impl Ctx<'_> {

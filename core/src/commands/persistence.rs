@@ -1,5 +1,6 @@
-//! BGREWRITEAOF, INFO's persistence section, and the `auto-aof-rewrite-*` settings of
-//! CONFIG GET and CONFIG SET, with Redis's replies and field names.
+//! BGREWRITEAOF, INFO's persistence section, the `auto-aof-rewrite-*` settings of
+//! CONFIG GET, and CONFIG SET (which takes the memory settings from `memory.rs`), with
+//! Redis's replies and field names.
 
 use super::{Ctx, Flow};
 use crate::resp::{self, Request};
@@ -80,28 +81,40 @@ pub fn config_set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         return super::err_wrong_arity(out, "config|set");
     }
     let mut auto = ctx.aof.auto;
+    let mut limit = ctx.memory.limit;
     let mut i = 2;
     while i < req.len() {
         let name = req.arg(i).to_ascii_lowercase();
         let value = req.arg(i + 1);
+        let not_integer = || "argument couldn't be parsed into an integer".to_string();
         let parsed = match name.as_slice() {
-            b"auto-aof-rewrite-percentage" => parse_u64(value).map(|v| auto.percentage = v),
-            b"auto-aof-rewrite-min-size" => parse_size(value).map(|v| auto.min_size_bytes = v),
-            _ => {
-                let name = String::from_utf8_lossy(req.arg(i));
-                let message =
-                    format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
-                return resp::write_error(out, &message);
-            }
+            b"auto-aof-rewrite-percentage" => parse_u64(value)
+                .map(|v| auto.percentage = v)
+                .ok_or_else(not_integer),
+            b"auto-aof-rewrite-min-size" => parse_size(value)
+                .map(|v| auto.min_size_bytes = v)
+                .ok_or_else(not_integer),
+            name => match super::memory::config_set(&mut limit, name, value) {
+                Some(parsed) => parsed,
+                None => {
+                    let name = String::from_utf8_lossy(req.arg(i));
+                    let message = format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    );
+                    return resp::write_error(out, &message);
+                }
+            },
         };
-        if parsed.is_none() {
+        if let Err(reason) = parsed {
             let name = String::from_utf8_lossy(req.arg(i));
-            let message = format!("ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer");
+            let message =
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}");
             return resp::write_error(out, &message);
         }
         i += 2;
     }
     ctx.aof.auto = auto;
+    ctx.memory.limit = limit;
     resp::write_simple(out, "OK");
 }
 

@@ -257,7 +257,6 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         ("appendonly", "yes".to_string()),
         ("save", String::new()),
         ("databases", "1".to_string()),
-        ("maxmemory", "0".to_string()),
         ("proto-max-bulk-len", limits.bulk_len_max.to_string()),
         (
             "client-query-buffer-limit",
@@ -267,6 +266,7 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         ("timeout", "0".to_string()),
     ];
     settings.extend(super::persistence::settings(ctx));
+    settings.extend(super::memory::settings(ctx));
     let matching: Vec<&(&str, String)> = settings
         .iter()
         .filter(|(name, _)| {
@@ -383,9 +383,10 @@ pub fn info(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             })
     };
     let mut text = String::new();
-    let sections: [(&str, InfoSection); 7] = [
+    let sections: [(&str, InfoSection); 8] = [
         ("server", info_server),
         ("clients", info_clients),
+        ("memory", super::memory::info_memory),
         ("persistence", super::persistence::info_persistence),
         ("stats", info_stats),
         ("replication", super::cluster::info_replication),
@@ -443,6 +444,7 @@ fn info_stats(ctx: &Ctx<'_>, text: &mut String) {
         ("total_net_output_bytes", stats.net_output_bytes),
         ("total_net_repl_input_bytes", stats.net_repl_input_bytes),
         ("expired_keys", stats.expired_keys),
+        ("evicted_keys", ctx.memory.evicted_keys),
         ("keyspace_hits", stats.keyspace_hits),
         ("keyspace_misses", stats.keyspace_misses),
         ("sync_full", ctx.status.full_resyncs),

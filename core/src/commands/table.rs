@@ -1,6 +1,7 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{blocking, expiry, hashes, keys, lists, server, sets, strings, transactions, zsets};
+use super::{blocking, expiry, hashes, keys, lists, memory, server, sets, strings};
+use super::{transactions, zsets};
 use super::{Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
 
@@ -32,12 +33,42 @@ impl CommandSpec {
         }
     }
 
+    /// Whether the command may grow memory, so that it is refused with `-OOM` when the
+    /// node is full (Redis's `denyoom`): every write but those that only remove.
+    pub fn may_grow_memory(&self) -> bool {
+        self.is_write() && !SHRINKING_WRITES.contains(&self.name)
+    }
+
+    /// The keys a request names, by the table's positions.
+    pub fn keys<'r>(&self, args: &'r crate::resp::Request) -> impl Iterator<Item = &'r [u8]> {
+        let len = args.len() as i32;
+        let last = match self.last_key {
+            last if last < 0 => len + last,
+            last => last.min(len - 1),
+        };
+        let first = if self.first_key > 0 { self.first_key } else { last + 1 };
+        let step = self.key_step.max(1) as usize;
+        (first..=last)
+            .step_by(step)
+            .map(move |at| args.arg(at as usize))
+    }
+
     /// The first key of a request, for the slot of a `-MOVED` reply.
     pub fn first_key<'r>(&self, args: &'r crate::resp::Request) -> Option<&'r [u8]> {
         let at = usize::try_from(self.first_key).ok().filter(|&at| at > 0)?;
         (at < args.len()).then(|| args.arg(at))
     }
 }
+
+/// The writes that only remove or move what is stored, and so still run on a full
+/// node (Redis flags every other write `denyoom`).
+const SHRINKING_WRITES: &[&str] = &[
+    "del", "unlink", "getdel", "getex", "expire", "pexpire", "expireat", "pexpireat",
+    "persist", "lpop", "rpop", "lmpop", "blpop", "brpop", "blmpop", "lrem", "ltrim", "spop",
+    "srem", "smove", "hdel", "zrem", "zpopmin", "zpopmax", "zmpop", "bzpopmin", "bzpopmax",
+    "bzmpop", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "flushdb",
+    "flushall", "rename", "renamenx",
+];
 
 /// The families of commands, each in its own file; a name is in one of them only.
 pub static FAMILIES: &[&[CommandSpec]] = &[
@@ -84,6 +115,7 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("copy", -3, W, 1, 2, 1, keys::copy),
     spec!("randomkey", 1, R, 0, 0, 0, keys::randomkey),
     spec!("object", -2, R, 2, 2, 1, keys::object),
+    spec!("memory", -2, S, 0, 0, 0, memory::memory),
     spec!("type", 2, R, 1, 1, 1, keys::type_),
     spec!("scan", -2, R, 0, 0, 0, keys::scan),
     spec!("keys", 2, R, 0, 0, 0, keys::keys),

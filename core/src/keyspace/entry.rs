@@ -5,6 +5,8 @@
 //! ```text
 //! byte 0        flags: MARK (the snapshot mark), EXPIRY (an expiry follows),
 //!               COLLECTION (the payload is a collection's slot)
+//! bytes 1..5    the access stamp: an LRU clock or an LFU counter (`crate::memory`),
+//!               for eviction; little-endian
 //! LEB128        the key's length
 //! [8 bytes]     the expiry in unix milliseconds, little-endian, if EXPIRY
 //! key bytes
@@ -12,7 +14,7 @@
 //!               of a collection in the keyspace's collection slab
 //! ```
 //!
-//! A 16-byte key with a 64-byte string costs an 82-byte block and the table's pointer;
+//! A 16-byte key with a 64-byte string costs an 86-byte block and the table's pointer;
 //! an expiry adds 8 bytes to the block, not a second table as in Redis. A string is
 //! inline, so reading it touches the block alone.
 
@@ -21,6 +23,11 @@ use std::fmt;
 const MARK: u8 = 1;
 const EXPIRY: u8 = 1 << 1;
 const COLLECTION: u8 = 1 << 2;
+/// Where the access stamp is, and its size.
+const ACCESS_AT: usize = 1;
+const ACCESS_LEN: usize = 4;
+/// Where the key's length starts.
+const KEY_LEN_AT: usize = ACCESS_AT + ACCESS_LEN;
 
 /// What an entry holds: a string's bytes, or where its collection is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +36,7 @@ pub(super) enum Payload<'a> {
     Collection(u32),
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub(super) struct Entry {
     block: Box<[u8]>,
 }
@@ -45,7 +52,12 @@ struct Layout {
 
 impl Entry {
     /// `expire_at_ms` is 0 for none.
-    pub(super) fn new(key: &[u8], payload: Payload<'_>, expire_at_ms: u64, mark: bool) -> Entry {
+    pub(super) fn new(
+        key: &[u8],
+        payload: Payload<'_>,
+        expire_at_ms: u64,
+        (mark, access): (bool, u32),
+    ) -> Entry {
         let collection_slot;
         let (mut flags, payload_bytes): (u8, &[u8]) = match payload {
             Payload::Str(bytes) => (0, bytes),
@@ -62,10 +74,11 @@ impl Entry {
         }
         let expiry_len = if expire_at_ms == 0 { 0 } else { 8 };
         let block_len =
-            1 + leb128_len(key.len() as u64) + expiry_len + key.len() + payload_bytes.len();
+            KEY_LEN_AT + leb128_len(key.len() as u64) + expiry_len + key.len() + payload_bytes.len();
         // Exactly the block's length, so that boxing it never reallocates.
         let mut block = Vec::with_capacity(block_len);
         block.push(flags);
+        block.extend_from_slice(&access.to_le_bytes());
         push_leb128(&mut block, key.len() as u64);
         if expire_at_ms != 0 {
             block.extend_from_slice(&expire_at_ms.to_le_bytes());
@@ -79,13 +92,24 @@ impl Entry {
         debug_assert_eq!(entry.key(), key);
         debug_assert_eq!(entry.payload(), payload);
         debug_assert_eq!(entry.expire_at_ms(), expire_at_ms);
+        debug_assert_eq!(entry.access(), access);
         entry
+    }
+
+    /// Rebuild with a new payload and expiry, keeping key, mark and access stamp.
+    fn rebuilt(&self, payload: Payload<'_>, expire_at_ms: u64) -> Entry {
+        Entry::new(
+            self.key(),
+            payload,
+            expire_at_ms,
+            (self.mark(), self.access()),
+        )
     }
 
     fn layout(&self) -> Layout {
         let flags = self.block[0];
-        let (key_len, len_bytes) = read_leb128(&self.block[1..]);
-        let mut key_start = 1 + len_bytes;
+        let (key_len, len_bytes) = read_leb128(&self.block[KEY_LEN_AT..]);
+        let mut key_start = KEY_LEN_AT + len_bytes;
         let expiry_at = (flags & EXPIRY != 0).then_some(key_start);
         if expiry_at.is_some() {
             key_start += 8;
@@ -124,6 +148,22 @@ impl Entry {
         }
     }
 
+    /// The access stamp: an LRU clock or an LFU counter, as the eviction policy keeps it.
+    pub(super) fn access(&self) -> u32 {
+        let bytes = self.block[ACCESS_AT..KEY_LEN_AT].try_into().expect("4 bytes");
+        u32::from_le_bytes(bytes)
+    }
+
+    pub(super) fn set_access(&mut self, access: u32) {
+        self.block[ACCESS_AT..KEY_LEN_AT].copy_from_slice(&access.to_le_bytes());
+    }
+
+    /// The block's size in bytes: what the key costs beyond the table's slot (and its
+    /// collection, if it has one).
+    pub(super) fn block_len(&self) -> usize {
+        self.block.len()
+    }
+
     pub(super) fn mark(&self) -> bool {
         self.block[0] & MARK != 0
     }
@@ -142,7 +182,7 @@ impl Entry {
         match (self.layout().expiry_at, expire_at_ms) {
             (Some(at), ms) if ms != 0 => self.block[at..at + 8].copy_from_slice(&ms.to_le_bytes()),
             (None, 0) => {}
-            _ => *self = Entry::new(self.key(), self.payload(), expire_at_ms, self.mark()),
+            _ => *self = self.rebuilt(self.payload(), expire_at_ms),
         }
         debug_assert_eq!(self.expire_at_ms(), expire_at_ms);
     }
@@ -161,7 +201,7 @@ impl Entry {
             && layout.flags & COLLECTION == 0
             && matches!(payload, Payload::Str(b) if b.len() == self.block.len() - layout.key_end);
         if !same_shape {
-            *self = Entry::new(self.key(), payload, expire_at_ms, self.mark());
+            *self = self.rebuilt(payload, expire_at_ms);
             return;
         }
         if let Payload::Str(bytes) = payload {
@@ -173,12 +213,6 @@ impl Entry {
         debug_assert_eq!(self.payload(), payload);
         debug_assert_eq!(self.expire_at_ms(), expire_at_ms);
     }
-
-    /// The block's size in bytes.
-    #[cfg(test)]
-    fn block_len(&self) -> usize {
-        self.block.len()
-    }
 }
 
 impl fmt::Debug for Entry {
@@ -188,6 +222,7 @@ impl fmt::Debug for Entry {
             .field("payload", &self.payload())
             .field("expire_at_ms", &self.expire_at_ms())
             .field("mark", &self.mark())
+            .field("access", &self.access())
             .finish()
     }
 }
@@ -236,8 +271,9 @@ mod tests {
             expiry in prop_oneof![Just(0u64), 1u64..(1 << 62)],
             other_expiry in prop_oneof![Just(0u64), 1u64..(1 << 62)],
             mark in any::<bool>(),
+            access in any::<u32>(),
         ) {
-            let mut entry = Entry::new(&key, payload_of(&value, slot), expiry, mark);
+            let mut entry = Entry::new(&key, payload_of(&value, slot), expiry, (mark, access));
             prop_assert_eq!(entry.key(), &key[..]);
             prop_assert_eq!(entry.payload(), payload_of(&value, slot));
             prop_assert_eq!(entry.expire_at_ms(), expiry);
@@ -255,14 +291,19 @@ mod tests {
             prop_assert_eq!(entry.payload(), Payload::Str(&other));
             prop_assert_eq!(entry.expire_at_ms(), other_expiry);
             prop_assert_eq!(entry.mark(), !mark);
+            prop_assert_eq!(entry.access(), access);
+            entry.set_access(!access);
+            prop_assert_eq!(entry.access(), !access);
+            prop_assert_eq!(entry.key(), &key[..]);
+            prop_assert_eq!(entry.payload(), Payload::Str(&other));
         }
     }
 
     #[test]
     fn a_small_string_key_is_one_small_block() {
-        let entry = Entry::new(&[b'k'; 16], Payload::Str(&[b'v'; 64]), 0, false);
-        assert_eq!(entry.block_len(), 1 + 1 + 16 + 64);
-        let with_expiry = Entry::new(&[b'k'; 16], Payload::Str(&[b'v'; 64]), 5, false);
-        assert_eq!(with_expiry.block_len(), 1 + 1 + 8 + 16 + 64);
+        let entry = Entry::new(&[b'k'; 16], Payload::Str(&[b'v'; 64]), 0, (false, 0));
+        assert_eq!(entry.block_len(), 1 + 4 + 1 + 16 + 64);
+        let with_expiry = Entry::new(&[b'k'; 16], Payload::Str(&[b'v'; 64]), 5, (false, 0));
+        assert_eq!(with_expiry.block_len(), 1 + 4 + 1 + 8 + 16 + 64);
     }
 }

@@ -23,6 +23,7 @@ pub mod list;
 mod packed;
 pub mod set;
 mod snapshot;
+mod access;
 mod table;
 mod value;
 mod watch;
@@ -30,6 +31,7 @@ pub mod zset;
 
 pub use glob::glob_match;
 pub use snapshot::SnapshotSlice;
+pub use access::Sampled;
 pub use value::{Value, ValueRef, ValueType};
 
 use crate::time::UnixMillis;
@@ -126,6 +128,8 @@ pub struct Keyspace {
     planted_skips_moved_entries: bool,
     /// The keys clients `WATCH`, and which of them changed.
     watch: watch::WatchSet,
+    /// The access stamp a new key gets (`crate::memory`).
+    new_key_stamp: u32,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -153,6 +157,7 @@ impl Keyspace {
             snapshot: None,
             planted_skips_moved_entries: false,
             watch: watch::WatchSet::default(),
+            new_key_stamp: 0,
         }
     }
 
@@ -254,7 +259,12 @@ impl Keyspace {
         // A key born after a snapshot's cut is not part of it: it starts dealt with.
         let pos = self
             .table
-            .insert_new(Entry::new(key, payload, expire_at_ms, self.mark));
+            .insert_new(Entry::new(
+                key,
+                payload,
+                expire_at_ms,
+                (self.mark, self.new_key_stamp),
+            ));
         assert_eq!(self.table.len(), len_before + 1);
         pos
     }

@@ -177,6 +177,26 @@ impl Table {
         unreachable!("n < len")
     }
 
+    /// An entry picked by `draw`, near uniformly. In a large table, in O(1): a
+    /// segment from the draw's low byte, an entry of it from the rest (keys spread
+    /// evenly over the segments). A small table has empty segments, which would favour
+    /// the keys just after them: there it is the entry at `draw % len`.
+    pub(super) fn sample(&self, draw: u64) -> Option<&Entry> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.len < SEGMENTS * 8 {
+            return Some(self.nth((draw % self.len as u64) as usize));
+        }
+        let first = (draw as usize) % SEGMENTS;
+        let seg = (0..SEGMENTS)
+            .map(|i| (first + i) % SEGMENTS)
+            .find(|&seg| !self.segments[seg].entries.is_empty())
+            .expect("a table with entries has a non-empty segment");
+        let entries = &self.segments[seg].entries;
+        Some(&entries[((draw >> 8) as usize) % entries.len()])
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.segments.iter().flat_map(|s| s.entries.iter())
     }
@@ -203,7 +223,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn entry(key: &[u8]) -> Entry {
-        Entry::new(key, Payload::Str(b"v"), 0, false)
+        Entry::new(key, Payload::Str(b"v"), 0, (false, 0))
     }
 
     proptest! {

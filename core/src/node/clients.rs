@@ -148,6 +148,10 @@ impl Node {
             self.abort_transaction(session);
             return;
         };
+        if !self.room_for(spec, session, reply) {
+            self.abort_transaction(session);
+            return;
+        }
         if !self.transaction_step(spec, session, reply) {
             self.stats.commands_processed += 1;
             let pending_before = self.pending_end();
@@ -237,6 +241,7 @@ impl Node {
             status: &self.status,
             config: &self.config,
             aof: &mut self.compaction.info,
+            memory: &mut self.memory,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
         assert_eq!(
@@ -246,6 +251,7 @@ impl Node {
             spec.name
         );
         let end = ctx.store.end();
+        self.stamp_used_keys(spec);
         if end > end_before {
             assert!(
                 spec.is_write(),

@@ -6,11 +6,13 @@
 //! - `election.rs`: PreVote, votes, terms, heartbeats, CheckQuorum, reigns.
 //! - `replication/`: the master feeding replicas, and a replica following its master.
 //! - `recover.rs`: rebuilding a node from its files.
+//! - `eviction.rs`: `maxmemory`: evictions, `-OOM`, and the keys' access stamps.
 
 mod blocking;
 mod clients;
 mod compaction;
 mod election;
+mod eviction;
 mod held;
 mod planted;
 mod recover;
@@ -121,6 +123,8 @@ pub struct Node {
     pub(crate) blocked_deadlines: BTreeSet<(Instant, ConnectionId)>,
     /// Keys written in this step that parked clients wait on.
     pub(crate) ready_keys: BTreeSet<Box<[u8]>>,
+    /// What the node uses, its limit, and its evictions.
+    pub(crate) memory: crate::memory::MemoryStatus,
 }
 
 /// How often active expiry runs, as Redis's `hz 10`; the ops-per-second sampling
@@ -165,6 +169,7 @@ impl Node {
         };
         let backlog = Backlog::new(Offset(0), backlog_bytes_max);
         let config_aof_rewrite = config.aof_rewrite;
+        let memory = crate::memory::MemoryStatus::new(config.maxmemory);
         Node {
             config,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -198,6 +203,7 @@ impl Node {
             blocked_on: BTreeMap::new(),
             blocked_deadlines: BTreeSet::new(),
             ready_keys: BTreeSet::new(),
+            memory,
         }
     }
 
@@ -211,6 +217,8 @@ impl Node {
         );
         self.now = now;
         self.stats.started_at.get_or_insert(now.instant);
+        let stamp = self.memory.new_key_stamp(now.instant);
+        self.keyspace.set_new_key_stamp(stamp);
         match input {
             Input::ClientConnected { conn, loopback } => self.on_client_connected(conn, loopback),
             Input::ClientData { conn, bytes } => self.on_client_data(conn, bytes, out),
@@ -220,6 +228,10 @@ impl Node {
             Input::PeerLinkDown { peer } => self.on_peer_link_down(peer),
             Input::Tick => self.on_tick(out),
             Input::AofDurable { offset } => self.on_aof_durable(offset, out),
+            Input::MemoryUsed {
+                allocated,
+                resident,
+            } => self.memory.report(allocated, resident, self.pending_end()),
             Input::AofRead {
                 peer,
                 session,
@@ -290,6 +302,16 @@ impl Node {
     /// The term of the AOF's last record (zero for an empty AOF): what a vote compares.
     pub fn last_term(&self) -> Term {
         self.aof.last_term
+    }
+
+    /// The memory limit in force (CONFIG SET may have changed the configured one).
+    pub fn maxmemory(&self) -> crate::memory::MaxMemory {
+        self.memory.limit
+    }
+
+    /// Keys this node evicted in its life (INFO's `evicted_keys`).
+    pub fn evicted_keys(&self) -> u64 {
+        self.memory.evicted_keys
     }
 
     pub fn keyspace(&self) -> &Keyspace {

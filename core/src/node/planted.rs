@@ -54,6 +54,10 @@ impl Node {
         planted!(self, StaleSessionAckCounted)
     }
 
+    pub(super) fn planted_replica_evicts_on_its_own(&self) -> bool {
+        planted!(self, ReplicaEvictsOnItsOwn)
+    }
+
     pub(super) fn planted_commit_before_own_reign(&self) -> bool {
         planted!(self, CommitBeforeOwnReign)
     }

@@ -131,6 +131,9 @@ timeout: 30
 logLevel: debug
 autoAofRewritePercentage: 50
 autoAofRewriteMinSize: 1gb
+maxmemory: 100mb
+maxmemoryPolicy: allkeys-lfu
+maxmemorySamples: 10
 ";
     let config = parse(text).unwrap();
     assert_eq!(config.client_listen_addr, "0.0.0.0:7000");
@@ -148,6 +151,10 @@ autoAofRewriteMinSize: 1gb
     assert_eq!(config.core.limits.query_buffer_bytes_max, 4000);
     assert_eq!(config.client_idle_timeout_s, 30);
     assert_eq!(config.log_level, LogLevel::Debug);
+    let limit = config.core.maxmemory;
+    assert_eq!(limit.bytes, 100 << 20);
+    assert_eq!(limit.policy, bucket_core::memory::Policy::AllKeysLfu);
+    assert_eq!(limit.samples, 10);
     assert_eq!(config.core.aof_rewrite.percentage, 50);
     assert_eq!(config.core.aof_rewrite.min_size_bytes, 1 << 30);
 }
@@ -248,6 +255,21 @@ fn errors_name_key_and_line() {
             "rewrite percentage named",
             "host: h\nport: 6554\ndataPath: d\nautoAofRewritePercentage: lots\n",
             "autoAofRewritePercentage",
+        ),
+        (
+            "bad maxmemory policy",
+            "host: h\nport: 6554\ndataPath: d\nmaxmemoryPolicy: lru\n",
+            "`maxmemoryPolicy`: must be one of noeviction, allkeys-lru",
+        ),
+        (
+            "maxmemory samples out of range",
+            "host: h\nport: 6554\ndataPath: d\nmaxmemorySamples: 100\n",
+            "`maxmemorySamples`: must be from 1 to 64, got 100",
+        ),
+        (
+            "bad maxmemory",
+            "host: h\nport: 6554\ndataPath: d\nmaxmemory: lots\n",
+            "`maxmemory`",
         ),
         (
             "bad rewrite size",
