@@ -17,7 +17,7 @@ use super::Node;
 /// Redis's reply to a write that would grow memory past the limit.
 pub const ERR_OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 /// Keys evicted before one command at most: a command never waits on a long eviction
-/// run (Redis bounds its own by time). The next command evicts more.
+/// run (Redis bounds its own by time).
 const EVICTIONS_PER_COMMAND_MAX: usize = 1024;
 /// Random picks per key sampled under a volatile policy, where most keys may have no
 /// expiry and are passed over.
@@ -61,7 +61,8 @@ impl Node {
     }
 
     /// Evict until the node is within its limit, or the policy finds no key to evict.
-    /// Returns whether it is within its limit.
+    /// Returns false only in the second case: a run cut short by its bound lets the
+    /// command through, as Redis's `EVICT_RUNNING` does, and the next one evicts more.
     fn evict_to_limit(&mut self) -> bool {
         let Some(rank) = self.memory.limit.policy.rank() else {
             return !self.memory.is_over(self.pending_end());
@@ -77,7 +78,7 @@ impl Node {
             self.log_effect(Effect::Del { key: &victim });
             self.memory.note_eviction(bytes);
         }
-        !self.memory.is_over(self.pending_end())
+        true
     }
 
     /// The best of `maxmemory-samples` keys drawn with the node's generator (keys with
