@@ -64,19 +64,10 @@ rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 # start_server SIDE: a fresh Bucket node or Redis; sets PID and PORT.
 start_server() {
-  rm -rf "$WORK/$1"
+  rm -rf "${WORK:?}/$1"
   if [ "$1" = bucket ]; then
     PORT=$BUCKET_PORT
-    {
-      echo "host: 127.0.0.1"
-      echo "port: $PORT"
-      echo "clusterPort: $((PORT + 10000))"
-      echo "dataPath: $WORK/bucket"
-      echo "appendfsync: everysec"
-      # Extra YAML lines, e.g. BUCKET_YAML=$'autoAofRewritePercentage: 0'.
-      [ -z "${BUCKET_YAML:-}" ] || echo "$BUCKET_YAML"
-      echo "clusterNodes: []"
-    } > "$WORK/bucket.yml"
+    write_bucket_yaml "$WORK/bucket.yml" "$PORT" "$WORK/bucket"
     BUCKET_LOG=warn "$BIN" "$WORK/bucket.yml" 2>>"$WORK/bucket.log" &
   else
     PORT=$REDIS_PORT
@@ -86,18 +77,6 @@ start_server() {
   fi
   PID=$!; PIDS+=("$PID")
   wait_port "$PORT"
-}
-
-# stop_server SIDE PID: stop it (SIGKILL after 30 s), drop it from PIDS, remove its data.
-stop_server() {
-  local side=$1 pid=$2 keep=() p
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-  rm -rf "${WORK:?}/$side"
 }
 
 # pipe FILE...: one `redis-cli --pipe` of the files, which must answer no error.

@@ -52,3 +52,33 @@ wait_no_rewrite() {
   done
   echo "an AOF rewrite still runs after 60 s" >&2
 }
+
+# stop_server SIDE PID: stop it (SIGKILL after 30 s), drop it from PIDS (the caller's
+# array of started servers), remove its data under WORK.
+stop_server() {
+  local side=$1 pid=$2 keep=() p
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+  rm -rf "${WORK:?}/$side"
+}
+
+# write_bucket_yaml FILE PORT DATA_PATH [LINE...]: a one-node Bucket config on loopback,
+# with the extra lines and then BUCKET_YAML's (e.g. BUCKET_YAML='autoAofRewritePercentage: 0').
+write_bucket_yaml() {
+  local file=$1 port=$2 data=$3 line
+  shift 3
+  {
+    echo "host: 127.0.0.1"
+    echo "port: $port"
+    echo "clusterPort: $((port + 10000))"
+    echo "dataPath: $data"
+    echo "appendfsync: everysec"
+    for line in "$@"; do echo "$line"; done
+    [ -z "${BUCKET_YAML:-}" ] || echo "$BUCKET_YAML"
+    echo "clusterNodes: []"
+  } > "$file"
+}

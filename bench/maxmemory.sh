@@ -278,20 +278,9 @@ start_server() {
   rm -rf "${WORK:?}/$side"
   if [ "$side" = bucket ]; then
     PORT=$BUCKET_PORT
-    {
-      echo "host: 127.0.0.1"
-      echo "port: $PORT"
-      echo "clusterPort: $((PORT + 10000))"
-      echo "dataPath: $WORK/bucket"
-      echo "appendfsync: everysec"
-      if [ -z "${BUCKET_NO_MAXMEMORY:-}" ]; then
-        echo "maxmemory: ${MAXMEMORY_MB}mb"
-        echo "maxmemoryPolicy: $policy"
-      fi
-      # Extra YAML lines, e.g. BUCKET_YAML=$'autoAofRewritePercentage: 0'.
-      [ -z "${BUCKET_YAML:-}" ] || echo "$BUCKET_YAML"
-      echo "clusterNodes: []"
-    } > "$WORK/bucket.yml"
+    local limit=("maxmemory: ${MAXMEMORY_MB}mb" "maxmemoryPolicy: $policy")
+    [ -z "${BUCKET_NO_MAXMEMORY:-}" ] || limit=()
+    write_bucket_yaml "$WORK/bucket.yml" "$PORT" "$WORK/bucket" "${limit[@]}"
     : > "$WORK/bucket.log"
     BUCKET_LOG=warn "$BIN" "$WORK/bucket.yml" 2>>"$WORK/bucket.log" &
   else
@@ -316,18 +305,6 @@ start_server() {
     sed -E "s|^[0-9T:.-]+Z +||; s|$WORK/||g" | cut -c1-240)"
   stop_server "$side" "$PID"
   return 1
-}
-
-# stop_server SIDE PID: stop it (SIGKILL after 30 s), drop it from PIDS, remove its data.
-stop_server() {
-  local side=$1 pid=$2 keep=() p
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-  rm -rf "${WORK:?}/$side"
 }
 
 # alive SIDE ROW: "yes" if the server still runs, else "no" with a note.

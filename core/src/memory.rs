@@ -75,7 +75,10 @@ impl Policy {
     pub fn is_volatile(self) -> bool {
         matches!(
             self,
-            Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
         )
     }
 
@@ -273,7 +276,12 @@ pub fn eviction_score(rank: Rank, stamp: u32, expire_at_ms: Option<u64>, now: In
 
 /// `bytes` as Redis's `bytesToHuman` prints it: `1.50M`.
 pub fn human_bytes(bytes: u64) -> String {
-    let units = [(1u64 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    let units = [
+        (1u64 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
     for (scale, unit) in units {
         if bytes >= scale {
             return format!("{:.2}{unit}", bytes as f64 / scale as f64);
@@ -348,11 +356,20 @@ mod tests {
         let now = Instant(100_000);
         let old = lru_clock(Instant(10_000));
         let recent = lru_clock(Instant(90_000));
-        assert!(eviction_score(Rank::Lru, old, None, now) > eviction_score(Rank::Lru, recent, None, now));
+        assert!(
+            eviction_score(Rank::Lru, old, None, now)
+                > eviction_score(Rank::Lru, recent, None, now)
+        );
         let rare = lfu_stamp(minutes(now), 1);
         let common = lfu_stamp(minutes(now), 50);
-        assert!(eviction_score(Rank::Lfu, rare, None, now) > eviction_score(Rank::Lfu, common, None, now));
-        assert!(eviction_score(Rank::Ttl, 0, Some(5), now) > eviction_score(Rank::Ttl, 0, Some(50), now));
+        assert!(
+            eviction_score(Rank::Lfu, rare, None, now)
+                > eviction_score(Rank::Lfu, common, None, now)
+        );
+        assert!(
+            eviction_score(Rank::Ttl, 0, Some(5), now)
+                > eviction_score(Rank::Ttl, 0, Some(50), now)
+        );
     }
 
     #[test]

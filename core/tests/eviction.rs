@@ -73,7 +73,11 @@ fn noeviction_refuses_growing_writes_and_keeps_every_acknowledged_key() {
         }
     }
     assert!(!acked.is_empty() && refused > 0, "{} acked", acked.len());
-    assert_eq!(dbsize(&mut t, conn), acked.len() as i64, "nothing acked is lost");
+    assert_eq!(
+        dbsize(&mut t, conn),
+        acked.len() as i64,
+        "nothing acked is lost"
+    );
     // Reads and deletes still work; so do writes that only shrink.
     assert_eq!(t.cmd(conn, &["GET", &acked[0]]), bulk(&"v".repeat(40)));
     assert_eq!(t.cmd(conn, &["EXPIRE", &acked[0], "100"]), int(1));
@@ -178,16 +182,28 @@ fn volatile_ttl_evicts_the_soonest_to_expire_and_only_keys_with_an_expiry() {
     }
     for i in 0..10 {
         let key = format!("kept:{i}");
-        assert_eq!(t.cmd(conn, &["EXISTS", &key]), int(1), "{key} has no expiry");
+        assert_eq!(
+            t.cmd(conn, &["EXISTS", &key]),
+            int(1),
+            "{key} has no expiry"
+        );
     }
-    assert_eq!(t.cmd(conn, &["EXISTS", "ttl:0"]), int(0), "the soonest goes first");
+    assert_eq!(
+        t.cmd(conn, &["EXISTS", "ttl:0"]),
+        int(0),
+        "the soonest goes first"
+    );
     assert!(refused, "with no key left to evict, writes get -OOM");
     replayed(&t);
 }
 
 #[test]
 fn random_policies_evict_until_within_the_limit() {
-    for policy in [Policy::AllKeysRandom, Policy::VolatileRandom, Policy::VolatileLru] {
+    for policy in [
+        Policy::AllKeysRandom,
+        Policy::VolatileRandom,
+        Policy::VolatileLru,
+    ] {
         let (mut t, conn) = limited(policy, 2_000);
         for i in 0..60 {
             let key = format!("key:{i}");
@@ -209,7 +225,14 @@ fn config_get_and_set_use_redis_names_and_errors() {
         get(&mut t, "maxmemory-policy"),
         bulks(&["maxmemory-policy", "noeviction"])
     );
-    let set = ["CONFIG", "SET", "maxmemory", "100mb", "maxmemory-policy", "allkeys-lru"];
+    let set = [
+        "CONFIG",
+        "SET",
+        "maxmemory",
+        "100mb",
+        "maxmemory-policy",
+        "allkeys-lru",
+    ];
     assert_eq!(t.cmd(conn, &set), ok());
     assert_eq!(get(&mut t, "maxmemory"), bulks(&["maxmemory", "104857600"]));
     assert_eq!(
@@ -227,11 +250,24 @@ fn config_get_and_set_use_redis_names_and_errors() {
         panic!("an unknown policy is refused");
     };
     assert!(e.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: noeviction, allkeys-lru"), "{e}");
-    let reply = t.cmd(conn, &["CONFIG", "SET", "maxmemory-samples", "0", "maxmemory", "1"]);
+    let reply = t.cmd(
+        conn,
+        &["CONFIG", "SET", "maxmemory-samples", "0", "maxmemory", "1"],
+    );
     assert_eq!(reply, err("ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 64 inclusive"));
-    assert_eq!(get(&mut t, "maxmemory"), bulks(&["maxmemory", "104857600"]), "all or nothing");
-    assert_eq!(info_field(&mut t, conn, "memory", "maxmemory_human"), "100.00M");
-    assert_eq!(info_field(&mut t, conn, "memory", "maxmemory_policy"), "allkeys-lru");
+    assert_eq!(
+        get(&mut t, "maxmemory"),
+        bulks(&["maxmemory", "104857600"]),
+        "all or nothing"
+    );
+    assert_eq!(
+        info_field(&mut t, conn, "memory", "maxmemory_human"),
+        "100.00M"
+    );
+    assert_eq!(
+        info_field(&mut t, conn, "memory", "maxmemory_policy"),
+        "allkeys-lru"
+    );
 }
 
 #[test]
@@ -240,9 +276,18 @@ fn info_and_memory_report_what_the_node_uses() {
     report(&mut t, 1 << 20);
     let conn = t.connect();
     assert_eq!(info_field(&mut t, conn, "memory", "used_memory"), "1048576");
-    assert_eq!(info_field(&mut t, conn, "memory", "used_memory_human"), "1.00M");
-    assert_eq!(info_field(&mut t, conn, "memory", "used_memory_rss"), "1153433");
-    assert_eq!(info_field(&mut t, conn, "memory", "mem_fragmentation_ratio"), "1.10");
+    assert_eq!(
+        info_field(&mut t, conn, "memory", "used_memory_human"),
+        "1.00M"
+    );
+    assert_eq!(
+        info_field(&mut t, conn, "memory", "used_memory_rss"),
+        "1153433"
+    );
+    assert_eq!(
+        info_field(&mut t, conn, "memory", "mem_fragmentation_ratio"),
+        "1.10"
+    );
     for field in ["used_memory_peak", "used_memory_dataset", "maxmemory"] {
         info_field(&mut t, conn, "memory", field);
     }
@@ -252,13 +297,22 @@ fn info_and_memory_report_what_the_node_uses() {
     };
     assert!((100..200).contains(&usage), "{usage}");
     assert_eq!(t.cmd(conn, &["MEMORY", "USAGE", "nokey"]), nil());
-    assert_eq!(t.cmd(conn, &["MEMORY", "USAGE", "k", "SAMPLES", "0"]), int(usage));
-    assert_eq!(t.cmd(conn, &["MEMORY", "USAGE", "k", "SAMPLES"]), err("ERR syntax error"));
+    assert_eq!(
+        t.cmd(conn, &["MEMORY", "USAGE", "k", "SAMPLES", "0"]),
+        int(usage)
+    );
+    assert_eq!(
+        t.cmd(conn, &["MEMORY", "USAGE", "k", "SAMPLES"]),
+        err("ERR syntax error")
+    );
     let Reply::Array(stats) = t.cmd(conn, &["MEMORY", "STATS"]) else {
         panic!("MEMORY STATS is a flat map in RESP2");
     };
     assert!(stats.contains(&bulk("keys.count")) && stats.contains(&bulk("dataset.bytes")));
-    assert_eq!(t.cmd(conn, &["MEMORY", "NOPE"]).clone(), err("ERR unknown subcommand 'NOPE'. Try MEMORY HELP."));
+    assert_eq!(
+        t.cmd(conn, &["MEMORY", "NOPE"]).clone(),
+        err("ERR unknown subcommand 'NOPE'. Try MEMORY HELP.")
+    );
 }
 
 #[test]

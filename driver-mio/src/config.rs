@@ -20,8 +20,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use bucket_core::{AofRewrite, Config, Limits, LogLevel, Member, NodeId, WriteQuorum};
 use bucket_core::memory::{MaxMemory, Policy, SAMPLES_MAX, SAMPLES_MIN};
+use bucket_core::{AofRewrite, Config, Limits, LogLevel, Member, NodeId, WriteQuorum};
 use serde::Deserialize;
 
 use crate::log;
@@ -482,7 +482,7 @@ fn build(
             None => AofRewrite::default().min_size_bytes,
         },
     };
-    core.maxmemory = memory_limit(&file, &checker)?;
+    core.maxmemory = memory_limit(&file, checker)?;
     // The checks above mirror `Config::validate`; this is the backstop for any it adds.
     core.validate()
         .map_err(|e| checker.fail("clusterNodes", e))?;

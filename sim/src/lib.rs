@@ -235,9 +235,8 @@ fn report_of(world: World, findings: world::FinalFindings) -> RunReport {
             .filter_map(|slot| slot.node.as_ref())
             .map(|node| node.evicted_keys())
             .sum(),
-        oom_refusals: history.count(|o| {
-            matches!(o, Outcome::Ok(history::Value::Error(e)) if e.starts_with("OOM "))
-        }),
+        oom_refusals: history
+            .count(|o| matches!(o, Outcome::Ok(history::Value::Error(e)) if e.starts_with("OOM "))),
         converged_after_ms: world
             .converged_at_ms
             .zip(world.liveness_start_ms)

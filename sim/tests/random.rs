@@ -290,10 +290,8 @@ fn planted_replica_expires_on_own_clock_is_caught() {
 
 #[test]
 fn planted_replica_evicts_on_its_own_is_caught() {
-    let violation = assert_planted_bug_caught(
-        PlantedBug::ReplicaEvictsOnItsOwn,
-        Some(WriteQuorum::Async),
-    );
+    let violation =
+        assert_planted_bug_caught(PlantedBug::ReplicaEvictsOnItsOwn, Some(WriteQuorum::Async));
     assert_eq!(violation.checker, "state safety", "{violation}");
 }
 

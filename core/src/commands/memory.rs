@@ -127,7 +127,10 @@ pub fn info_memory(ctx: &Ctx<'_>, text: &mut String) {
         ("used_memory_rss_human", human_bytes(memory.resident)),
         ("used_memory_peak", peak.to_string()),
         ("used_memory_peak_human", human_bytes(peak)),
-        ("used_memory_peak_perc", format!("{:.2}%", percent(used, peak))),
+        (
+            "used_memory_peak_perc",
+            format!("{:.2}%", percent(used, peak)),
+        ),
         ("used_memory_overhead", overhead.to_string()),
         ("used_memory_dataset", (used - overhead).to_string()),
         ("maxmemory", limit.bytes.to_string()),
@@ -177,7 +180,9 @@ pub fn config_set(limit: &mut MaxMemory, name: &[u8], value: &[u8]) -> Option<Re
             .ok()
             .filter(|n| (SAMPLES_MIN..=SAMPLES_MAX).contains(n))
             .map(|n| limit.samples = n)
-            .ok_or_else(|| format!("argument must be between {SAMPLES_MIN} and {SAMPLES_MAX} inclusive")),
+            .ok_or_else(|| {
+                format!("argument must be between {SAMPLES_MIN} and {SAMPLES_MAX} inclusive")
+            }),
         _ => return None,
     };
     Some(result)

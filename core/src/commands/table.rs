@@ -46,7 +46,11 @@ impl CommandSpec {
             last if last < 0 => len + last,
             last => last.min(len - 1),
         };
-        let first = if self.first_key > 0 { self.first_key } else { last + 1 };
+        let first = if self.first_key > 0 {
+            self.first_key
+        } else {
+            last + 1
+        };
         let step = self.key_step.max(1) as usize;
         (first..=last)
             .step_by(step)
@@ -63,11 +67,41 @@ impl CommandSpec {
 /// The writes that only remove or move what is stored, and so still run on a full
 /// node (Redis flags every other write `denyoom`).
 const SHRINKING_WRITES: &[&str] = &[
-    "del", "unlink", "getdel", "getex", "expire", "pexpire", "expireat", "pexpireat",
-    "persist", "lpop", "rpop", "lmpop", "blpop", "brpop", "blmpop", "lrem", "ltrim", "spop",
-    "srem", "smove", "hdel", "zrem", "zpopmin", "zpopmax", "zmpop", "bzpopmin", "bzpopmax",
-    "bzmpop", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "flushdb",
-    "flushall", "rename", "renamenx",
+    "del",
+    "unlink",
+    "getdel",
+    "getex",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "lpop",
+    "rpop",
+    "lmpop",
+    "blpop",
+    "brpop",
+    "blmpop",
+    "lrem",
+    "ltrim",
+    "spop",
+    "srem",
+    "smove",
+    "hdel",
+    "zrem",
+    "zpopmin",
+    "zpopmax",
+    "zmpop",
+    "bzpopmin",
+    "bzpopmax",
+    "bzmpop",
+    "zremrangebyscore",
+    "zremrangebyrank",
+    "zremrangebylex",
+    "flushdb",
+    "flushall",
+    "rename",
+    "renamenx",
 ];
 
 /// The families of commands, each in its own file; a name is in one of them only.

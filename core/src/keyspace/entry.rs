@@ -73,8 +73,11 @@ impl Entry {
             flags |= EXPIRY;
         }
         let expiry_len = if expire_at_ms == 0 { 0 } else { 8 };
-        let block_len =
-            KEY_LEN_AT + leb128_len(key.len() as u64) + expiry_len + key.len() + payload_bytes.len();
+        let block_len = KEY_LEN_AT
+            + leb128_len(key.len() as u64)
+            + expiry_len
+            + key.len()
+            + payload_bytes.len();
         // Exactly the block's length, so that boxing it never reallocates.
         let mut block = Vec::with_capacity(block_len);
         block.push(flags);
@@ -150,7 +153,9 @@ impl Entry {
 
     /// The access stamp: an LRU clock or an LFU counter, as the eviction policy keeps it.
     pub(super) fn access(&self) -> u32 {
-        let bytes = self.block[ACCESS_AT..KEY_LEN_AT].try_into().expect("4 bytes");
+        let bytes = self.block[ACCESS_AT..KEY_LEN_AT]
+            .try_into()
+            .expect("4 bytes");
         u32::from_le_bytes(bytes)
     }
 

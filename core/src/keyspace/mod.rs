@@ -16,6 +16,7 @@
 //! The expiry time `UnixMillis(0)` is reserved to mean "no expiry" in storage and in AOF
 //! records; an expiry at the epoch is always in the past, so commands log a delete instead.
 
+mod access;
 mod entry;
 mod glob;
 pub mod hash;
@@ -23,15 +24,14 @@ pub mod list;
 mod packed;
 pub mod set;
 mod snapshot;
-mod access;
 mod table;
 mod value;
 mod watch;
 pub mod zset;
 
+pub use access::Sampled;
 pub use glob::glob_match;
 pub use snapshot::SnapshotSlice;
-pub use access::Sampled;
 pub use value::{Value, ValueRef, ValueType};
 
 use crate::time::UnixMillis;
@@ -257,14 +257,12 @@ impl Keyspace {
         self.watch.note(key);
         let len_before = self.table.len();
         // A key born after a snapshot's cut is not part of it: it starts dealt with.
-        let pos = self
-            .table
-            .insert_new(Entry::new(
-                key,
-                payload,
-                expire_at_ms,
-                (self.mark, self.new_key_stamp),
-            ));
+        let pos = self.table.insert_new(Entry::new(
+            key,
+            payload,
+            expire_at_ms,
+            (self.mark, self.new_key_stamp),
+        ));
         assert_eq!(self.table.len(), len_before + 1);
         pos
     }
