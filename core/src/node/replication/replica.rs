@@ -278,25 +278,29 @@ impl Node {
         self.append_from_master(from, partial, out);
     }
 
-    /// Apply and log every whole record in `buffer`; keep the incomplete rest.
+    /// Apply and log every whole record in `buffer`; keep the incomplete rest. The
+    /// whole records are checked before any is applied: a bad one (a checksum, a term
+    /// from the future or going backwards) drops the batch and the link, so that the
+    /// keyspace never holds what the AOF does not.
     fn append_from_master(&mut self, from: NodeId, mut buffer: Vec<u8>, out: &mut Vec<Output>) {
         let start = self.aof.end;
-        let mut reigns = Vec::new();
-        let mut last_term = self.aof.last_term;
-        let current_term = self.meta.term;
-        let result = apply_whole_records(&mut self.keyspace, &buffer, |at, record| {
-            if let Effect::ReignStart { master_id } = record.effect {
-                reigns.push(Reign {
-                    master_id,
-                    term: record.term,
-                    start: Offset(start.0 + at as u64),
-                });
-            }
-            last_term = last_term.max(record.term);
-            debug_assert!(record.term <= current_term);
+        let terms = (self.aof.last_term, self.meta.term);
+        let checked = check_whole_records(&buffer, terms).map(|(whole, last_term)| {
+            let mut reigns = Vec::new();
+            let applied = apply_whole_records(&mut self.keyspace, &buffer[..whole], |at, record| {
+                if let Effect::ReignStart { master_id } = record.effect {
+                    reigns.push(Reign {
+                        master_id,
+                        term: record.term,
+                        start: Offset(start.0 + at as u64),
+                    });
+                }
+            });
+            assert_eq!(applied.ok(), Some(whole), "checked records apply whole");
+            (whole, last_term, reigns)
         });
-        let used = match result {
-            Ok(used) => used,
+        let (used, last_term, reigns) = match checked {
+            Ok(checked) => checked,
             Err(ApplyError::Corrupt(reason)) => {
                 log(
                     out,
@@ -401,6 +405,34 @@ impl Node {
             self.send_ack(master, session, out);
         }
     }
+}
+
+/// How many bytes the whole records at the start of `bytes` take, and the last one's
+/// term (`floor` if none), if every one of them decodes and keeps the term rules: no
+/// term below `floor` (the AOF's last) or above `ceiling` (the node's current), none
+/// going backwards. Applies nothing.
+fn check_whole_records(
+    bytes: &[u8],
+    (floor, ceiling): (Term, Term),
+) -> Result<(usize, Term), ApplyError> {
+    let mut at = 0;
+    let mut last_term = floor;
+    while at < bytes.len() {
+        let (record, len) = match record::decode(&bytes[at..]) {
+            Ok(decoded) => decoded,
+            Err(DecodeError::Incomplete) => break,
+            Err(DecodeError::Corrupt(reason)) => return Err(ApplyError::Corrupt(reason)),
+        };
+        if record.term < last_term {
+            return Err(ApplyError::Corrupt("record terms went backwards"));
+        }
+        if record.term > ceiling {
+            return Err(ApplyError::Corrupt("a record is from a future term"));
+        }
+        last_term = record.term;
+        at += len;
+    }
+    Ok((at, last_term))
 }
 
 /// Decode and apply whole records from the start of `bytes`, calling `seen` with each
