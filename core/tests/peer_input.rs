@@ -20,7 +20,10 @@ fn fed_replica() -> (Cluster, usize, usize, u64, Term) {
     cluster.assert_converged();
     // One more write, held on the link, names the feed's session.
     let conn = cluster.connect(master);
-    assert_eq!(cluster.send(master, conn, &["SET", "probe", "1"]), Some(ok()));
+    assert_eq!(
+        cluster.send(master, conn, &["SET", "probe", "1"]),
+        Some(ok())
+    );
     let frames = cluster.take_frames(master, replica);
     let session = frames
         .iter()
@@ -66,7 +69,12 @@ fn a_record_from_a_future_term_is_refused_not_a_panic() {
     let (mut cluster, master, replica, session, term) = fed_replica();
     let (end, digest) = (cluster.node(replica).aof_end(), cluster.digest(replica));
     let future = set_record(Term(term.0 + 4), "future");
-    deliver(&mut cluster, master, replica, &data(term, session, end, &future));
+    deliver(
+        &mut cluster,
+        master,
+        replica,
+        &data(term, session, end, &future),
+    );
     assert_eq!(cluster.node(replica).aof_end(), end, "nothing was logged");
     assert_eq!(cluster.digest(replica), digest, "nothing was applied");
     // The feed starts again and the replica catches up.
@@ -83,9 +91,18 @@ fn a_good_record_before_a_bad_one_is_not_applied_either() {
     let last = bad.len() - 1;
     bad[last] ^= 0x40; // the payload no longer matches its checksum
     batch.extend_from_slice(&bad);
-    deliver(&mut cluster, master, replica, &data(term, session, end, &batch));
+    deliver(
+        &mut cluster,
+        master,
+        replica,
+        &data(term, session, end, &batch),
+    );
     assert_eq!(cluster.node(replica).aof_end(), end, "nothing was logged");
-    assert_eq!(cluster.digest(replica), digest, "the good record was not applied alone");
+    assert_eq!(
+        cluster.digest(replica),
+        digest,
+        "the good record was not applied alone"
+    );
     cluster.advance(2_000);
     cluster.assert_converged();
 }
@@ -95,7 +112,12 @@ fn a_record_older_than_the_log_is_refused() {
     let (mut cluster, master, replica, session, term) = fed_replica();
     let (end, digest) = (cluster.node(replica).aof_end(), cluster.digest(replica));
     let old = set_record(Term(0), "old");
-    deliver(&mut cluster, master, replica, &data(term, session, end, &old));
+    deliver(
+        &mut cluster,
+        master,
+        replica,
+        &data(term, session, end, &old),
+    );
     assert_eq!(cluster.node(replica).aof_end(), end);
     assert_eq!(cluster.digest(replica), digest);
 }

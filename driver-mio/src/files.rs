@@ -57,6 +57,8 @@ const PENDING_CAPACITY_BYTES_KEPT_MAX: usize = 1024 * 1024;
 
 pub struct DataDir {
     path: PathBuf,
+    /// No other process may use the directory while this one does.
+    _lock: crate::dir_lock::DirLock,
     aof: AofFiles,
     /// Bytes appended since the last write, written at the end of the pass.
     pending: Vec<u8>,
@@ -74,6 +76,7 @@ impl DataDir {
     /// Opens (and creates if missing) the data directory and its AOF files. The error
     /// is one line naming the file.
     pub fn open(path: &Path, policy: AppendFsync) -> Result<DataDir, String> {
+        let lock = crate::dir_lock::lock(path)?;
         let aof = AofFiles::open(path)?;
         let everysec = match policy {
             AppendFsync::Everysec => {
@@ -88,6 +91,7 @@ impl DataDir {
         };
         Ok(DataDir {
             path: path.to_path_buf(),
+            _lock: lock,
             aof,
             pending: Vec::with_capacity(PENDING_CAPACITY_BYTES),
             unsynced: false,

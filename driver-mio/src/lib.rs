@@ -6,6 +6,7 @@ pub mod log;
 pub mod aof_files;
 pub mod config;
 pub mod connection;
+pub mod dir_lock;
 pub mod event_loop;
 pub mod files;
 pub mod fsio;

@@ -99,6 +99,16 @@ fn run(path: &std::path::Path) -> Result<(), String> {
 }
 
 fn start(config: &ServerConfig) -> Result<Server, String> {
+    // The ports first: a port in use stops the start before the data directory and its
+    // files are made.
+    let client_listener = event_loop::bind(&config.client_listen_addr)
+        .map_err(|e| format!("listening on {} (port): {e}", config.client_listen_addr))?;
+    let cluster_listener = event_loop::bind(&config.cluster_listen_addr).map_err(|e| {
+        format!(
+            "listening on {} (clusterPort): {e}",
+            config.cluster_listen_addr
+        )
+    })?;
     let mut files = DataDir::open(&config.data_path, config.appendfsync)?;
     let seed = files::os_seed().map_err(|e| format!("reading /dev/urandom: {e}"))?;
     let (node, recovery) = files::recover(config.core.clone(), seed, &mut files)?;
@@ -112,14 +122,6 @@ fn start(config: &ServerConfig) -> Result<Server, String> {
         recovery.aof_len_valid,
         recovery.term.0
     );
-    let client_listener = event_loop::bind(&config.client_listen_addr)
-        .map_err(|e| format!("listening on {} (port): {e}", config.client_listen_addr))?;
-    let cluster_listener = event_loop::bind(&config.cluster_listen_addr).map_err(|e| {
-        format!(
-            "listening on {} (clusterPort): {e}",
-            config.cluster_listen_addr
-        )
-    })?;
     Server::new(config, node, files, client_listener, cluster_listener)
         .map_err(|e| format!("starting the event loop: {e}"))
 }

@@ -117,3 +117,66 @@ fn a_corrupt_manifest_stops_the_start_naming_the_file() {
     );
     assert_eq!(stderr.lines().count(), 1, "one message, got: {stderr}");
 }
+
+/// A config for a second node on fresh ports whose `dataPath` is `data_path`.
+fn second_config(
+    dir: &common::TempDir,
+    data_path: &std::path::Path,
+    port: u16,
+) -> std::path::PathBuf {
+    let cluster_port = common::free_ports(1)[0];
+    let path = dir.path.join("second.yml");
+    let text = format!(
+        "host: localhost\nport: {port}\nclusterPort: {cluster_port}\ndataPath: {}\n",
+        data_path.display()
+    );
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_second_server_on_a_live_data_directory_is_refused_naming_the_holder() {
+    let server = TestServer::start_single("locked", "");
+    write_keys(&server);
+    let dir = common::TempDir::new("locked-second");
+    let port = common::free_ports(1)[0];
+    let config = second_config(&dir, &server.data_path(), port);
+    let output = run_to_exit(&[&config]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let want = format!(
+        "dataPath {} is in use by another bucket-server (pid {})",
+        server.data_path().display(),
+        server.pid()
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+    assert_keys(&server);
+}
+
+#[test]
+fn a_port_in_use_stops_the_start_before_the_data_directory_is_made() {
+    let server = TestServer::start_single("port-taken", "");
+    let dir = common::TempDir::new("port-taken-second");
+    let data_path = dir.path.join("never-made");
+    let config = second_config(&dir, &data_path, server.port);
+    let output = run_to_exit(&[&config]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("(port)"), "{stderr}");
+    assert!(!data_path.exists(), "nothing is left behind");
+}
+
+#[test]
+fn a_data_path_that_is_a_file_says_so() {
+    let dir = common::TempDir::new("path-is-file");
+    let file = dir.path.join("a-file");
+    fs::write(&file, b"not a directory").unwrap();
+    let config = second_config(&dir, &file, common::free_ports(1)[0]);
+    let output = run_to_exit(&[&config]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("dataPath {}: not a directory", file.display())),
+        "{stderr}"
+    );
+}

@@ -83,6 +83,7 @@ fn append_write_truncate_read() {
     dir.append(Offset(5), b"!");
     dir.sync_now().unwrap();
     assert_eq!(tail_bytes(&dir), b"hello!");
+    drop(dir); // Its lock on the directory goes with it.
     let reopened = DataDir::open(&path, AppendFsync::No).unwrap();
     assert_eq!(reopened.aof_end(), Offset(6));
     assert_eq!(tail_bytes(&reopened), b"hello!");
@@ -258,6 +259,7 @@ fn a_finished_base_recovers_with_its_tail() {
     assert_eq!(manifest.tails.len(), 1);
     let mut names: Vec<String> = manifest.names().map(str::to_string).collect();
     names.push(manifest::MANIFEST_FILE_NAME.to_string());
+    names.push(crate::dir_lock::LOCK_FILE_NAME.to_string());
     names.sort();
     assert_eq!(file_names(&path), names, "the first tail file is gone");
     let mut dir = DataDir::open(&path, AppendFsync::No).unwrap();

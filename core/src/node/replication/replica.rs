@@ -287,15 +287,16 @@ impl Node {
         let terms = (self.aof.last_term, self.meta.term);
         let checked = check_whole_records(&buffer, terms).map(|(whole, last_term)| {
             let mut reigns = Vec::new();
-            let applied = apply_whole_records(&mut self.keyspace, &buffer[..whole], |at, record| {
-                if let Effect::ReignStart { master_id } = record.effect {
-                    reigns.push(Reign {
-                        master_id,
-                        term: record.term,
-                        start: Offset(start.0 + at as u64),
-                    });
-                }
-            });
+            let applied =
+                apply_whole_records(&mut self.keyspace, &buffer[..whole], |at, record| {
+                    if let Effect::ReignStart { master_id } = record.effect {
+                        reigns.push(Reign {
+                            master_id,
+                            term: record.term,
+                            start: Offset(start.0 + at as u64),
+                        });
+                    }
+                });
             assert_eq!(applied.ok(), Some(whole), "checked records apply whole");
             (whole, last_term, reigns)
         });
