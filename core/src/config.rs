@@ -106,6 +106,9 @@ pub struct Config {
     pub requirepass: Option<Vec<u8>>,
     /// Refuse non-loopback clients when no password is set, as Redis does.
     pub protected_mode: bool,
+    /// Answer reads while no master is known (Redis Cluster's
+    /// `cluster-allow-reads-when-down`); by default such a node says `-CLUSTERDOWN`.
+    pub cluster_allow_reads_when_down: bool,
     pub limits: Limits,
     /// When the AOF is compacted on its own (Redis's `auto-aof-rewrite-*`).
     pub aof_rewrite: AofRewrite,
@@ -140,6 +143,7 @@ impl Config {
             write_quorum: WriteQuorum::Async,
             requirepass: None,
             protected_mode: true,
+            cluster_allow_reads_when_down: false,
             limits: Limits::default(),
             aof_rewrite: AofRewrite::default(),
             maxmemory: crate::memory::MaxMemory::default(),

@@ -983,7 +983,7 @@ fn config_get_matches_globs() {
     let Reply::Array(all) = t.cmd(conn, &["CONFIG", "GET", "*"]) else {
         panic!("an array");
     };
-    assert_eq!(all.len(), 24);
+    assert_eq!(all.len(), 26);
     assert_eq!(
         t.cmd(conn, &["CONFIG", "GET"]),
         err("ERR wrong number of arguments for 'config|get' command")

@@ -66,6 +66,8 @@ struct FileConfig {
     requirepass: Option<String>,
     #[serde(default = "defaults::protected_mode")]
     protected_mode: bool,
+    #[serde(default)]
+    cluster_allow_reads_when_down: bool,
     cluster_secret: Option<String>,
     #[serde(default = "defaults::maxclients")]
     maxclients: usize,
@@ -472,6 +474,7 @@ fn build(
     };
     core.requirepass = file.requirepass.clone().map(String::into_bytes);
     core.protected_mode = file.protected_mode;
+    core.cluster_allow_reads_when_down = file.cluster_allow_reads_when_down;
     core.limits = limits;
     core.aof_rewrite = AofRewrite {
         percentage: file.auto_aof_rewrite_percentage,

@@ -259,6 +259,7 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         write_quorum: options.write_quorum,
         requirepass: None,
         protected_mode: false,
+        cluster_allow_reads_when_down: false,
         aof_rewrite: options.aof_rewrite,
         maxmemory: options.maxmemory,
         limits: Limits {

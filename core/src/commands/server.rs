@@ -251,6 +251,10 @@ pub fn config(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     Flow::Continue
 }
 
+fn yes_no(on: bool) -> String {
+    if on { "yes" } else { "no" }.to_string()
+}
+
 fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
     let limits = &ctx.config.limits;
     let mut settings: Vec<(&str, String)> = vec![
@@ -263,6 +267,10 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
             limits.query_buffer_bytes_max.to_string(),
         ),
         ("cluster-enabled", "yes".to_string()),
+        (
+            "cluster-allow-reads-when-down",
+            yes_no(ctx.config.cluster_allow_reads_when_down),
+        ),
         ("timeout", "0".to_string()),
     ];
     settings.extend(super::persistence::settings(ctx));

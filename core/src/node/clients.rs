@@ -190,7 +190,9 @@ impl Node {
 
     /// Writes go to the master. In majority mode reads do too, unless the connection
     /// chose stale reads with `READONLY` (Redis Cluster's rule); in async mode every
-    /// node answers reads from its own data, as the seed has it.
+    /// node answers reads from its own data, as the seed has it, while it knows a
+    /// master: a node no majority stands behind says `-CLUSTERDOWN` to reads as to
+    /// writes, unless `clusterAllowReadsWhenDown` is set (Redis Cluster's rule again).
     fn must_redirect(&self, spec: &commands::CommandSpec, session: &Session) -> bool {
         if self.status.role == Role::Master {
             return false;
@@ -198,13 +200,20 @@ impl Node {
         let keyed_read = spec.flags & commands::FLAG_READONLY != 0 && spec.first_key > 0;
         let majority = self.config.write_quorum == WriteQuorum::Majority;
         let stale_ok = session.readonly || self.planted_stale_read();
-        spec.is_write() || (keyed_read && majority && !stale_ok)
+        let down = self.status.master.is_none() && !self.config.cluster_allow_reads_when_down;
+        spec.is_write() || (keyed_read && ((majority && !stale_ok) || down))
     }
 
-    /// A write (or a majority-mode read) at a replica: `-MOVED` to the master, `-CLUSTERDOWN` if none is known.
+    /// A write (or a majority-mode read) at a replica: `-MOVED` to the master, or
+    /// `-CLUSTERDOWN` if none is known or it has gone quiet (a client would only be
+    /// sent to a dead node; it retries `-CLUSTERDOWN` after a pause).
     fn redirect(&self, spec: &commands::CommandSpec, reply: &mut Vec<u8>) {
+        let heard_ms = 2 * self.config.heartbeat_ms;
+        let reachable = self
+            .master_heard_at
+            .is_some_and(|at| self.now.instant.since(at) <= heard_ms);
         match (
-            self.status.master_client_addr(),
+            self.status.master_client_addr().filter(|_| reachable),
             spec.first_key(&self.request),
         ) {
             (None, _) => resp::write_error(reply, commands::ERR_CLUSTERDOWN),

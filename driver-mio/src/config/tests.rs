@@ -134,6 +134,7 @@ autoAofRewriteMinSize: 1gb
 maxmemory: 100mb
 maxmemoryPolicy: allkeys-lfu
 maxmemorySamples: 10
+clusterAllowReadsWhenDown: true
 ";
     let config = parse(text).unwrap();
     assert_eq!(config.client_listen_addr, "0.0.0.0:7000");
@@ -155,6 +156,7 @@ maxmemorySamples: 10
     assert_eq!(limit.bytes, 100 << 20);
     assert_eq!(limit.policy, bucket_core::memory::Policy::AllKeysLfu);
     assert_eq!(limit.samples, 10);
+    assert!(config.core.cluster_allow_reads_when_down);
     assert_eq!(config.core.aof_rewrite.percentage, 50);
     assert_eq!(config.core.aof_rewrite.min_size_bytes, 1 << 30);
 }
