@@ -195,6 +195,17 @@ impl Config {
         if self.limits.inline_len_max == 0 || self.limits.peer_frame_bytes_max < 1024 {
             return fail("inline and peer frame limits are too small");
         }
+        // A write's record holds what its request carried: a request the query buffer
+        // takes must make a record the AOF can frame.
+        let record_max = crate::aof::record::RECORD_PAYLOAD_BYTES_MAX;
+        if self.limits.query_buffer_bytes_max > record_max {
+            return Err(ConfigError(format!(
+                "the client query buffer limit is at most {record_max} bytes (the largest AOF record)"
+            )));
+        }
+        if self.limits.bulk_len_max > self.limits.query_buffer_bytes_max {
+            return fail("the largest bulk string must fit the client query buffer limit");
+        }
         Ok(())
     }
 }

@@ -121,3 +121,35 @@ fn a_record_older_than_the_log_is_refused() {
     assert_eq!(cluster.node(replica).aof_end(), end);
     assert_eq!(cluster.digest(replica), digest);
 }
+
+#[test]
+fn a_write_larger_than_a_peer_frame_reaches_replicas_in_pieces() {
+    const FRAME_MAX: usize = 4096;
+    let mut cluster = Cluster::new(3, WriteQuorum::Async);
+    for i in 0..3 {
+        cluster.configs[i].limits.peer_frame_bytes_max = FRAME_MAX;
+        cluster.crash(i);
+        cluster.start(i);
+    }
+    let master = cluster.elect();
+    cluster.advance(500);
+    let replica = (0..3).find(|&i| i != master).expect("a replica");
+    let value = "x".repeat(5 * FRAME_MAX);
+    let conn = cluster.connect(master);
+    assert_eq!(
+        cluster.send(master, conn, &["SET", "big", &value]),
+        Some(ok())
+    );
+    let frames = cluster.take_frames(master, replica);
+    assert!(
+        frames.len() > 5,
+        "the write went in pieces: {} frames",
+        frames.len()
+    );
+    for frame in &frames {
+        assert!(frame.len() <= FRAME_MAX, "a frame of {} bytes", frame.len());
+        deliver(&mut cluster, master, replica, frame);
+    }
+    cluster.advance(1_000);
+    cluster.assert_converged();
+}

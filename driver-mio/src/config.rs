@@ -399,6 +399,24 @@ pub fn parse_size(value: &serde_yaml::Value) -> Result<u64, String> {
         .ok_or_else(|| format!("{text} is more than {} bytes", u64::MAX))
 }
 
+/// A request the query buffer takes must make a record the AOF can frame, and the
+/// largest bulk string must fit the query buffer (`Config::validate` holds the same).
+fn check_request_limits(limits: &Limits, checker: &Checker<'_>) -> Result<(), ConfigFileError> {
+    let record_max = bucket_core::aof::record::RECORD_PAYLOAD_BYTES_MAX;
+    if limits.query_buffer_bytes_max > record_max {
+        let problem = format!("must be at most {record_max} (the largest AOF record)");
+        return Err(checker.fail("clientQueryBufferLimitBytes", problem));
+    }
+    if limits.bulk_len_max > limits.query_buffer_bytes_max {
+        let problem = format!(
+            "must be at most clientQueryBufferLimitBytes ({})",
+            limits.query_buffer_bytes_max
+        );
+        return Err(checker.fail("protoMaxBulkLen", problem));
+    }
+    Ok(())
+}
+
 /// `maxmemory`, `maxmemoryPolicy` and `maxmemorySamples`, with Redis's defaults.
 fn memory_limit(file: &FileConfig, checker: &Checker<'_>) -> Result<MaxMemory, ConfigFileError> {
     let defaults = MaxMemory::default();
@@ -460,6 +478,7 @@ fn build(
             .unwrap_or(defaults.query_buffer_bytes_max),
         ..defaults
     };
+    check_request_limits(&limits, checker)?;
     // Built from the core's defaults and then filled in, so that fields the daemon never
     // sets (the simulator's planted-bug switch) keep their defaults.
     let mut core = Config::single(&members[0].client_addr, &members[0].cluster_addr);

@@ -4,7 +4,7 @@
 //! base file, and installs it once whole: its AOF then starts at X. The cost is the
 //! data, not the history.
 
-use super::master::data_frame;
+use super::master::send_data;
 use super::Feed;
 use crate::aof::base::{BaseDecoder, BaseHeader};
 use crate::ids::{NodeId, Offset, Term};
@@ -96,10 +96,8 @@ impl Node {
         let feed = match self.backlog.read_from(base_offset) {
             Some(tail) => {
                 // The backlog holds the whole tail, buffered records included.
-                if !tail.is_empty() {
-                    let frame = data_frame(term, session, base_offset, &tail);
-                    out.push(Output::Send { peer, frame });
-                }
+                let frame_max = self.config.limits.peer_frame_bytes_max;
+                send_data(out, peer, (term, session), (base_offset, &tail), frame_max);
                 Feed::Live { next: self.aof.end }
             }
             None => self.stream_from_file(peer, (base_offset, file_end), buffered, out),

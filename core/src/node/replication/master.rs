@@ -17,13 +17,31 @@ const REPLICA_BUFFER_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// size, rather than waiting for a fresh base.
 const FULL_RESYNC_HISTORY_BYTES_MAX: u64 = 1024 * 1024;
 
-pub(super) fn data_frame(term: Term, session: u64, offset: Offset, bytes: &[u8]) -> Vec<u8> {
-    peer::encode(&Message::Data {
-        term,
-        session,
-        offset,
-        bytes,
-    })
+/// Room in a `Data` frame for everything but its bytes (tag, term, session, offset,
+/// length), with a margin.
+const DATA_FRAME_HEADER_BYTES: usize = 64;
+
+/// Send `peer` the AOF bytes from `offset` as `Data` frames, each within the peer frame
+/// limit `frame_bytes_max`: a batch or a record larger than one frame is cut, and the
+/// replica joins the pieces (records may be split across frames).
+pub(super) fn send_data(
+    out: &mut Vec<Output>,
+    peer: NodeId,
+    (term, session): (Term, u64),
+    (offset, bytes): (Offset, &[u8]),
+    frame_bytes_max: usize,
+) {
+    let piece_max = frame_bytes_max - DATA_FRAME_HEADER_BYTES;
+    for (i, piece) in bytes.chunks(piece_max).enumerate() {
+        let frame = peer::encode(&Message::Data {
+            term,
+            session,
+            offset: Offset(offset.0 + (i * piece_max) as u64),
+            bytes: piece,
+        });
+        debug_assert!(frame.len() <= frame_bytes_max);
+        out.push(Output::Send { peer, frame });
+    }
 }
 
 impl Node {
@@ -136,10 +154,14 @@ impl Node {
         out: &mut Vec<Output>,
     ) -> Feed {
         if let Some(bytes) = self.backlog.read_from(from) {
-            if !bytes.is_empty() {
-                let frame = data_frame(self.meta.term, session, from, &bytes);
-                out.push(Output::Send { peer, frame });
-            }
+            let frame_max = self.config.limits.peer_frame_bytes_max;
+            send_data(
+                out,
+                peer,
+                (self.meta.term, session),
+                (from, &bytes),
+                frame_max,
+            );
             return Feed::Live { next: self.aof.end };
         }
         self.stream_from_file(peer, (from, self.aof.end), Vec::new(), out)
@@ -176,15 +198,14 @@ impl Node {
         self.backlog.push(offset, bytes);
         let end = Offset(offset.0 + bytes.len() as u64);
         let term = self.meta.term;
+        let frame_max = self.config.limits.peer_frame_bytes_max;
         let mut overflowed = Vec::new();
         for (&peer, progress) in self.progress.iter_mut() {
             match &mut progress.feed {
                 Feed::Live { next } => {
                     assert_eq!(*next, offset, "a live feed is contiguous");
-                    out.push(Output::Send {
-                        peer,
-                        frame: data_frame(term, progress.session, offset, bytes),
-                    });
+                    let session = progress.session;
+                    send_data(out, peer, (term, session), (offset, bytes), frame_max);
                     *next = end;
                 }
                 Feed::FromFile { buffered, .. } | Feed::FromBase { buffered, .. } => {
@@ -214,6 +235,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let term = self.meta.term;
+        let frame_max = self.config.limits.peer_frame_bytes_max;
         let Some(progress) = self.progress.get_mut(&peer) else {
             return; // The feed ended (link down, step-down): the read is stale.
         };
@@ -236,10 +258,7 @@ impl Node {
             "a chunk stays in its range"
         );
         if !bytes.is_empty() {
-            out.push(Output::Send {
-                peer,
-                frame: data_frame(term, session, offset, bytes),
-            });
+            send_data(out, peer, (term, session), (offset, bytes), frame_max);
             *next = Offset(offset.0 + bytes.len() as u64);
         }
         if !done {
@@ -248,12 +267,7 @@ impl Node {
         assert_eq!(*next, *file_end, "the whole range was read");
         let file_end = *file_end;
         let buffered = std::mem::take(buffered);
-        if !buffered.is_empty() {
-            out.push(Output::Send {
-                peer,
-                frame: data_frame(term, session, file_end, &buffered),
-            });
-        }
+        send_data(out, peer, (term, session), (file_end, &buffered), frame_max);
         progress.feed = Feed::Live {
             next: Offset(file_end.0 + buffered.len() as u64),
         };
