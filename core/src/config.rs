@@ -203,9 +203,6 @@ impl Config {
                 "the client query buffer limit is at most {record_max} bytes (the largest AOF record)"
             )));
         }
-        if self.limits.bulk_len_max > self.limits.query_buffer_bytes_max {
-            return fail("the largest bulk string must fit the client query buffer limit");
-        }
         Ok(())
     }
 }

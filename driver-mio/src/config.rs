@@ -399,20 +399,13 @@ pub fn parse_size(value: &serde_yaml::Value) -> Result<u64, String> {
         .ok_or_else(|| format!("{text} is more than {} bytes", u64::MAX))
 }
 
-/// A request the query buffer takes must make a record the AOF can frame, and the
-/// largest bulk string must fit the query buffer (`Config::validate` holds the same).
+/// A request the query buffer takes must make a record the AOF can frame
+/// (`Config::validate` holds the same).
 fn check_request_limits(limits: &Limits, checker: &Checker<'_>) -> Result<(), ConfigFileError> {
     let record_max = bucket_core::aof::record::RECORD_PAYLOAD_BYTES_MAX;
     if limits.query_buffer_bytes_max > record_max {
         let problem = format!("must be at most {record_max} (the largest AOF record)");
         return Err(checker.fail("clientQueryBufferLimitBytes", problem));
-    }
-    if limits.bulk_len_max > limits.query_buffer_bytes_max {
-        let problem = format!(
-            "must be at most clientQueryBufferLimitBytes ({})",
-            limits.query_buffer_bytes_max
-        );
-        return Err(checker.fail("protoMaxBulkLen", problem));
     }
     Ok(())
 }

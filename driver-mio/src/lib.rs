@@ -12,6 +12,7 @@ pub mod files;
 pub mod fsio;
 pub mod manifest;
 pub mod memory;
+pub mod peer_admission;
 pub mod peer_codec;
 pub mod peers;
 pub mod prealloc;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use driver_mio::config::{self, ServerConfig};
 use driver_mio::event_loop::{self, Server};
 use driver_mio::files::{self, DataDir};
-use driver_mio::{log, log_error, log_info, signals};
+use driver_mio::{log, log_error, log_info, log_warn, signals};
 
 /// jemalloc, as Redis ships with: see the README's "Memory".
 #[global_allocator]
@@ -129,7 +129,7 @@ fn start(config: &ServerConfig) -> Result<Server, String> {
 fn log_startup(config: &ServerConfig, server: &Server) {
     let member = config.self_member();
     log_info!(
-        "bucket-server {} node {} of {} client {} (listening {}) cluster {} (listening {}) data {} appendfsync {} role {}",
+        "bucket-server {} node {} of {} client {} (listening {}) cluster {} (listening {}) data {} appendfsync {} writeQuorum {} role {}",
         env!("CARGO_PKG_VERSION"),
         config.core.self_id.0,
         config.core.members.len(),
@@ -139,6 +139,12 @@ fn log_startup(config: &ServerConfig, server: &Server) {
         config.cluster_listen_addr,
         config.data_path.display(),
         format!("{:?}", config.appendfsync).to_lowercase(),
+        format!("{:?}", config.core.write_quorum).to_lowercase(),
         format!("{:?}", server.node().role()).to_lowercase(),
     );
+    if config.cluster_secret.is_none() && config.core.members.len() > 1 {
+        log_warn!(
+            "no clusterSecret is set: the cluster port takes links only from loopback and from the addresses of clusterNodes"
+        );
+    }
 }

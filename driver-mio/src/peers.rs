@@ -128,6 +128,7 @@ pub struct Peers {
     self_id: NodeId,
     members: Vec<Member>,
     secret: String,
+    admission: crate::peer_admission::Admission,
     hello: Vec<u8>,
     outbound: Vec<Outbound>,
     inbound: Slab<Inbound>,
@@ -176,10 +177,13 @@ impl Peers {
             out: Vec::new(),
             out_pos: 0,
         });
+        let admission =
+            crate::peer_admission::Admission::new(&core.members, config.cluster_secret.is_some());
         Ok(Peers {
             self_id: core.self_id,
             members: core.members.clone(),
             secret,
+            admission,
             hello,
             outbound: outbound.collect(),
             inbound: Slab::new(),
@@ -468,6 +472,12 @@ impl Peers {
                     return Ok(());
                 }
             };
+            if !self.admission.admits(addr.ip(), now_ms) {
+                log_warn!(
+                    "refusing cluster link from {addr}: not the address of a cluster node, and no clusterSecret is set"
+                );
+                continue;
+            }
             if self.inbound.len() >= PEER_INBOUND_LINKS_MAX {
                 log_warn!("refusing cluster link from {addr}: too many inbound links");
                 continue;

@@ -175,6 +175,38 @@ fn rogue_is_dropped(port: u16, bytes: &[u8], what: &str) {
     );
 }
 
+/// With no cluster secret, a cluster link from an address that is no cluster node's is
+/// closed at once, even with a well-formed hello naming a member; loopback links still
+/// get to say hello.
+#[test]
+fn without_a_secret_strangers_cannot_open_cluster_links() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: this machine has no non-loopback interface");
+        return;
+    };
+    let server = TestServer::start_single(
+        "no-secret",
+        "bind: 0.0.0.0
+",
+    );
+    let member = format!("localhost:{}", server.cluster_port);
+    let client = format!("localhost:{}", server.port);
+    let mut raw = RawClient::connect_to(SocketAddr::new(ip, server.cluster_port));
+    let _ = raw.send(&hello(&member, &client, b""));
+    let (_, closed) = raw.read_until_closed(Duration::from_secs(1));
+    assert!(closed, "a stranger's link stayed open");
+    assert!(
+        server
+            .log()
+            .contains(&format!("refusing cluster link from {ip}")),
+        "{}",
+        server.log()
+    );
+    let mut local = RawClient::connect(server.cluster_port);
+    let (_, closed) = local.read_until_closed(Duration::from_millis(300));
+    assert!(!closed, "a loopback link waits for its hello");
+}
+
 /// A secret-protected cluster works, and nothing a stranger sends to a cluster port
 /// moves the master or the term.
 #[test]

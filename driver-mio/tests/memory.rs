@@ -70,10 +70,15 @@ fn an_allkeys_lru_node_evicts_and_serves_on() {
     for i in 0..SETS_MAX {
         set(&mut con, &format!("key:{i}")).expect("an evicting node takes every write");
     }
-    let evicted = info_number(server.port, "stats", "evicted_keys");
-    assert!(evicted > 0);
+    // Every command may evict first (a fresh allocator figure can show the node over
+    // its limit), so the count is read on both sides of DBSIZE: every key written is
+    // either stored or was evicted.
+    let evicted_before = info_number(server.port, "stats", "evicted_keys");
+    assert!(evicted_before > 0);
     let dbsize: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
-    assert_eq!(dbsize + evicted, SETS_MAX as u64);
+    let evicted_after = info_number(server.port, "stats", "evicted_keys");
+    let written = SETS_MAX as u64;
+    assert!(dbsize + evicted_before <= written && written <= dbsize + evicted_after);
     // Within the limit after the last eviction, give or take the last write and buffers.
     assert!(info_number(server.port, "memory", "used_memory") <= 9 << 20);
     let policy: Vec<String> = redis::cmd("CONFIG")

@@ -264,11 +264,6 @@ fn errors_name_key_and_line() {
             "`clientQueryBufferLimitBytes`: must be at most 1073741824",
         ),
         (
-            "bulk over the query buffer",
-            "host: h\nport: 6554\ndataPath: d\nclientQueryBufferLimitBytes: 1000\nprotoMaxBulkLen: 2000\n",
-            "`protoMaxBulkLen`: must be at most clientQueryBufferLimitBytes (1000)",
-        ),
-        (
             "bad maxmemory policy",
             "host: h\nport: 6554\ndataPath: d\nmaxmemoryPolicy: lru\n",
             "`maxmemoryPolicy`: must be one of noeviction, allkeys-lru",
