@@ -98,6 +98,8 @@ enum FileWriteQuorum {
     Majority,
 }
 
+mod messages;
+
 mod defaults {
     pub fn heartbeat_ms() -> u64 {
         100
@@ -186,9 +188,10 @@ fn yaml_error(error: &serde_yaml::Error) -> ConfigFileError {
             let text = error.to_string();
             let suffix = format!(" at line {} column {}", at.line(), at.column());
             let message = text.strip_suffix(&suffix).unwrap_or(&text);
+            let message = messages::humanize(message);
             ConfigFileError(format!("line {}: {message}", at.line()))
         }
-        None => ConfigFileError(error.to_string()),
+        None => ConfigFileError(messages::humanize(&error.to_string())),
     }
 }
 
