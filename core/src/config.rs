@@ -114,9 +114,21 @@ pub struct Config {
     pub aof_rewrite: AofRewrite,
     /// The memory limit and what happens at it (Redis's `maxmemory*`).
     pub maxmemory: crate::memory::MaxMemory,
+    /// What `INFO server` says of the process, as the driver knows it.
+    pub process: ProcessInfo,
     /// The bug this node runs with, in simulator tests of the checkers.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
+}
+
+/// The process a node runs in, for `INFO server`: the core has no way to ask.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub process_id: u32,
+    /// `uname -srm`, as Redis prints it.
+    pub os: String,
+    pub executable: String,
+    pub config_file: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +159,7 @@ impl Config {
             limits: Limits::default(),
             aof_rewrite: AofRewrite::default(),
             maxmemory: crate::memory::MaxMemory::default(),
+            process: ProcessInfo::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }

@@ -179,6 +179,12 @@ impl MemoryStatus {
         self.limit.bytes != 0 && self.used(aof_end) > self.limit.bytes
     }
 
+    /// `CONFIG RESETSTAT`: the eviction count and the peak start again.
+    pub fn reset_counters(&mut self) {
+        self.evicted_keys = 0;
+        self.peak = self.allocated;
+    }
+
     pub fn note_eviction(&mut self, bytes: u64) {
         self.evicted_keys += 1;
         self.evicted_bytes_since_report += bytes;

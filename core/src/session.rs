@@ -91,6 +91,8 @@ pub struct Session {
     pub name: Option<Vec<u8>>,
     /// `READONLY` was sent: reads at a replica are answered even in majority mode.
     pub readonly: bool,
+    /// `CLIENT NO-TOUCH on`: this client's commands leave the keys' LRU/LFU stamps be.
+    pub no_touch: bool,
     pub lib_name: Option<Vec<u8>>,
     pub lib_version: Option<Vec<u8>>,
     /// Bytes received but not yet parsed into a whole request.
@@ -129,6 +131,7 @@ impl Session {
             denied: false,
             name: None,
             readonly: false,
+            no_touch: false,
             lib_name: None,
             lib_version: None,
             input: Vec::new(),

@@ -66,6 +66,19 @@ impl Default for Stats {
 }
 
 impl Stats {
+    /// `CONFIG RESETSTAT`: the counters start again from zero; the gauges, the start
+    /// time and the ops samples' clock stay.
+    pub fn reset_counters(&mut self) {
+        self.connections_received = 0;
+        self.commands_processed = 0;
+        self.keyspace_hits = 0;
+        self.keyspace_misses = 0;
+        self.expired_keys = 0;
+        self.net_input_bytes = 0;
+        self.net_output_bytes = 0;
+        self.net_repl_input_bytes = 0;
+    }
+
     /// Counts one read lookup of a read command.
     pub fn count_lookup(&mut self, found: bool) {
         if found {

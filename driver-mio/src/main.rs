@@ -88,7 +88,8 @@ fn set_log_level(config: &ServerConfig) {
 }
 
 fn run(path: &std::path::Path) -> Result<(), String> {
-    let config = config::load(path).map_err(|e| e.to_string())?;
+    let mut config = config::load(path).map_err(|e| e.to_string())?;
+    config.core.process = process_info(path);
     set_log_level(&config);
     // Before the listeners open: a stop signal that arrives as soon as the port
     // answers must find the handler, not the default action.
@@ -124,6 +125,47 @@ fn start(config: &ServerConfig) -> Result<Server, String> {
     );
     Server::new(config, node, files, client_listener, cluster_listener)
         .map_err(|e| format!("starting the event loop: {e}"))
+}
+
+/// What `INFO server` says of this process.
+fn process_info(config_path: &std::path::Path) -> bucket_core::config::ProcessInfo {
+    let absolute = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    bucket_core::config::ProcessInfo {
+        process_id: std::process::id(),
+        os: os_name(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        config_file: absolute(config_path),
+    }
+}
+
+/// `uname -srm`: system, release, machine.
+fn os_name() -> String {
+    // SAFETY: uname fills the zeroed struct it is given; its fields are NUL-terminated.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return String::new();
+    }
+    let field = |chars: &[libc::c_char]| {
+        let bytes: Vec<u8> = chars
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&name.sysname),
+        field(&name.release),
+        field(&name.machine)
+    )
 }
 
 fn log_startup(config: &ServerConfig, server: &Server) {

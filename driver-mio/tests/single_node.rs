@@ -301,3 +301,19 @@ fn port_in_use_exits_one() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&port.to_string()), "{stderr}");
 }
+
+/// `INFO server` names this process, its executable and its config file.
+#[test]
+fn info_server_names_the_process() {
+    let server = TestServer::start_single("info-server", "");
+    let field = |name: &str| info_field(server.port, "server", name).unwrap_or_default();
+    assert_eq!(field("process_id"), server.pid().to_string());
+    assert!(
+        field("executable").ends_with("bucket-server"),
+        "{}",
+        field("executable")
+    );
+    let config = std::fs::canonicalize(&server.config_path).unwrap();
+    assert_eq!(field("config_file"), config.display().to_string());
+    assert!(field("os").starts_with("Linux"), "{}", field("os"));
+}

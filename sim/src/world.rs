@@ -262,6 +262,7 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         cluster_allow_reads_when_down: false,
         aof_rewrite: options.aof_rewrite,
         maxmemory: options.maxmemory,
+        process: bucket_core::config::ProcessInfo::default(),
         limits: Limits {
             rewrite_keys_per_step: options.rewrite_keys_per_step,
             own_sync_delay_ms: options.own_sync_delay_ms,

@@ -180,7 +180,28 @@ fn write_hello_map(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     resp::write_array_len(out, 0);
 }
 
-/// `COMMAND`, `COMMAND COUNT`, `COMMAND INFO name...`, `COMMAND DOCS` (empty).
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// `COMMAND`, `COMMAND COUNT`, `COMMAND LIST`, `COMMAND INFO name...`, `COMMAND DOCS`
+/// (empty), `COMMAND HELP`.
 pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let sub = if req.len() >= 2 {
         req.arg(1).to_ascii_uppercase()
@@ -208,6 +229,16 @@ pub fn command(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
             }
         }
         b"DOCS" => resp::write_map_len(out, 0, ctx.protocol()),
+        b"LIST" => {
+            resp::write_array_len(out, super::all().count());
+            super::all().for_each(|spec| resp::write_bulk(out, spec.name.as_bytes()));
+        }
+        b"HELP" => {
+            resp::write_array_len(out, COMMAND_HELP.len());
+            COMMAND_HELP
+                .iter()
+                .for_each(|line| resp::write_simple(out, line));
+        }
         _ => err_unknown_subcommand(out, "command", req.arg(1)),
     }
     Flow::Continue
@@ -244,7 +275,12 @@ pub fn config(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     match sub.as_slice() {
         b"GET" if req.len() >= 3 => config_get(ctx, req, out),
         b"GET" => err_wrong_arity(out, "config|get"),
-        b"RESETSTAT" => resp::write_simple(out, "OK"),
+        b"RESETSTAT" if req.len() == 2 => {
+            ctx.store.stats.reset_counters();
+            ctx.memory.reset_counters();
+            resp::write_simple(out, "OK")
+        }
+        b"RESETSTAT" => err_wrong_arity(out, "config|resetstat"),
         b"SET" => super::persistence::config_set(ctx, req, out),
         _ => err_unknown_subcommand(out, "config", req.arg(1)),
     }
@@ -290,7 +326,7 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
     }
 }
 
-/// `CLIENT ID | SETNAME | GETNAME | SETINFO | INFO`.
+/// `CLIENT ID | SETNAME | GETNAME | SETINFO | INFO | NO-TOUCH | NO-EVICT`.
 pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
     let sub = req.arg(1).to_ascii_uppercase();
     match (sub.as_slice(), req.len()) {
@@ -306,13 +342,31 @@ pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         }
         (b"SETINFO", 4) => client_setinfo(ctx, req, out),
         (b"INFO", 2) => resp::write_bulk(out, client_info_line(ctx).as_bytes()),
-        (b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO", _) => {
+        (b"NO-TOUCH" | b"NO-EVICT", 3) => match on_off(req.arg(2)) {
+            // Bucket never evicts clients: NO-EVICT has nothing to change.
+            Some(on) => {
+                if sub == b"NO-TOUCH" {
+                    ctx.session.no_touch = on;
+                }
+                resp::write_simple(out, "OK")
+            }
+            None => resp::write_error(out, super::ERR_SYNTAX),
+        },
+        (b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO" | b"NO-TOUCH" | b"NO-EVICT", _) => {
             let name = format!("client|{}", String::from_utf8_lossy(&sub).to_lowercase());
             err_wrong_arity(out, &name);
         }
         _ => err_unknown_subcommand(out, "client", req.arg(1)),
     }
     Flow::Continue
+}
+
+fn on_off(arg: &[u8]) -> Option<bool> {
+    match arg.to_ascii_lowercase().as_slice() {
+        b"on" => Some(true),
+        b"off" => Some(false),
+        _ => None,
+    }
 }
 
 /// Whether `value` may be a client name or library attribute: printable ASCII without
@@ -422,8 +476,29 @@ fn info_server(ctx: &Ctx<'_>, text: &mut String) {
     text.push_str("redis_mode:cluster\r\n");
     // The build's pointer width, as Redis reports it (clients test for 32-bit servers).
     text.push_str(&format!("arch_bits:{}\r\n", usize::BITS));
-    text.push_str(&format!("tcp_port:{port}\r\n"));
-    text.push_str(&format!("run_id:{}\r\n", ctx.status.myself().name));
+    let process = &ctx.config.process;
+    let fields = [
+        ("redis_git_sha1", "00000000".to_string()),
+        ("redis_git_dirty", "0".to_string()),
+        ("redis_build_id", env!("CARGO_PKG_VERSION").replace('.', "")),
+        ("os", process.os.clone()),
+        ("multiplexing_api", "epoll".to_string()),
+        ("process_id", process.process_id.to_string()),
+        ("tcp_port", port.to_string()),
+        ("run_id", ctx.status.myself().name.clone()),
+        ("server_time_usec", (ctx.now.unix.0 * 1000).to_string()),
+        ("hz", "10".to_string()),
+        ("configured_hz", "10".to_string()),
+        (
+            "lru_clock",
+            crate::memory::lru_clock(ctx.now.instant).to_string(),
+        ),
+        ("executable", process.executable.clone()),
+        ("config_file", process.config_file.clone()),
+    ];
+    for (name, value) in fields {
+        text.push_str(&format!("{name}:{value}\r\n"));
+    }
     let uptime_s = ctx.store.stats.uptime_s(ctx.now.instant);
     text.push_str(&format!("uptime_in_seconds:{uptime_s}\r\n"));
     text.push_str(&format!("uptime_in_days:{}\r\n", uptime_s / 86_400));

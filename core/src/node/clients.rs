@@ -260,7 +260,9 @@ impl Node {
             spec.name
         );
         let end = ctx.store.end();
-        self.stamp_used_keys(spec);
+        if !session.no_touch {
+            self.stamp_used_keys(spec);
+        }
         if end > end_before {
             assert!(
                 spec.is_write(),
