@@ -43,3 +43,8 @@ fn meta_corpus() {
 fn node_commands_corpus() {
     replay("node_commands", bucket_core::fuzz::node_commands);
 }
+
+#[test]
+fn replica_peer_input_corpus() {
+    replay("replica_peer_input", bucket_core::fuzz::replica_peer_input);
+}

@@ -2,6 +2,10 @@
 //! replay as ordinary tests on stable (`core/tests/fuzz_corpus.rs`) through the very
 //! same code. Each function must never panic, whatever the bytes.
 
+mod replica;
+
+pub use replica::replica_peer_input;
+
 use crate::aof::replay;
 use crate::config::Config;
 use crate::ids::ConnectionId;
