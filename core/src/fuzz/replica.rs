@@ -192,11 +192,11 @@ pub fn replica_peer_input(data: &[u8]) {
         conn,
         loopback: true,
     });
-    let mut steps = 0;
+    let mut steps = 0usize;
     while !bytes.done() {
         step_once(&mut h, &mut bytes, conn);
         steps += 1;
-        if steps % CHECK_EVERY_STEPS == 0 {
+        if steps.is_multiple_of(CHECK_EVERY_STEPS) {
             h.check_replay();
         }
     }
@@ -204,7 +204,7 @@ pub fn replica_peer_input(data: &[u8]) {
 }
 
 fn step_once(h: &mut Harness, bytes: &mut Bytes<'_>, conn: ConnectionId) {
-    let from = if bytes.byte() % 2 == 0 { 0 } else { 2 };
+    let from = if bytes.byte().is_multiple_of(2) { 0 } else { 2 };
     let term = Term(u64::from(bytes.byte() % 8));
     match bytes.byte() % 9 {
         0 => {
@@ -227,7 +227,7 @@ fn step_once(h: &mut Harness, bytes: &mut Bytes<'_>, conn: ConnectionId) {
             }
         }
         1 => {
-            let session = if bytes.byte() % 4 == 0 {
+            let session = if bytes.byte().is_multiple_of(4) {
                 0
             } else {
                 h.asked_session
@@ -242,7 +242,7 @@ fn step_once(h: &mut Harness, bytes: &mut Bytes<'_>, conn: ConnectionId) {
             h.peer_message(from, &message);
         }
         2 => {
-            let kind = if bytes.byte() % 2 == 0 {
+            let kind = if bytes.byte().is_multiple_of(2) {
                 SyncKind::Partial
             } else {
                 SyncKind::Full
@@ -293,7 +293,7 @@ fn step_once(h: &mut Harness, bytes: &mut Bytes<'_>, conn: ConnectionId) {
         _ => {
             let message = Message::RequestVote {
                 term,
-                pre_vote: bytes.byte() % 2 == 0,
+                pre_vote: bytes.byte().is_multiple_of(2),
                 last_term: Term(u64::from(bytes.byte() % 8)),
                 end: Offset(u64::from(bytes.byte())),
             };
