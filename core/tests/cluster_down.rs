@@ -76,3 +76,39 @@ fn a_write_at_a_replica_whose_master_went_quiet_gets_clusterdown_not_moved() {
     // Reads go on from the replica's own data while it still follows a master.
     assert_eq!(cluster.command(replica, &["GET", "k"]), bulk("v"));
 }
+
+#[test]
+fn a_deposed_master_logs_the_term_it_led() {
+    let (mut cluster, master, replica) = cluster_with_a_key();
+    let led = cluster.node(master).term();
+    // A heartbeat of a later term: another node was elected meanwhile.
+    let vote = bucket_core::peer::encode(&bucket_core::peer::Message::Heartbeat {
+        term: bucket_core::Term(led.0 + 5),
+        master_id: bucket_core::MasterId(7),
+        commit: bucket_core::Offset(0),
+        sent_at_ms: 0,
+        session: 0,
+    });
+    let peer = bucket_core::NodeId(replica as u32);
+    cluster.input(
+        master,
+        bucket_core::Input::PeerMessage { peer, frame: &vote },
+    );
+    let line = format!("n{master}: stepped down as master of term {}", led.0);
+    assert!(
+        cluster.logs.iter().any(|l| l.ends_with(&line)),
+        "{:#?}",
+        cluster.logs
+    );
+}
+
+#[test]
+fn a_new_cluster_logs_no_full_resync() {
+    let (cluster, _, _) = cluster_with_a_key();
+    let shown: Vec<&String> = cluster
+        .logs
+        .iter()
+        .filter(|l| !l.contains("(debug)") && l.contains("full"))
+        .collect();
+    assert!(shown.is_empty(), "{shown:#?}");
+}

@@ -245,11 +245,12 @@ impl Node {
     /// Follow a newer term in memory; the caller persists it before anything says so.
     fn enter_term(&mut self, term: Term, out: &mut Vec<Output>) {
         assert!(term > self.meta.term, "terms only grow");
-        self.meta.term = term;
-        self.meta.voted_for = None;
+        // Before the term moves on, so that the log names the term this node led.
         if self.status.role != Role::Replica {
             self.step_down(out);
         }
+        self.meta.term = term;
+        self.meta.voted_for = None;
         self.forget_master();
     }
 

@@ -267,8 +267,15 @@ impl Cluster {
                     self.base_reads.push_back((i, peer, session, base));
                 }
                 Output::Reply { conn, bytes } => self.replies.push((i, conn, bytes)),
-                Output::Log { message, .. } => {
-                    self.logs.push(format!("{} n{i}: {message}", self.now_ms))
+                Output::Log { level, message } => {
+                    // Debug lines are marked: an operator does not see them by default.
+                    let debug = if level == bucket_core::LogLevel::Debug {
+                        " (debug)"
+                    } else {
+                        ""
+                    };
+                    self.logs
+                        .push(format!("{} n{i}{debug}: {message}", self.now_ms))
                 }
                 Output::SyncAof => sync_asked = true,
                 Output::Close { .. } | Output::ResetPeer { .. } => {}

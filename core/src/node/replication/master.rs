@@ -106,7 +106,13 @@ impl Node {
             end.0,
             self.aof.end.0
         );
-        log(out, LogLevel::Info, message);
+        // An empty replica fed from the start is how every new cluster begins, not a
+        // resync worth an operator's attention.
+        let level = match end == Offset(0) && offset == Offset(0) {
+            true => LogLevel::Debug,
+            false => LogLevel::Info,
+        };
+        log(out, level, message);
     }
 
     /// Where the replica resumes. A point the files no longer hold (before the base)

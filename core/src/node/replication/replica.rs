@@ -137,7 +137,13 @@ impl Node {
             from.0,
             offset.0
         );
-        log(out, LogLevel::Info, message);
+        let from_empty = offset == Offset(0) && self.aof.end == Offset(0);
+        let level = if from_empty {
+            LogLevel::Debug
+        } else {
+            LogLevel::Info
+        };
+        log(out, level, message);
         self.status.last_resync = Some(kind);
         if self.cut_would_lose_commits(offset) {
             // Impossible with honest peers (a master holds every committed record):
