@@ -415,31 +415,40 @@ impl Node {
 }
 
 /// How many bytes the whole records at the start of `bytes` take, and the last one's
-/// term (`floor` if none), if every one of them decodes and keeps the term rules: no
-/// term below `floor` (the AOF's last) or above `ceiling` (the node's current), none
-/// going backwards. Applies nothing.
+/// term (`reign` if none), if every one of them decodes and keeps the term rules: a
+/// reign's start record opens a term above the reign before (`reign`, the AOF's last)
+/// and not above `ceiling` (the node's current); every other record is of the reign
+/// it follows. Applies nothing.
 fn check_whole_records(
     bytes: &[u8],
-    (floor, ceiling): (Term, Term),
+    (reign, ceiling): (Term, Term),
 ) -> Result<(usize, Term), ApplyError> {
     let mut at = 0;
-    let mut last_term = floor;
+    let mut reign = reign;
     while at < bytes.len() {
         let (record, len) = match record::decode(&bytes[at..]) {
             Ok(decoded) => decoded,
             Err(DecodeError::Incomplete) => break,
             Err(DecodeError::Corrupt(reason)) => return Err(ApplyError::Corrupt(reason)),
         };
-        if record.term < last_term {
-            return Err(ApplyError::Corrupt("record terms went backwards"));
+        if let Effect::ReignStart { .. } = record.effect {
+            if record.term <= reign {
+                return Err(ApplyError::Corrupt(
+                    "a reign starts in a term not above the last",
+                ));
+            }
+            if record.term > ceiling {
+                return Err(ApplyError::Corrupt("a record is from a future term"));
+            }
+            reign = record.term;
+        } else if record.term != reign {
+            return Err(ApplyError::Corrupt(
+                "a record is not of the reign it follows",
+            ));
         }
-        if record.term > ceiling {
-            return Err(ApplyError::Corrupt("a record is from a future term"));
-        }
-        last_term = record.term;
         at += len;
     }
-    Ok((at, last_term))
+    Ok((at, reign))
 }
 
 /// Decode and apply whole records from the start of `bytes`, calling `seen` with each
