@@ -112,3 +112,47 @@ fn a_new_cluster_logs_no_full_resync() {
         .collect();
     assert!(shown.is_empty(), "{shown:#?}");
 }
+
+/// A node that restarts may have counted toward the master's lease in its last life:
+/// it grants no vote until an election timeout has passed since it started.
+#[test]
+fn a_restarted_node_waits_an_election_timeout_before_it_votes() {
+    let (mut cluster, master, replica) = cluster_with_a_key();
+    let term = cluster.node(master).term();
+    cluster.crash(replica);
+    cluster.start(replica);
+    let candidate = (0..3).find(|&i| i != master && i != replica).unwrap();
+    let ask = |cluster: &mut Cluster, term: u64| {
+        let request = bucket_core::peer::encode(&bucket_core::peer::Message::RequestVote {
+            term: bucket_core::Term(term),
+            pre_vote: false,
+            last_term: bucket_core::Term(term),
+            end: bucket_core::Offset(1 << 20),
+        });
+        cluster.take_frames(replica, candidate);
+        let peer = bucket_core::NodeId(candidate as u32);
+        cluster.input(
+            replica,
+            bucket_core::Input::PeerMessage {
+                peer,
+                frame: &request,
+            },
+        );
+        cluster.take_frames(replica, candidate).iter().any(|frame| {
+            matches!(
+                bucket_core::peer::decode(frame),
+                Ok(bucket_core::peer::Message::Vote { granted: true, .. })
+            )
+        })
+    };
+    assert!(
+        !ask(&mut cluster, term.0 + 1),
+        "a vote right after the restart"
+    );
+    cluster.crash(master);
+    cluster.advance_holding_frames(400);
+    assert!(
+        ask(&mut cluster, term.0 + 2),
+        "a vote once the timeout has passed"
+    );
+}

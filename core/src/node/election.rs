@@ -136,8 +136,12 @@ impl Node {
             Role::Master => self
                 .lease_start()
                 .is_some_and(|start| start.add_ms(self.lease_ms()) > self.now.instant),
+            // A node that just started may have acked a master's heartbeat in its last
+            // life, and counted toward that master's lease: it forgot when, so it
+            // waits out one election timeout from its start before it votes.
             _ => self
                 .master_heard_at
+                .or(self.stats.started_at)
                 .is_some_and(|at| self.now.instant.since(at) < min_ms),
         }
     }
