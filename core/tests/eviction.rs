@@ -260,14 +260,12 @@ fn config_get_and_set_use_redis_names_and_errors() {
         bulks(&["maxmemory", "104857600"]),
         "all or nothing"
     );
-    assert_eq!(
-        info_field(&mut t, conn, "memory", "maxmemory_human"),
-        "100.00M"
-    );
-    assert_eq!(
-        info_field(&mut t, conn, "memory", "maxmemory_policy"),
-        "allkeys-lru"
-    );
+    for (field, want) in [
+        ("maxmemory_human", "100.00M"),
+        ("maxmemory_policy", "allkeys-lru"),
+    ] {
+        assert_eq!(info_field(&mut t, conn, "memory", field), want);
+    }
 }
 
 #[test]
@@ -275,19 +273,15 @@ fn info_and_memory_report_what_the_node_uses() {
     let mut t = TestNode::new();
     report(&mut t, 1 << 20);
     let conn = t.connect();
-    assert_eq!(info_field(&mut t, conn, "memory", "used_memory"), "1048576");
-    assert_eq!(
-        info_field(&mut t, conn, "memory", "used_memory_human"),
-        "1.00M"
-    );
-    assert_eq!(
-        info_field(&mut t, conn, "memory", "used_memory_rss"),
-        "1153433"
-    );
-    assert_eq!(
-        info_field(&mut t, conn, "memory", "mem_fragmentation_ratio"),
-        "1.10"
-    );
+    let wanted = [
+        ("used_memory", "1048576"),
+        ("used_memory_human", "1.00M"),
+        ("used_memory_rss", "1153433"),
+        ("mem_fragmentation_ratio", "1.10"),
+    ];
+    for (field, want) in wanted {
+        assert_eq!(info_field(&mut t, conn, "memory", field), want);
+    }
     for field in ["used_memory_peak", "used_memory_dataset", "maxmemory"] {
         info_field(&mut t, conn, "memory", field);
     }

@@ -125,12 +125,9 @@ fn a_record_older_than_the_log_is_refused() {
 #[test]
 fn a_write_larger_than_a_peer_frame_reaches_replicas_in_pieces() {
     const FRAME_MAX: usize = 4096;
-    let mut cluster = Cluster::new(3, WriteQuorum::Async);
-    for i in 0..3 {
-        cluster.configs[i].limits.peer_frame_bytes_max = FRAME_MAX;
-        cluster.crash(i);
-        cluster.start(i);
-    }
+    let mut cluster = Cluster::reconfigured(3, WriteQuorum::Async, |config| {
+        config.limits.peer_frame_bytes_max = FRAME_MAX
+    });
     let master = cluster.elect();
     cluster.advance(500);
     let replica = (0..3).find(|&i| i != master).expect("a replica");

@@ -90,6 +90,22 @@ impl Cluster {
         cluster
     }
 
+    /// A cluster whose every node runs with `change` made to its config, from its
+    /// first step.
+    pub fn reconfigured(
+        count: usize,
+        quorum: WriteQuorum,
+        change: impl Fn(&mut Config),
+    ) -> Cluster {
+        let mut cluster = Cluster::new(count, quorum);
+        for i in 0..count {
+            change(&mut cluster.configs[i]);
+            cluster.crash(i);
+            cluster.start(i);
+        }
+        cluster
+    }
+
     pub fn size(&self) -> usize {
         self.nodes.len()
     }
@@ -573,12 +589,9 @@ pub fn ok() -> Reply {
 /// `own_sync_delay_ms` (zero: at once), with the master's outputs watched; returns it
 /// with the master and its two replicas.
 pub fn watched_majority_cluster(own_sync_delay_ms: u64) -> (Cluster, usize, [usize; 2]) {
-    let mut cluster = Cluster::new(3, WriteQuorum::Majority);
-    for i in 0..3 {
-        cluster.configs[i].limits.own_sync_delay_ms = own_sync_delay_ms;
-        cluster.crash(i);
-        cluster.start(i);
-    }
+    let mut cluster = Cluster::reconfigured(3, WriteQuorum::Majority, |config| {
+        config.limits.own_sync_delay_ms = own_sync_delay_ms
+    });
     let master = cluster.elect();
     cluster.advance(300);
     // Step past the master's other timers, so that a deferred fsync's is the nearest.
