@@ -6,9 +6,12 @@ use crate::ids::{ConnectionId, NodeId, Offset};
 /// must keep, so the driver can reuse its buffers at once.
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
-    /// A client connected. `loopback` says whether it came from a loopback address
-    /// (protected mode refuses others when no password is set).
-    ClientConnected { conn: ConnectionId, loopback: bool },
+    /// A client connected from `addrs.peer` (protected mode refuses addresses other than
+    /// loopback when no password is set; `CLIENT LIST` shows both ends).
+    ClientConnected {
+        conn: ConnectionId,
+        addrs: ClientAddrs,
+    },
     /// Bytes arrived from a client: any slice of a RESP stream, split anywhere.
     ClientData { conn: ConnectionId, bytes: &'a [u8] },
     /// The client's connection ended (EOF, error, or a `Close` the node asked for).
@@ -50,4 +53,56 @@ pub enum Input<'a> {
         bytes: &'a [u8],
         done: bool,
     },
+}
+
+/// A client connection's two ends: `CLIENT LIST`'s `addr` and `laddr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddrs {
+    pub peer: std::net::SocketAddr,
+    pub local: std::net::SocketAddr,
+}
+
+impl ClientAddrs {
+    /// A client on this machine, from `port` to the server's 6379 (tests, the simulator).
+    pub fn loopback(port: u16) -> ClientAddrs {
+        let at = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        ClientAddrs {
+            peer: at(port),
+            local: at(6379),
+        }
+    }
+
+    /// Whether the client connects from this machine (an IPv4-mapped address counts as
+    /// its IPv4 self).
+    pub fn is_loopback(&self) -> bool {
+        self.peer.ip().to_canonical().is_loopback()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_peers_are_recognised() {
+        let cases = [
+            ("127.0.0.1:5000", true),
+            ("127.1.2.3:5000", true),
+            ("[::1]:5000", true),
+            ("[::ffff:127.0.0.1]:5000", true),
+            ("10.0.0.1:5000", false),
+            ("192.0.2.2:5000", false),
+            ("0.0.0.0:5000", false),
+            ("[::ffff:10.0.0.1]:5000", false),
+            ("[2001:db8::1]:5000", false),
+            ("[::]:5000", false),
+        ];
+        for (i, (addr, want)) in cases.iter().enumerate() {
+            // Protected mode lets loopback clients in without a password; an IPv4 peer
+            // seen through an IPv6 socket counts as the IPv4 address it is.
+            let peer: std::net::SocketAddr = addr.parse().unwrap();
+            let addrs = ClientAddrs { peer, local: peer };
+            assert_eq!(addrs.is_loopback(), *want, "#{i}: {addr}");
+        }
+    }
 }

@@ -73,7 +73,7 @@ pub mod time;
 
 pub use config::{AofRewrite, Config, ConfigError, Limits, Member, WriteQuorum};
 pub use ids::{ConnectionId, MasterId, NodeId, Offset, Term};
-pub use input::Input;
+pub use input::{ClientAddrs, Input};
 pub use node::{Node, RecoverError, Recovery, Role};
 pub use output::{BaseKind, LogLevel, Output};
 pub use time::{Instant, Now, UnixMillis};

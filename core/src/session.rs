@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::ids::{ConnectionId, Offset};
+use crate::input::ClientAddrs;
 use crate::resp::{Protocol, Request};
 use crate::time::Instant;
 
@@ -84,6 +85,16 @@ pub struct Multi {
 #[derive(Debug)]
 pub struct Session {
     pub conn: ConnectionId,
+    /// The id Redis shows (`CLIENT ID`, `CLIENT LIST`, `CLIENT KILL ID`): unique for
+    /// the node's life and counted from 1, unlike the driver's connection ids, which a
+    /// later connection may reuse.
+    pub id: u64,
+    pub addrs: ClientAddrs,
+    pub connected_at: Instant,
+    /// When the client's last request ran (`CLIENT LIST`'s `idle`).
+    pub active_at: Instant,
+    /// The name of the last command run (`CLIENT LIST`'s `cmd`).
+    pub last_command: &'static str,
     pub protocol: Protocol,
     pub authenticated: bool,
     /// Refused by protected mode: every request gets `-DENIED`, then the link closes.
@@ -123,9 +134,21 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(conn: ConnectionId, authenticated: bool) -> Session {
+    pub fn new(
+        conn: ConnectionId,
+        id: u64,
+        addrs: ClientAddrs,
+        now: Instant,
+        authenticated: bool,
+    ) -> Session {
+        assert!(id > 0, "client ids count from 1");
         Session {
             conn,
+            id,
+            addrs,
+            connected_at: now,
+            active_at: now,
+            last_command: "NULL",
             protocol: Protocol::Resp2,
             authenticated,
             denied: false,

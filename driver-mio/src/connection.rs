@@ -3,7 +3,6 @@
 //! by hand).
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -11,13 +10,6 @@ use mio::{Interest, Registry, Token};
 /// An output buffer that grew past this is given back to the allocator once flushed, so
 /// one large reply does not pin memory for the connection's lifetime.
 const OUT_CAPACITY_BYTES_KEPT_MAX: usize = 1024 * 1024;
-
-/// Whether a client connected from the loopback interface, which protected mode lets in
-/// without a password. An IPv4 peer seen through an IPv6 socket (`::ffff:127.0.0.1`)
-/// counts as the IPv4 address it is.
-pub fn is_loopback_peer(addr: &SocketAddr) -> bool {
-    addr.ip().to_canonical().is_loopback()
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -158,30 +150,5 @@ impl Connection {
             self.registered = interest;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_peers_are_recognised() {
-        let cases = [
-            ("127.0.0.1:5000", true),
-            ("127.1.2.3:5000", true),
-            ("[::1]:5000", true),
-            ("[::ffff:127.0.0.1]:5000", true),
-            ("10.0.0.1:5000", false),
-            ("192.0.2.2:5000", false),
-            ("0.0.0.0:5000", false),
-            ("[::ffff:10.0.0.1]:5000", false),
-            ("[2001:db8::1]:5000", false),
-            ("[::]:5000", false),
-        ];
-        for (i, (addr, want)) in cases.iter().enumerate() {
-            let addr: SocketAddr = addr.parse().unwrap();
-            assert_eq!(is_loopback_peer(&addr), *want, "#{i}: {addr}");
-        }
     }
 }

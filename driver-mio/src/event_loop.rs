@@ -373,12 +373,15 @@ impl Server {
             return Ok(());
         }
         let _ = stream.set_nodelay(true);
+        // Never fails on an accepted socket; an unspecified address if it did.
+        let local = stream
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         entry.insert(Connection::new(stream, now_ms));
         log_debug!("client {key} connected from {addr}");
-        let loopback = crate::connection::is_loopback_peer(&addr);
         self.step(Input::ClientConnected {
             conn: ConnectionId(key as u64),
-            loopback,
+            addrs: bucket_core::ClientAddrs { peer: addr, local },
         })
     }
 

@@ -22,6 +22,7 @@ macro_rules! spec {
 }
 
 pub mod blocking;
+pub mod clients;
 pub mod cluster;
 pub mod expiry;
 pub mod hashes;
@@ -100,6 +101,10 @@ pub struct Ctx<'a> {
     pub aof: &'a mut crate::status::AofStatus,
     /// The memory limit and use: INFO and MEMORY read it, CONFIG SET changes it.
     pub memory: &'a mut crate::memory::MemoryStatus,
+    /// The other connections' sessions, for `CLIENT LIST` and `CLIENT KILL`.
+    pub clients: &'a clients::Sessions,
+    /// Connections the command asks the node to close after it (`CLIENT KILL`).
+    pub killed: &'a mut Vec<ConnectionId>,
 }
 
 impl Ctx<'_> {

@@ -1,5 +1,5 @@
 //! Connection and server commands: PING, ECHO, SELECT, HELLO, AUTH, QUIT, COMMAND,
-//! CONFIG, CLIENT, INFO.
+//! CONFIG, INFO (CLIENT is `clients.rs`).
 
 use super::{
     err_unknown_subcommand, err_wrong_arity, parse_i64, Ctx, Flow, ERR_NOT_INTEGER,
@@ -152,7 +152,7 @@ pub fn hello(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
         return Flow::Continue;
     }
     if let Some(name) = name {
-        if client_setname(ctx, name, out).is_err() {
+        if super::clients::client_setname(ctx, name, out).is_err() {
             return Flow::Continue;
         }
     }
@@ -171,7 +171,7 @@ fn write_hello_map(ctx: &Ctx<'_>, out: &mut Vec<u8>) {
     resp::write_bulk(out, b"proto");
     resp::write_int(out, if protocol == Protocol::Resp3 { 3 } else { 2 });
     resp::write_bulk(out, b"id");
-    resp::write_int(out, ctx.conn.0 as i64);
+    resp::write_int(out, ctx.session.id as i64);
     resp::write_bulk(out, b"mode");
     resp::write_bulk(out, b"cluster");
     resp::write_bulk(out, b"role");
@@ -324,110 +324,6 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
         resp::write_bulk(out, name.as_bytes());
         resp::write_bulk(out, value.as_bytes());
     }
-}
-
-/// `CLIENT ID | SETNAME | GETNAME | SETINFO | INFO | NO-TOUCH | NO-EVICT`.
-pub fn client(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) -> Flow {
-    let sub = req.arg(1).to_ascii_uppercase();
-    match (sub.as_slice(), req.len()) {
-        (b"ID", 2) => resp::write_int(out, ctx.conn.0 as i64),
-        (b"GETNAME", 2) => match &ctx.session.name {
-            Some(name) => resp::write_bulk(out, name),
-            None => resp::write_null(out, ctx.protocol()),
-        },
-        (b"SETNAME", 3) => {
-            if client_setname(ctx, req.arg(2), out).is_ok() {
-                resp::write_simple(out, "OK");
-            }
-        }
-        (b"SETINFO", 4) => client_setinfo(ctx, req, out),
-        (b"INFO", 2) => resp::write_bulk(out, client_info_line(ctx).as_bytes()),
-        (b"NO-TOUCH" | b"NO-EVICT", 3) => match on_off(req.arg(2)) {
-            // Bucket never evicts clients: NO-EVICT has nothing to change.
-            Some(on) => {
-                if sub == b"NO-TOUCH" {
-                    ctx.session.no_touch = on;
-                }
-                resp::write_simple(out, "OK")
-            }
-            None => resp::write_error(out, super::ERR_SYNTAX),
-        },
-        (b"ID" | b"GETNAME" | b"SETNAME" | b"SETINFO" | b"INFO" | b"NO-TOUCH" | b"NO-EVICT", _) => {
-            let name = format!("client|{}", String::from_utf8_lossy(&sub).to_lowercase());
-            err_wrong_arity(out, &name);
-        }
-        _ => err_unknown_subcommand(out, "client", req.arg(1)),
-    }
-    Flow::Continue
-}
-
-fn on_off(arg: &[u8]) -> Option<bool> {
-    match arg.to_ascii_lowercase().as_slice() {
-        b"on" => Some(true),
-        b"off" => Some(false),
-        _ => None,
-    }
-}
-
-/// Whether `value` may be a client name or library attribute: printable ASCII without
-/// spaces, so that `CLIENT LIST` stays splittable on spaces (Redis's `validateClientAttr`).
-fn client_attr_valid(value: &[u8]) -> bool {
-    value.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-/// Set (or, when empty, clear) the connection's name. On a bad name, writes the error
-/// and changes nothing; on success writes nothing, so HELLO can reply with its map.
-fn client_setname(ctx: &mut Ctx<'_>, name: &[u8], out: &mut Vec<u8>) -> Result<(), ()> {
-    if !client_attr_valid(name) {
-        resp::write_error(
-            out,
-            "ERR Client names cannot contain spaces, newlines or special characters.",
-        );
-        return Err(());
-    }
-    ctx.session.name = (!name.is_empty()).then(|| name.to_vec());
-    Ok(())
-}
-
-fn client_setinfo(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
-    let (attr, value) = (req.arg(2), req.arg(3));
-    let lib_name = attr.eq_ignore_ascii_case(b"LIB-NAME");
-    if !lib_name && !attr.eq_ignore_ascii_case(b"LIB-VER") {
-        let message = format!("ERR Unrecognized option '{}'", super::printable(attr));
-        resp::write_error(out, &message);
-        return;
-    }
-    if !client_attr_valid(value) {
-        let message = format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            super::printable(attr)
-        );
-        resp::write_error(out, &message);
-        return;
-    }
-    let value = (!value.is_empty()).then(|| value.to_vec());
-    if lib_name {
-        ctx.session.lib_name = value;
-    } else {
-        ctx.session.lib_version = value;
-    }
-    resp::write_simple(out, "OK");
-}
-
-fn client_info_line(ctx: &Ctx<'_>) -> String {
-    let text = |v: &Option<Vec<u8>>| v.as_deref().map(super::printable).unwrap_or_default();
-    format!(
-        "id={} name={} db=0 resp={} lib-name={} lib-ver={}\n",
-        ctx.conn.0,
-        text(&ctx.session.name),
-        if ctx.protocol() == Protocol::Resp3 {
-            3
-        } else {
-            2
-        },
-        text(&ctx.session.lib_name),
-        text(&ctx.session.lib_version),
-    )
 }
 
 /// Writes one INFO section's lines.

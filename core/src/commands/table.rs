@@ -1,6 +1,6 @@
 //! The command table: name, arity, flags and key positions, as `COMMAND` reports them.
 
-use super::{blocking, expiry, hashes, keys, lists, memory, server, sets, strings};
+use super::{blocking, clients, expiry, hashes, keys, lists, memory, server, sets, strings};
 use super::{transactions, zsets};
 use super::{Handler, R, S, W};
 use super::{FLAG_BLOCKING, FLAG_NO_AUTH, FLAG_WRITE};
@@ -165,7 +165,7 @@ pub static TABLE: &[CommandSpec] = &[
     spec!("quit", -1, S | FLAG_NO_AUTH, 0, 0, 0, server::quit),
     spec!("command", -1, S, 0, 0, 0, server::command),
     spec!("config", -2, S, 0, 0, 0, server::config),
-    spec!("client", -2, S, 0, 0, 0, server::client),
+    spec!("client", -2, S, 0, 0, 0, clients::client),
     spec!("info", -1, S, 0, 0, 0, server::info),
     spec!(
         "bgrewriteaof",

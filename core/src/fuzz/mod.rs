@@ -83,7 +83,7 @@ pub fn node_commands(data: &[u8]) {
         now,
         Input::ClientConnected {
             conn,
-            loopback: true,
+            addrs: crate::ClientAddrs::loopback(40000),
         },
         &mut out,
     );

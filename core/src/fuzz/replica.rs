@@ -190,7 +190,7 @@ pub fn replica_peer_input(data: &[u8]) {
     let conn = ConnectionId(1);
     h.step(Input::ClientConnected {
         conn,
-        loopback: true,
+        addrs: crate::ClientAddrs::loopback(40000),
     });
     let mut steps = 0usize;
     while !bytes.done() {

@@ -6,6 +6,7 @@ use super::Node;
 use crate::commands::{self, Ctx, Flow, Store};
 use crate::config::WriteQuorum;
 use crate::ids::{ConnectionId, Offset};
+use crate::input::ClientAddrs;
 use crate::output::Output;
 use crate::resp::{self, Parsed};
 use crate::session::{Session, Wait};
@@ -19,10 +20,13 @@ const ERR_QUERY_BUFFER: &str = "ERR Protocol error: query buffer limit exceeded"
 pub(crate) const INPUT_CAPACITY_KEPT_BYTES: usize = 32 * 1024;
 
 impl Node {
-    pub(super) fn on_client_connected(&mut self, conn: ConnectionId, loopback: bool) {
+    pub(super) fn on_client_connected(&mut self, conn: ConnectionId, addrs: ClientAddrs) {
         let password_set = self.config.requirepass.is_some();
-        let mut session = Box::new(Session::new(conn, !password_set));
-        session.denied = self.config.protected_mode && !password_set && !loopback;
+        let now = self.now.instant;
+        self.client_id_last += 1;
+        let id = self.client_id_last;
+        let mut session = Box::new(Session::new(conn, id, addrs, now, !password_set));
+        session.denied = self.config.protected_mode && !password_set && !addrs.is_loopback();
         self.stats.connections_received += 1;
         let previous = self.clients.insert(conn, session);
         debug_assert!(
@@ -144,10 +148,12 @@ impl Node {
     /// Run the request in `self.request` for `session` (or queue it, in `MULTI`).
     fn run_request(&mut self, session: &mut Session, reply: &mut Vec<u8>) {
         let reply_start = reply.len();
+        session.active_at = self.now.instant;
         let Some(spec) = self.admit(session, reply) else {
             self.abort_transaction(session);
             return;
         };
+        session.last_command = spec.name;
         if !self.room_for(spec, session, reply) {
             self.abort_transaction(session);
             return;
@@ -251,6 +257,8 @@ impl Node {
             config: &self.config,
             aof: &mut self.compaction.info,
             memory: &mut self.memory,
+            clients: &self.clients,
+            killed: &mut self.killed_clients,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
         assert_eq!(
@@ -352,6 +360,16 @@ impl Node {
             out.push(Output::Close { conn });
         }
         self.put_session(session);
+        self.close_killed_clients(out);
+    }
+
+    /// Close the connections a `CLIENT KILL` named: each is forgotten as if it had
+    /// closed, and the driver drops its socket.
+    fn close_killed_clients(&mut self, out: &mut Vec<Output>) {
+        for conn in std::mem::take(&mut self.killed_clients) {
+            self.on_client_closed(conn);
+            out.push(Output::Close { conn });
+        }
     }
 
     /// Release every blocked client whose condition may hold now (after acks, commits,
@@ -413,7 +431,7 @@ mod tests {
         let mut out = Vec::new();
         let connected = Input::ClientConnected {
             conn,
-            loopback: true,
+            addrs: crate::ClientAddrs::loopback(40000),
         };
         node.step(now, connected, &mut out);
         let value = vec![b'v'; 1024 * 1024];

@@ -82,6 +82,10 @@ pub struct Node {
     pub(crate) clients: BTreeMap<ConnectionId, Box<Session>>,
     /// The sessions blocked in `WAIT`: an ack or a timeout may release them.
     pub(crate) waiting_clients: BTreeSet<ConnectionId>,
+    /// Connections a `CLIENT KILL` named, closed when the running command's step ends.
+    pub(crate) killed_clients: Vec<ConnectionId>,
+    /// The last client id given out (`Session::id`).
+    pub(crate) client_id_last: u64,
     /// The sessions with replies held for the commit (majority mode), by what they need.
     pub(crate) held_index: HeldIndex,
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
@@ -179,6 +183,8 @@ impl Node {
             status,
             clients: BTreeMap::new(),
             waiting_clients: BTreeSet::new(),
+            killed_clients: Vec::new(),
+            client_id_last: 0,
             held_index: HeldIndex::default(),
             request: Request::new(),
             now: Now::default(),
@@ -220,7 +226,7 @@ impl Node {
         let stamp = self.memory.new_key_stamp(now.instant);
         self.keyspace.set_new_key_stamp(stamp);
         match input {
-            Input::ClientConnected { conn, loopback } => self.on_client_connected(conn, loopback),
+            Input::ClientConnected { conn, addrs } => self.on_client_connected(conn, addrs),
             Input::ClientData { conn, bytes } => self.on_client_data(conn, bytes, out),
             Input::ClientClosed { conn } => self.on_client_closed(conn),
             Input::PeerMessage { peer, frame } => self.on_peer_frame(peer, frame, out),

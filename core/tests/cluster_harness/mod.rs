@@ -469,7 +469,7 @@ impl Cluster {
             i,
             Input::ClientConnected {
                 conn,
-                loopback: true,
+                addrs: bucket_core::ClientAddrs::loopback(40000),
             },
         );
         conn

@@ -177,7 +177,7 @@ impl TestNode {
         self.conn_next += 1;
         let out = self.step(Input::ClientConnected {
             conn,
-            loopback: true,
+            addrs: bucket_core::ClientAddrs::loopback(40000 + conn.0 as u16),
         });
         assert!(out.is_empty(), "connecting emits nothing: {out:?}");
         conn

@@ -21,7 +21,7 @@ impl World {
         self.conns.insert(conn, ConnInfo { client, node });
         let input = Input::ClientConnected {
             conn: bucket_core::ConnectionId(conn),
-            loopback: true,
+            addrs: bucket_core::ClientAddrs::loopback(40_000 + (conn % 20_000) as u16),
         };
         self.step_node(node, input);
     }
