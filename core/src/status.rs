@@ -111,6 +111,12 @@ impl ClusterStatus {
     pub fn myself(&self) -> &MemberStatus {
         &self.members[self.self_id.0 as usize]
     }
+
+    /// How logs name a member: by its configured cluster address, the one name an
+    /// operator finds in every node's config and in every node's log alike.
+    pub fn node_name(&self, id: NodeId) -> &str {
+        &self.members[id.0 as usize].cluster_addr
+    }
 }
 
 /// A stable 40-hex-character name for a member, from its cluster address.

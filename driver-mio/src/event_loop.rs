@@ -481,7 +481,8 @@ impl Server {
         self.io.peers.restore_inbound(key, buf, used);
         if let Some(e) = broken {
             // A peer speaking nonsense loses its link, nothing else.
-            log_warn!("cluster link from node {}: {}; dropping it", peer.0, e.0);
+            let name = self.io.peers.name(peer);
+            log_warn!("cluster link from node {name}: {}; dropping it", e.0);
             self.io.peers.drop_inbound(key, &self.io.registry);
         }
         result
@@ -555,7 +556,8 @@ impl Io {
                 self.peers
                     .send(peer, &frame, now_ms, &self.registry, &mut self.peer_events);
             }
-            Output::ResetPeer { peer } => self.reset_peer(peer),
+            // The node logged what the peer did wrong just before.
+            Output::ResetPeer { peer } => self.reset_peer(peer, "the node refused the peer's input"),
             Output::StreamAof {
                 peer,
                 session,
@@ -615,10 +617,10 @@ impl Io {
         }
     }
 
-    fn reset_peer(&mut self, peer: NodeId) {
+    fn reset_peer(&mut self, peer: NodeId, why: &str) {
         let now_ms = self.now.instant.0;
         self.peers
-            .reset(peer, now_ms, &self.registry, &mut self.peer_events);
+            .reset(peer, why, now_ms, &self.registry, &mut self.peer_events);
         self.streams
             .iter_mut()
             .filter(|s| s.peer == peer)

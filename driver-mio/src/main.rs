@@ -171,13 +171,13 @@ fn os_name() -> String {
 fn log_startup(config: &ServerConfig, server: &Server) {
     let member = config.self_member();
     log_info!(
-        "bucket-server {} node {} of {} client {} (listening {}) cluster {} (listening {}) data {} appendfsync {} writeQuorum {} role {}",
+        "bucket-server {} node {} ({} of {} members) client {} (listening {}) cluster listening {} data {} appendfsync {} writeQuorum {} role {}",
         env!("CARGO_PKG_VERSION"),
-        config.core.self_id.0,
+        member.cluster_addr,
+        config.core.self_id.0 + 1,
         config.core.members.len(),
         member.client_addr,
         config.client_listen_addr,
-        member.cluster_addr,
         config.cluster_listen_addr,
         config.data_path.display(),
         format!("{:?}", config.appendfsync).to_lowercase(),

@@ -235,7 +235,7 @@ impl Peers {
                 LinkState::Connecting { started_ms, .. }
                     if started_ms + PEER_CONNECT_TIMEOUT_MS <= now_ms =>
                 {
-                    log_debug!("connect to node {} timed out", peer.0);
+                    log_debug!("connect to node {} timed out", self.name(peer));
                     self.fail_link(peer, now_ms, registry);
                 }
                 _ => {}
@@ -278,7 +278,7 @@ impl Peers {
                 }
             }
             Err(e) => {
-                log_debug!("connect to node {} ({}): {e}", peer.0, link.cluster_addr);
+                log_debug!("connect to node {}: {e}", link.cluster_addr);
                 self.fail_link(peer, now_ms, registry);
             }
         }
@@ -309,7 +309,13 @@ impl Peers {
         was_up
     }
 
-    /// `Output::ResetPeer`, or any failure of an up link.
+    /// `Output::ResetPeer`, or any failure of an up link; `why` goes in the log line.
+    /// How log lines name a member: by its cluster address, as the core's lines do
+    /// (`ClusterStatus::node_name`).
+    pub fn name(&self, peer: NodeId) -> &str {
+        &self.members[peer.0 as usize].cluster_addr
+    }
+
     /// This node's own id: its `StreamAof` reads of its own file carry it.
     pub fn self_id(&self) -> NodeId {
         self.self_id
@@ -318,6 +324,7 @@ impl Peers {
     pub fn reset(
         &mut self,
         peer: NodeId,
+        why: &str,
         now_ms: u64,
         registry: &Registry,
         events: &mut Vec<PeerEvent>,
@@ -326,7 +333,7 @@ impl Peers {
             return;
         }
         if self.fail_link(peer, now_ms, registry) {
-            log_info!("link to node {} is down", peer.0);
+            log_info!("link to node {} is down: {why}", self.name(peer));
             events.push(PeerEvent::LinkDown(peer));
         }
     }
@@ -347,14 +354,18 @@ impl Peers {
                 Ok(true) => self.link_up(peer, events),
                 Ok(false) => {}
                 Err(e) => {
-                    log_debug!("connect to node {}: {e}", peer.0);
+                    log_debug!("connect to node {}: {e}", self.name(peer));
                     self.fail_link(peer, now_ms, registry);
                 }
             },
             LinkState::Up { stream, .. } => {
                 // Peers never send on our outbound link: drain it to see EOF or errors.
-                if drain(stream).is_err() {
-                    self.reset(peer, now_ms, registry, events);
+                if let Err(e) = drain(stream) {
+                    let why = match e.kind() {
+                        io::ErrorKind::UnexpectedEof => "the peer closed it".to_string(),
+                        _ => format!("read failed ({e})"),
+                    };
+                    self.reset(peer, &why, now_ms, registry, events);
                 }
             }
             LinkState::Idle { .. } | LinkState::Myself => {}
@@ -376,7 +387,7 @@ impl Peers {
         link.out.clear();
         link.out_pos = 0;
         link.out.extend_from_slice(&self.hello);
-        log_info!("link to node {} ({}) is up", peer.0, link.cluster_addr);
+        log_info!("link to node {} is up", link.cluster_addr);
         events.push(PeerEvent::LinkUp(peer));
     }
 
@@ -397,12 +408,11 @@ impl Peers {
         }
         peer_codec::encode_frame(frame, &mut link.out);
         if link.pending_bytes() > self.out_buffer_bytes_max {
-            log_warn!(
-                "link to node {} buffered {} bytes, over replicaOutputBufferLimitBytes; resetting it",
-                peer.0,
+            let why = format!(
+                "it buffered {} bytes, over replicaOutputBufferLimitBytes",
                 link.pending_bytes()
             );
-            self.reset(peer, now_ms, registry, events);
+            self.reset(peer, &why, now_ms, registry, events);
         }
     }
 
@@ -450,8 +460,8 @@ impl Peers {
             match registered_now {
                 Ok(()) => *registered = interest,
                 Err(e) => {
-                    log_debug!("write to node {}: {e}", peer.0);
-                    self.reset(peer, now_ms, registry, events);
+                    let why = format!("write failed ({e})");
+                    self.reset(peer, &why, now_ms, registry, events);
                 }
             }
         }
@@ -557,10 +567,7 @@ impl Peers {
                 hello.cluster_addr
             )));
         }
-        log_info!(
-            "cluster link from node {member} ({}) accepted",
-            hello.client_addr
-        );
+        log_info!("cluster link from node {} accepted", hello.cluster_addr);
         // The hello stays in the buffer: the node reads it as its first frame and
         // learns the member's client address from it.
         link.peer = Some(NodeId(member as u32));

@@ -191,6 +191,27 @@ fn restarted_node_resyncs_partially() {
         partial_after > partial_before,
         "sync_partial_ok {partial_before} -> {partial_after}"
     );
+    assert_logs_name_nodes_by_address(&cluster, master, replica);
+}
+
+/// Every node's log names members by their cluster address, never by an internal
+/// index, and the master says why its link to the killed replica went down.
+fn assert_logs_name_nodes_by_address(cluster: &Cluster, master: usize, replica: usize) {
+    let name = format!("{}:{}", cluster.host, cluster.nodes[replica].cluster_port);
+    let master_log = cluster.nodes[master].log();
+    let down = format!("link to node {name} is down: ");
+    let line = master_log.lines().find(|l| l.contains(&down));
+    let reason = line.map(|l| &l[l.find(&down).unwrap() + down.len()..]);
+    assert!(reason.is_some_and(|r| !r.is_empty()), "{master_log}");
+    assert!(master_log.contains(&format!("replica {name} resyncs partially")));
+    for node in &cluster.nodes {
+        let log = node.log();
+        let words: Vec<&str> = log.split_whitespace().collect();
+        let by_index = words
+            .windows(2)
+            .find(|w| w[0] == "node" && w[1].parse::<u32>().is_ok());
+        assert!(by_index.is_none(), "{by_index:?} in\n{log}");
+    }
 }
 
 fn sync_partial_ok(port: u16) -> u64 {

@@ -366,11 +366,15 @@ impl Node {
         answering + 1 >= self.config.quorum()
     }
 
-    /// When each peer was last heard, for the operator: "node 2 heard 412 ms ago, ...".
+    /// When each peer was last heard, for the operator: "node localhost:16555 heard
+    /// 412 ms ago, ...".
     fn last_heard_report(&self) -> String {
-        let heard = |id: NodeId| match self.peers[id.0 as usize].last_heard {
-            Some(t) => format!("node {} heard {} ms ago", id.0, self.now.instant.since(t)),
-            None => format!("node {} never heard", id.0),
+        let heard = |id: NodeId| {
+            let name = self.status.node_name(id);
+            match self.peers[id.0 as usize].last_heard {
+                Some(t) => format!("node {name} heard {} ms ago", self.now.instant.since(t)),
+                None => format!("node {name} never heard"),
+            }
         };
         self.others().map(heard).collect::<Vec<_>>().join(", ")
     }
@@ -426,7 +430,11 @@ impl Node {
         if self.status.role == Role::Master {
             // Election safety makes this impossible among honest nodes, so the peer is
             // broken or hostile: refuse it rather than give up the reign or crash.
-            let message = format!("node {} claims to be master in my term {}", from.0, term.0);
+            let message = format!(
+                "node {} claims to be master in my term {}",
+                self.status.node_name(from),
+                term.0
+            );
             log(out, LogLevel::Error, message);
             out.push(Output::ResetPeer { peer: from });
             return;

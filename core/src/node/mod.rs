@@ -381,7 +381,7 @@ impl Node {
                 log(
                     out,
                     LogLevel::Warn,
-                    format!("peer {} sent a bad frame: {error}", peer.0),
+                    format!("node {} sent a bad frame: {error}", self.status.node_name(peer)),
                 );
                 out.push(Output::ResetPeer { peer });
                 return;
@@ -474,7 +474,7 @@ impl Node {
             log(
                 out,
                 LogLevel::Warn,
-                format!("peer {} speaks protocol {version}", peer.0),
+                format!("node {} speaks protocol {version}", self.status.node_name(peer)),
             );
             return;
         }

@@ -18,7 +18,7 @@ use super::{Io, Server, AOF_CHUNK_BYTES};
 use crate::files::DataDir;
 use crate::fsio::read_full_at;
 use crate::peers::StreamRoom;
-use crate::{log_debug, log_warn};
+use crate::log_debug;
 
 pub(super) struct Stream {
     pub(super) peer: NodeId,
@@ -139,12 +139,11 @@ impl Server {
                 done: chunk.done,
             }),
             Source::Aof { .. } if chunk.short && peer != self.io.peers.self_id() => {
-                log_warn!(
-                    "AOF stream to node {} ended early at offset {}; resetting the link",
-                    peer.0,
+                let why = format!(
+                    "the AOF stream to it ended early at offset {} (the file was cut)",
                     chunk.offset + chunk.len as u64
                 );
-                self.io.reset_peer(peer);
+                self.io.reset_peer(peer, &why);
                 self.step_deferred()
             }
             // A short read of the node's own file ends its replay there: the node sees

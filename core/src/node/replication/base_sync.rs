@@ -219,7 +219,7 @@ impl Node {
             receive.bytes,
             self.keyspace.len(),
             header.offset.0,
-            receive.master.0
+            self.status.node_name(receive.master)
         );
         log(out, LogLevel::Info, message);
         self.go_live(out);

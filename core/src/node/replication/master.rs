@@ -96,7 +96,7 @@ impl Node {
         }
         let message = format!(
             "replica {} resyncs {} from offset {} (its end {}, master end {})",
-            from.0,
+            self.status.node_name(from),
             match kind {
                 SyncKind::Full => "fully",
                 SyncKind::Base => "fully, from the base",
@@ -142,7 +142,7 @@ impl Node {
         if self.wants_fresh_base(FULL_RESYNC_HISTORY_BYTES_MAX) {
             let message = format!(
                 "replica {} waits for a fresh AOF base to resync from",
-                from.0
+                self.status.node_name(from)
             );
             log(out, LogLevel::Info, message);
             return None;
@@ -227,7 +227,10 @@ impl Node {
             log(
                 out,
                 LogLevel::Warn,
-                format!("replica {} fell too far behind; it must resync", peer.0),
+                format!(
+                    "replica {} fell too far behind; it must resync",
+                    self.status.node_name(peer)
+                ),
             );
         }
     }

@@ -122,7 +122,10 @@ impl Node {
             log(
                 out,
                 LogLevel::Warn,
-                format!("master {} sent an impossible resync offset", from.0),
+                format!(
+                    "master {} sent an impossible resync offset",
+                    self.status.node_name(from)
+                ),
             );
             self.upstream = None;
             return;
@@ -134,7 +137,7 @@ impl Node {
                 SyncKind::Base => "full (from the master's base)",
                 SyncKind::Partial => "partial",
             },
-            from.0,
+            self.status.node_name(from),
             offset.0
         );
         let from_empty = offset == Offset(0) && self.aof.end == Offset(0);
@@ -150,7 +153,9 @@ impl Node {
             // refuse the cut and ask again rather than lose acknowledged writes.
             let message = format!(
                 "master {} asked to cut the AOF to {} below the commit offset {}: refused",
-                from.0, offset.0, self.status.commit.0
+                self.status.node_name(from),
+                offset.0,
+                self.status.commit.0
             );
             log(out, LogLevel::Error, message);
             self.upstream = None;
@@ -274,7 +279,10 @@ impl Node {
             log(
                 out,
                 LogLevel::Warn,
-                format!("gap in the feed from master {}: asking again", from.0),
+                format!(
+                    "gap in the feed from master {}: asking again",
+                    self.status.node_name(from)
+                ),
             );
             self.request_sync(from, out);
             return;
@@ -312,7 +320,10 @@ impl Node {
                 log(
                     out,
                     LogLevel::Warn,
-                    format!("master {} sent a bad record: {reason}", from.0),
+                    format!(
+                        "master {} sent a bad record: {reason}",
+                        self.status.node_name(from)
+                    ),
                 );
                 self.upstream = None;
                 out.push(Output::ResetPeer { peer: from });
