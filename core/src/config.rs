@@ -116,6 +116,8 @@ pub struct Config {
     pub maxmemory: crate::memory::MaxMemory,
     /// What `INFO server` says of the process, as the driver knows it.
     pub process: ProcessInfo,
+    /// The driver's settings as it starts, which CONFIG SET may change later.
+    pub daemon: crate::settings::DaemonSettings,
     /// The bug this node runs with, in simulator tests of the checkers.
     #[cfg(feature = "planted-bugs")]
     pub planted_bug: Option<PlantedBug>,
@@ -141,7 +143,7 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl Config {
-    /// A one-node cluster: master at once. Used by tests and `configs/single.yml`.
+    /// A one-node cluster: it elects itself master as it starts. Used by tests and `configs/single.yml`.
     pub fn single(client_addr: &str, cluster_addr: &str) -> Config {
         Config {
             members: vec![Member {
@@ -160,6 +162,7 @@ impl Config {
             aof_rewrite: AofRewrite::default(),
             maxmemory: crate::memory::MaxMemory::default(),
             process: ProcessInfo::default(),
+            daemon: crate::settings::DaemonSettings::default(),
             #[cfg(feature = "planted-bugs")]
             planted_bug: None,
         }
@@ -278,4 +281,10 @@ pub enum PlantedBug {
     /// A `WATCH` is invalidated by the writes the node runs itself only, not by the
     /// records a replica applies from its master.
     WatchMissesReplicatedWrite,
+    /// A restarted node grants votes at once, though in its last life it may have acked
+    /// a heartbeat that a master's lease still counts on.
+    RestartedNodeVotesAtOnce,
+    /// A master's lease lasts a whole minimum election timeout on its own clock, with no
+    /// margin for a voter's clock running faster.
+    LeaseWithoutDriftMargin,
 }

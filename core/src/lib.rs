@@ -66,6 +66,7 @@ pub mod output;
 pub mod peer;
 pub mod resp;
 pub mod session;
+pub mod settings;
 pub mod slot;
 pub mod stats;
 pub mod status;

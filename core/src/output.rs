@@ -60,6 +60,9 @@ pub enum Output {
     /// Read the base file the manifest names now and hand it back as `Input::BaseRead`
     /// chunks, in order, the last one marked `done` (a full resync sends it to `peer`).
     StreamBase { peer: NodeId, session: u64 },
+    /// Apply these settings from now on (idle timeout, client limit, log level, fsync
+    /// policy): a `CONFIG SET` changed at least one of them.
+    ApplySettings(crate::settings::DaemonSettings),
     /// Something worth a log line (role change, election, resync). Never needed for
     /// correctness; the sim records it in its trace.
     Log { level: LogLevel, message: String },

@@ -29,18 +29,7 @@ use crate::log;
 /// Distance between a node's client port and its default cluster port (as in Redis).
 pub const CLUSTER_PORT_OFFSET: u16 = 10_000;
 
-/// When to fsync the AOF, as Redis's `appendfsync`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AppendFsync {
-    /// Once per loop pass that wrote to the AOF, before that pass's replies go out.
-    Always,
-    /// At most once a second, on a background thread.
-    #[default]
-    Everysec,
-    /// Never; the OS decides.
-    No,
-}
+pub use bucket_core::settings::AppendFsync;
 
 /// The file as written. Every field the seed does not name is optional.
 #[derive(Debug, Deserialize)]
@@ -54,7 +43,7 @@ struct FileConfig {
     data_path: String,
     bind: Option<String>,
     #[serde(default)]
-    appendfsync: AppendFsync,
+    appendfsync: FileAppendFsync,
     #[serde(default = "defaults::heartbeat_ms")]
     heartbeat_ms: u64,
     #[serde(default = "defaults::election_timeout_ms_min")]
@@ -96,6 +85,26 @@ enum FileWriteQuorum {
     #[default]
     Async,
     Majority,
+}
+
+/// The file's spelling of `AppendFsync`.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FileAppendFsync {
+    Always,
+    #[default]
+    Everysec,
+    No,
+}
+
+impl From<FileAppendFsync> for AppendFsync {
+    fn from(policy: FileAppendFsync) -> AppendFsync {
+        match policy {
+            FileAppendFsync::Always => AppendFsync::Always,
+            FileAppendFsync::Everysec => AppendFsync::Everysec,
+            FileAppendFsync::No => AppendFsync::No,
+        }
+    }
 }
 
 mod messages;
@@ -507,12 +516,18 @@ fn build(
     let bind = bind_host_of(&file);
     let cluster_port = cluster_port_of(&file).expect("checked in check_ports");
     let log_level = file.log_level.as_deref().and_then(log::parse_level);
+    core.daemon = bucket_core::settings::DaemonSettings {
+        timeout_s: file.timeout,
+        maxclients: file.maxclients as u64,
+        loglevel: log_level.unwrap_or(LogLevel::Info),
+        appendfsync: file.appendfsync.into(),
+    };
     Ok(ServerConfig {
         core,
         client_listen_addr: format!("{bind}:{}", file.port),
         cluster_listen_addr: format!("{bind}:{cluster_port}"),
         data_path: PathBuf::from(file.data_path),
-        appendfsync: file.appendfsync,
+        appendfsync: file.appendfsync.into(),
         cluster_secret: file.cluster_secret,
         maxclients: file.maxclients,
         client_output_buffer_limit_bytes: file.client_output_buffer_limit_bytes,

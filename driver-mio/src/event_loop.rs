@@ -22,6 +22,7 @@ use std::mem;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bucket_core::settings::DaemonSettings;
 use bucket_core::{ConnectionId, Input, Node, NodeId, Now, Output};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
@@ -308,9 +309,30 @@ impl Server {
     }
 
     fn execute_outputs(&mut self) -> io::Result<()> {
-        for output in self.outputs.drain(..) {
-            self.io.execute(output)?;
+        let mut outputs = std::mem::take(&mut self.outputs);
+        for output in outputs.drain(..) {
+            match output {
+                Output::ApplySettings(settings) => self.apply_settings(&settings)?,
+                output => self.io.execute(output)?,
+            }
         }
+        self.outputs = outputs;
+        Ok(())
+    }
+
+    /// A `CONFIG SET` changed the daemon's settings: they hold from this pass on.
+    fn apply_settings(&mut self, settings: &DaemonSettings) -> io::Result<()> {
+        self.maxclients = usize::try_from(settings.maxclients).unwrap_or(usize::MAX);
+        self.client_idle_timeout_ms = settings.timeout_s.saturating_mul(1000);
+        crate::log::set_level(settings.loglevel);
+        self.io.files.set_policy(settings.appendfsync)?;
+        log_info!(
+            "CONFIG SET: timeout {}s, maxclients {}, loglevel {:?}, appendfsync {}",
+            settings.timeout_s,
+            settings.maxclients,
+            settings.loglevel,
+            settings.appendfsync.name()
+        );
         Ok(())
     }
 
@@ -557,7 +579,9 @@ impl Io {
                     .send(peer, &frame, now_ms, &self.registry, &mut self.peer_events);
             }
             // The node logged what the peer did wrong just before.
-            Output::ResetPeer { peer } => self.reset_peer(peer, "the node refused the peer's input"),
+            Output::ResetPeer { peer } => {
+                self.reset_peer(peer, "the node refused the peer's input")
+            }
             Output::StreamAof {
                 peer,
                 session,
@@ -570,6 +594,7 @@ impl Io {
             Output::AbandonBase => self.files.abandon_base()?,
             Output::StreamBase { peer, session } => self.start_base_stream(peer, session)?,
             Output::Log { level, message } => crate::log::write(level, format_args!("{message}")),
+            Output::ApplySettings(_) => unreachable!("Server::execute_outputs applies settings"),
         }
         Ok(())
     }

@@ -78,17 +78,8 @@ impl DataDir {
     pub fn open(path: &Path, policy: AppendFsync) -> Result<DataDir, String> {
         let lock = crate::dir_lock::lock(path)?;
         let aof = AofFiles::open(path)?;
-        let everysec = match policy {
-            AppendFsync::Everysec => {
-                let thread = BackgroundSync::start("aof-fsync")
-                    .map_err(|e| format!("starting the everysec fsync thread: {e}"))?;
-                Some(Everysec {
-                    thread,
-                    last_signal_ms: None,
-                })
-            }
-            AppendFsync::Always | AppendFsync::No => None,
-        };
+        let everysec = Everysec::start_for(policy)
+            .map_err(|e| format!("starting the everysec fsync thread: {e}"))?;
         Ok(DataDir {
             path: path.to_path_buf(),
             _lock: lock,
@@ -100,6 +91,20 @@ impl DataDir {
             policy,
             everysec,
         })
+    }
+
+    /// `CONFIG SET appendfsync`: sync under `policy` from now on. Leaving `everysec`
+    /// first checks that its thread's last fsync did not fail; entering it starts one.
+    pub fn set_policy(&mut self, policy: AppendFsync) -> io::Result<()> {
+        if policy == self.policy {
+            return Ok(());
+        }
+        if let Some(everysec) = self.everysec.take() {
+            everysec.thread.check()?;
+        }
+        self.everysec = Everysec::start_for(policy)?;
+        self.policy = policy;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -393,6 +398,17 @@ struct Everysec {
 }
 
 impl Everysec {
+    /// The background sync `policy` needs, if any.
+    fn start_for(policy: AppendFsync) -> io::Result<Option<Everysec>> {
+        if policy != AppendFsync::Everysec {
+            return Ok(None);
+        }
+        Ok(Some(Everysec {
+            thread: BackgroundSync::start("aof-fsync")?,
+            last_signal_ms: None,
+        }))
+    }
+
     fn due_ms(&self) -> u64 {
         self.last_signal_ms
             .map_or(0, |ms| ms + EVERYSEC_INTERVAL_MS)

@@ -16,16 +16,10 @@ pub const PIPELINED_CLIENTS_MAX: u64 = 3;
 /// The largest `AofRead` chunk, the daemon's size.
 pub const AOF_READ_CHUNK_BYTES_MAX: usize = 64 * 1024;
 
-/// When the simulated driver fsyncs the AOF, as the daemon's `appendfsync`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppendFsync {
-    /// After every step that appended, before its replies leave.
-    Always,
-    /// Once a second, in the background.
-    Everysec,
-    /// Only when the node asks (`SyncAof`).
-    No,
-}
+/// When the simulated driver fsyncs the AOF, as the daemon's `appendfsync`: after every
+/// step that appended, before its replies leave; once a second, in the background; or
+/// only when the node asks (`SyncAof`).
+pub use bucket_core::settings::AppendFsync;
 
 /// Which partitions the fault schedule may start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -197,6 +197,10 @@ pub struct Slot {
     /// While master, for each peer: the true time of the first heartbeat this node
     /// sent the peer since it last received a frame from it (`None`: none since).
     silent_since: Vec<Option<u64>>,
+    /// The fsync policy now: the config's at boot, then as `ApplySettings` says.
+    appendfsync: crate::options::AppendFsync,
+    /// An `appendfsync everysec` timer is scheduled for this life.
+    everysec_timer: bool,
 }
 
 /// A client connection as the world sees it.
@@ -263,6 +267,10 @@ pub fn node_config(options: &Options, index: usize) -> Config {
         aof_rewrite: options.aof_rewrite,
         maxmemory: options.maxmemory,
         process: bucket_core::config::ProcessInfo::default(),
+        daemon: bucket_core::settings::DaemonSettings {
+            appendfsync: options.appendfsync,
+            ..Default::default()
+        },
         limits: Limits {
             rewrite_keys_per_step: options.rewrite_keys_per_step,
             own_sync_delay_ms: options.own_sync_delay_ms,
@@ -309,6 +317,8 @@ impl World {
                 crash_in_step: false,
                 fsync: None,
                 silent_since: vec![None; options.node_count],
+                appendfsync: options.appendfsync,
+                everysec_timer: false,
             })
             .collect();
         let mut world = World {

@@ -24,6 +24,7 @@ macro_rules! spec {
 pub mod blocking;
 pub mod clients;
 pub mod cluster;
+pub mod daemon;
 pub mod expiry;
 pub mod hashes;
 pub mod keys;
@@ -105,6 +106,8 @@ pub struct Ctx<'a> {
     pub clients: &'a clients::Sessions,
     /// Connections the command asks the node to close after it (`CLIENT KILL`).
     pub killed: &'a mut Vec<ConnectionId>,
+    /// The driver's settings: CONFIG GET reads them, CONFIG SET changes them.
+    pub daemon: &'a mut crate::settings::Daemon,
 }
 
 impl Ctx<'_> {

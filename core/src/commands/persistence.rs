@@ -82,19 +82,26 @@ pub fn config_set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
     }
     let mut auto = ctx.aof.auto;
     let mut limit = ctx.memory.limit;
+    let mut daemon = ctx.daemon.settings.clone();
     let mut i = 2;
     while i < req.len() {
         let name = req.arg(i).to_ascii_lowercase();
         let value = req.arg(i + 1);
         let not_integer = || "argument couldn't be parsed into an integer".to_string();
+        let duplicate = (2..i)
+            .step_by(2)
+            .any(|j| req.arg(j).eq_ignore_ascii_case(&name));
         let parsed = match name.as_slice() {
+            _ if duplicate => Err("duplicate parameter".to_string()),
             b"auto-aof-rewrite-percentage" => parse_u64(value)
                 .map(|v| auto.percentage = v)
                 .ok_or_else(not_integer),
             b"auto-aof-rewrite-min-size" => parse_size(value)
                 .map(|v| auto.min_size_bytes = v)
                 .ok_or_else(not_integer),
-            name => match super::memory::config_set(&mut limit, name, value) {
+            name => match super::memory::config_set(&mut limit, name, value)
+                .or_else(|| super::daemon::config_set(&mut daemon, name, value))
+            {
                 Some(parsed) => parsed,
                 None => {
                     let name = String::from_utf8_lossy(req.arg(i));
@@ -115,6 +122,10 @@ pub fn config_set(ctx: &mut Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
     }
     ctx.aof.auto = auto;
     ctx.memory.limit = limit;
+    if daemon != ctx.daemon.settings {
+        ctx.daemon.settings = daemon;
+        ctx.daemon.changed = true;
+    }
     resp::write_simple(out, "OK");
 }
 

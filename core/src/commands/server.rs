@@ -307,10 +307,10 @@ fn config_get(ctx: &Ctx<'_>, req: &Request, out: &mut Vec<u8>) {
             "cluster-allow-reads-when-down",
             yes_no(ctx.config.cluster_allow_reads_when_down),
         ),
-        ("timeout", "0".to_string()),
     ];
     settings.extend(super::persistence::settings(ctx));
     settings.extend(super::memory::settings(ctx));
+    settings.extend(super::daemon::settings(ctx));
     let matching: Vec<&(&str, String)> = settings
         .iter()
         .filter(|(name, _)| {

@@ -28,6 +28,8 @@ pub(super) struct Snapshot {
     pending_count: u32,
     /// Entries written out in all, taken or not.
     written: u64,
+    /// Entries the keyspace held at the cut: each is written out exactly once.
+    at_cut: u64,
 }
 
 /// Entries of a snapshot, encoded for a base's entries section (`base::encode_entries`).
@@ -51,6 +53,7 @@ impl Keyspace {
             pending: Vec::new(),
             pending_count: 0,
             written: 0,
+            at_cut: self.table.len() as u64,
         });
     }
 
@@ -88,6 +91,12 @@ impl Keyspace {
             written_total: snapshot.written,
         };
         if done {
+            // O(1), so release builds check it too: an entry the cursor never reached
+            // and no change wrote out would be missing from the base.
+            assert_eq!(
+                snapshot.written, snapshot.at_cut,
+                "a snapshot writes out every entry of its cut once"
+            );
             self.snapshot = None;
             debug_assert!(self.table.iter().all(|e| e.mark() == mark));
         }

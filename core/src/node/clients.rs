@@ -259,6 +259,7 @@ impl Node {
             memory: &mut self.memory,
             clients: &self.clients,
             killed: &mut self.killed_clients,
+            daemon: &mut self.daemon,
         };
         let flow = (spec.handler)(&mut ctx, &self.request, reply);
         assert_eq!(
@@ -361,6 +362,9 @@ impl Node {
         }
         self.put_session(session);
         self.close_killed_clients(out);
+        if std::mem::take(&mut self.daemon.changed) {
+            out.push(Output::ApplySettings(self.daemon.settings.clone()));
+        }
     }
 
     /// Close the connections a `CLIENT KILL` named: each is forgotten as if it had

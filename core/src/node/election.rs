@@ -139,10 +139,15 @@ impl Node {
             // A node that just started may have acked a master's heartbeat in its last
             // life, and counted toward that master's lease: it forgot when, so it
             // waits out one election timeout from its start before it votes.
-            _ => self
-                .master_heard_at
-                .or(self.stats.started_at)
-                .is_some_and(|at| self.now.instant.since(at) < min_ms),
+            _ => {
+                let started_at = match self.planted_restarted_node_votes_at_once() {
+                    true => None,
+                    false => self.stats.started_at,
+                };
+                self.master_heard_at
+                    .or(started_at)
+                    .is_some_and(|at| self.now.instant.since(at) < min_ms)
+            }
         }
     }
 
@@ -526,6 +531,9 @@ impl Node {
     pub(super) fn lease_ms(&self) -> u64 {
         const PPM: u64 = 1_000_000;
         let drift = crate::config::CLOCK_DRIFT_PPM_MAX;
+        if self.planted_lease_without_drift_margin() {
+            return self.config.election_timeout_ms_min;
+        }
         let lease_ms = self.config.election_timeout_ms_min * (PPM - drift) / (PPM + drift);
         debug_assert!(lease_ms < self.config.election_timeout_ms_min);
         lease_ms

@@ -86,6 +86,8 @@ pub struct Node {
     pub(crate) killed_clients: Vec<ConnectionId>,
     /// The last client id given out (`Session::id`).
     pub(crate) client_id_last: u64,
+    /// The driver's settings, which CONFIG SET may change.
+    pub(crate) daemon: crate::settings::Daemon,
     /// The sessions with replies held for the commit (majority mode), by what they need.
     pub(crate) held_index: HeldIndex,
     /// Reused parse buffer, so parsing allocates nothing per request once warm.
@@ -137,6 +139,10 @@ const EXPIRY_INTERVAL_MS: u64 = crate::stats::OPS_SAMPLE_INTERVAL_MS;
 
 impl Node {
     fn new(config: Config, seed: u64, keyspace_seed: (u64, u64)) -> Node {
+        let daemon = crate::settings::Daemon {
+            settings: config.daemon.clone(),
+            changed: false,
+        };
         let members = config
             .members
             .iter()
@@ -185,6 +191,7 @@ impl Node {
             waiting_clients: BTreeSet::new(),
             killed_clients: Vec::new(),
             client_id_last: 0,
+            daemon,
             held_index: HeldIndex::default(),
             request: Request::new(),
             now: Now::default(),
@@ -381,7 +388,10 @@ impl Node {
                 log(
                     out,
                     LogLevel::Warn,
-                    format!("node {} sent a bad frame: {error}", self.status.node_name(peer)),
+                    format!(
+                        "node {} sent a bad frame: {error}",
+                        self.status.node_name(peer)
+                    ),
                 );
                 out.push(Output::ResetPeer { peer });
                 return;
@@ -474,7 +484,10 @@ impl Node {
             log(
                 out,
                 LogLevel::Warn,
-                format!("node {} speaks protocol {version}", self.status.node_name(peer)),
+                format!(
+                    "node {} speaks protocol {version}",
+                    self.status.node_name(peer)
+                ),
             );
             return;
         }

@@ -94,6 +94,14 @@ impl Node {
         planted!(self, WatchMissesReplicatedWrite)
     }
 
+    pub(super) fn planted_restarted_node_votes_at_once(&self) -> bool {
+        planted!(self, RestartedNodeVotesAtOnce)
+    }
+
+    pub(super) fn planted_lease_without_drift_margin(&self) -> bool {
+        planted!(self, LeaseWithoutDriftMargin)
+    }
+
     /// Sets the keyspace's own switch, which has no config to read.
     pub(super) fn plant_keyspace_bugs(&mut self) {
         if planted!(self, BaseSkipsMovedEntries) {

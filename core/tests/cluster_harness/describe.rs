@@ -25,6 +25,7 @@ pub fn output(output: &Output) -> Option<String> {
         Output::FinishBase => "finish base".to_string(),
         Output::AbandonBase => "abandon base".to_string(),
         Output::StreamBase { peer, .. } => format!("stream base to n{}", peer.0),
+        Output::ApplySettings(settings) => format!("apply {settings:?}"),
         Output::Log { .. } => return None,
     };
     Some(line)

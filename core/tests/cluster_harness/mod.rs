@@ -294,7 +294,8 @@ impl Cluster {
                         .push(format!("{} n{i}{debug}: {message}", self.now_ms))
                 }
                 Output::SyncAof => sync_asked = true,
-                Output::Close { .. } | Output::ResetPeer { .. } => {}
+                // The harness models no fsync policy nor client limits.
+                Output::Close { .. } | Output::ResetPeer { .. } | Output::ApplySettings(_) => {}
             }
         }
         sync_asked

@@ -17,8 +17,8 @@ use bucket_core::{Input, NodeId, Offset};
 use super::{Io, Server, AOF_CHUNK_BYTES};
 use crate::files::DataDir;
 use crate::fsio::read_full_at;
-use crate::peers::StreamRoom;
 use crate::log_debug;
+use crate::peers::StreamRoom;
 
 pub(super) struct Stream {
     pub(super) peer: NodeId,

@@ -1,11 +1,9 @@
 //! Booting, crashing and restarting nodes; partitions; the swarm's fault schedule and
 //! the liveness phase.
 
-use super::disk_faults::EVERYSEC_INTERVAL_MS;
 use super::{Event, World};
 use crate::checkers::{list_append, Violation};
 use crate::disk::{CrashFaults, CrashLoss};
-use crate::options::AppendFsync;
 use crate::seed::{between, chance, exponential_ms};
 
 /// How often the liveness phase checks for convergence.
@@ -71,13 +69,9 @@ impl World {
         for peer in (0..self.slots.len()).filter(|&p| p != index) {
             self.schedule_reconnect(index, peer);
         }
-        if self.options.appendfsync == AppendFsync::Everysec {
-            let event = Event::FsyncTimer {
-                node: index,
-                incarnation,
-            };
-            self.schedule(self.now_ms + EVERYSEC_INTERVAL_MS, event);
-        }
+        self.slots[index].appendfsync = self.slots[index].config.daemon.appendfsync;
+        self.slots[index].everysec_timer = false;
+        self.start_everysec_timer(index);
     }
 
     /// The power goes out at node `index`: what its AOF holds beyond the last sync may

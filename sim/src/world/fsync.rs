@@ -9,6 +9,7 @@ use bucket_core::Input;
 
 use super::disk_faults::EVERYSEC_INTERVAL_MS;
 use super::{Event, World};
+use crate::options::AppendFsync;
 use crate::seed::{between, exponential_ms};
 
 /// One node's fsync in flight.
@@ -35,12 +36,31 @@ impl World {
         if !self.is_incarnation(index, incarnation) {
             return; // Its next boot starts the timer again.
         }
+        if self.slots[index].appendfsync != AppendFsync::Everysec {
+            self.slots[index].everysec_timer = false;
+            return; // A CONFIG SET changed the policy: the timer stops.
+        }
         if self.slots[index].fsync.is_none() && self.disks[index].is_dirty() {
             self.start_fsync(index, false);
         }
         let event = Event::FsyncTimer {
             node: index,
             incarnation,
+        };
+        self.schedule(self.now_ms + EVERYSEC_INTERVAL_MS, event);
+    }
+
+    /// Under `appendfsync everysec`, start the node's background-sync timer unless it
+    /// runs already (at boot, and when a CONFIG SET turns the policy on).
+    pub(super) fn start_everysec_timer(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        if slot.appendfsync != AppendFsync::Everysec || slot.everysec_timer {
+            return;
+        }
+        slot.everysec_timer = true;
+        let event = Event::FsyncTimer {
+            node: index,
+            incarnation: slot.incarnation,
         };
         self.schedule(self.now_ms + EVERYSEC_INTERVAL_MS, event);
     }

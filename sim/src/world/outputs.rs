@@ -56,7 +56,7 @@ impl World {
         }
         // `appendfsync always`: one sync per pass that wrote or truncated, before its
         // replies leave. If it fails the node stops, and they never do.
-        if self.options.appendfsync == AppendFsync::Always && !self.sync_at_step_end(index) {
+        if self.slots[index].appendfsync == AppendFsync::Always && !self.sync_at_step_end(index) {
             return;
         }
         for reply in replies {
@@ -101,6 +101,10 @@ impl World {
             Output::Log { level, message } => self
                 .trace
                 .note(self.now_ms, format!("node {index} {level:?}: {message}")),
+            Output::ApplySettings(settings) => {
+                self.slots[index].appendfsync = settings.appendfsync;
+                self.start_everysec_timer(index);
+            }
         }
         Ok(())
     }
@@ -151,6 +155,10 @@ impl World {
                 b"",
             ),
             Output::Log { message, .. } => t.event(now_ms, "out-log", &[node], message.as_bytes()),
+            Output::ApplySettings(settings) => {
+                let text = format!("{settings:?}");
+                t.event(now_ms, "out-settings", &[node], text.as_bytes())
+            }
         }
     }
 
