@@ -34,7 +34,9 @@
 //! Reign safety, log matching, convergence, the AOF position and determinism have
 //! their own tests (each fires on a hand-made bad history), as have the list-append
 //! checker's anomalies (`checkers/list_append/tests.rs`). `WatchMissesReplicatedWrite`
-//! is caught by a scenario of the core (`core/tests/cluster_transactions.rs`). The mutation tests of the
+//! is caught by a scenario of the core (`core/tests/cluster_transactions.rs`), and
+//! `RestartedNodeVotesAtOnce` by one that restarts a voter under a lease
+//! (`core/tests/cluster_leases.rs`). The mutation tests of the
 //! core that shaped this list are in the project's notes; a surviving mutant is a hole
 //! here until shown equivalent.
 

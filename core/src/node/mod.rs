@@ -229,7 +229,14 @@ impl Node {
             "records left over from a previous step"
         );
         self.now = now;
-        self.stats.started_at.get_or_insert(now.instant);
+        if self.stats.started_at.is_none() {
+            // The first step: recovery ran before the node knew the time, so its
+            // election timeout starts now. A node that just started never stands (nor
+            // votes, see `master_is_fresh`) before a whole timeout has passed: in its
+            // last life it may have acked a master whose lease still counts on it.
+            self.stats.started_at = Some(now.instant);
+            self.reset_election_deadline();
+        }
         let stamp = self.memory.new_key_stamp(now.instant);
         self.keyspace.set_new_key_stamp(stamp);
         match input {
