@@ -284,4 +284,7 @@ pub enum PlantedBug {
     /// A restarted node grants votes at once, though in its last life it may have acked
     /// a heartbeat that a master's lease still counts on.
     RestartedNodeVotesAtOnce,
+    /// A master's lease lasts a whole minimum election timeout on its own clock, with no
+    /// margin for a voter's clock running faster than the master's.
+    LeaseWithoutDriftMargin,
 }

@@ -35,7 +35,8 @@
 //! their own tests (each fires on a hand-made bad history), as have the list-append
 //! checker's anomalies (`checkers/list_append/tests.rs`). `WatchMissesReplicatedWrite`
 //! is caught by a scenario of the core (`core/tests/cluster_transactions.rs`), and
-//! `RestartedNodeVotesAtOnce` by one that restarts a voter under a lease
+//! `RestartedNodeVotesAtOnce` and `LeaseWithoutDriftMargin` by scenarios that restart a
+//! voter under a lease and run the voters' clocks fast at the drift bound
 //! (`core/tests/cluster_leases.rs`). The mutation tests of the
 //! core that shaped this list are in the project's notes; a surviving mutant is a hole
 //! here until shown equivalent.

@@ -531,6 +531,9 @@ impl Node {
     pub(super) fn lease_ms(&self) -> u64 {
         const PPM: u64 = 1_000_000;
         let drift = crate::config::CLOCK_DRIFT_PPM_MAX;
+        if self.planted_lease_without_drift_margin() {
+            return self.config.election_timeout_ms_min;
+        }
         let lease_ms = self.config.election_timeout_ms_min * (PPM - drift) / (PPM + drift);
         debug_assert!(lease_ms < self.config.election_timeout_ms_min);
         lease_ms

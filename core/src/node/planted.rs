@@ -98,6 +98,10 @@ impl Node {
         planted!(self, RestartedNodeVotesAtOnce)
     }
 
+    pub(super) fn planted_lease_without_drift_margin(&self) -> bool {
+        planted!(self, LeaseWithoutDriftMargin)
+    }
+
     /// Sets the keyspace's own switch, which has no config to read.
     pub(super) fn plant_keyspace_bugs(&mut self) {
         if planted!(self, BaseSkipsMovedEntries) {

@@ -46,6 +46,9 @@ pub struct Cluster {
     /// Per node, its outputs as lines (`describe`), kept only for watched nodes.
     watched: Vec<Option<Vec<String>>>,
     pub now_ms: u64,
+    /// Per node, its clock: (its reading at `now_ms` = the second, parts per million it
+    /// runs fast or slow since then). See `set_drift`.
+    clocks: Vec<(u64, u64, i64)>,
     next_conn: u64,
 }
 
@@ -82,6 +85,7 @@ impl Cluster {
             logs: Vec::new(),
             watched: vec![None; count],
             now_ms: 0,
+            clocks: vec![(0, 0, 0); count],
             next_conn: 1,
         };
         for i in 0..count {
@@ -110,8 +114,20 @@ impl Cluster {
         self.nodes.len()
     }
 
-    fn now(&self) -> Now {
-        Now::new(self.now_ms, UNIX_EPOCH_MS + self.now_ms)
+    /// What node `i`'s clocks read now.
+    fn now_of(&self, i: usize) -> Now {
+        const PPM: i128 = 1_000_000;
+        let (reading_ms, since_ms, drift_ppm) = self.clocks[i];
+        let elapsed = (self.now_ms - since_ms) as i128;
+        let instant_ms = reading_ms + (elapsed * (PPM + drift_ppm as i128) / PPM) as u64;
+        Now::new(instant_ms, UNIX_EPOCH_MS + instant_ms)
+    }
+
+    /// From now on node `i`'s clock runs `drift_ppm` parts per million fast (or slow, if
+    /// negative), going on from what it reads now.
+    pub fn set_drift(&mut self, i: usize, drift_ppm: i64) {
+        let reading_ms = self.now_of(i).instant.0;
+        self.clocks[i] = (reading_ms, self.now_ms, drift_ppm);
     }
 
     pub fn node(&self, i: usize) -> &Node {
@@ -219,7 +235,7 @@ impl Cluster {
 
     /// Step node `i` with one input and execute its outputs.
     pub fn input(&mut self, i: usize, input: Input<'_>) {
-        let now = self.now();
+        let now = self.now_of(i);
         let mut out = Vec::new();
         self.nodes[i]
             .as_mut()
@@ -431,7 +447,7 @@ impl Cluster {
             for i in 0..self.size() {
                 let due = self.nodes[i]
                     .as_ref()
-                    .is_some_and(|n| n.deadline().0 <= self.now_ms);
+                    .is_some_and(|n| n.deadline().0 <= self.now_of(i).instant.0);
                 if due {
                     self.input(i, Input::Tick);
                 }
