@@ -1,11 +1,10 @@
 //! A master's read lease across a voter's restart, and across clocks that drift apart.
-//! The lease counts on a replica's acks:
+//! Otherwise a new master could commit a write while the old one still answers reads
+//! from its lease, which counts on a replica's acks:
 //! - if that replica restarts at once it forgets it acked, and must neither vote nor
 //!   stand until an election timeout from its start has passed;
 //! - the replica measures that timeout on its own clock, so the lease, on the master's
-//!   clock, must end early by the drift bound between them;
-//! or a new master could commit a write while the old one still answers reads from its
-//! lease.
+//!   clock, must end early by the drift bound between them.
 
 mod cluster_harness;
 
